@@ -1,0 +1,56 @@
+"""Who may see what (SPEC §1, §4): the scope every query is run with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dashboard.filters import Filters
+
+# The pages each role reaches; the server refuses the rest (pages and their callbacks).
+ROLE_PAGES: dict[str, tuple[str, ...]] = {
+    "coordinator": ("/", "/attendance", "/retention", "/surveys", "/impact", "/data"),
+    "leadership": ("/", "/attendance", "/retention", "/surveys", "/impact", "/planning"),
+    "funder": ("/", "/impact"),
+    "admin": ("/", "/attendance", "/retention", "/surveys", "/impact", "/planning", "/data",
+              "/admin"),
+}
+# Never matches a network name: an empty selection after scoping must mean "nothing".
+NO_NETWORK = "\x00none"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A user's reach: the networks he may see (None = all) and how figures leave the server."""
+
+    role: str
+    networks: tuple[str, ...] | None = None
+    username: str | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        """Funders and leadership see small cells suppressed (SPEC §4)."""
+        return self.role in ("funder", "leadership")
+
+    @property
+    def member_rows(self) -> bool:
+        """Only coordinators (own networks) and admins see member-level rows."""
+        return self.role in ("coordinator", "admin")
+
+    @property
+    def pages(self) -> tuple[str, ...]:
+        return ROLE_PAGES.get(self.role, ())
+
+    def can_open(self, path: str) -> bool:
+        return path in self.pages
+
+    def restrict(self, filters: Filters) -> tuple[Filters, tuple[str, ...]]:
+        """Filters narrowed to this scope, and the networks asked for but refused."""
+        if self.networks is None:
+            return filters, ()
+        asked = filters.networks or self.networks
+        allowed = tuple(n for n in asked if n in self.networks)
+        refused = tuple(n for n in asked if n not in self.networks)
+        return replace(filters, networks=allowed or (NO_NETWORK,)), refused
+
+
+FULL_SCOPE = Scope(role="admin")

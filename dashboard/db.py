@@ -1,0 +1,112 @@
+"""The one module that owns the database: engine, sessions, schema upgrades."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.models import DataVersion
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be reached or used."""
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    """One engine per URL, shared by the process."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseError with a one-line reason when the database doesn't answer."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any driver error means "can't connect"
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DatabaseError(f"cannot connect to {engine.url.render_as_string()}: {reason}") \
+            from None
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def init_db(engine: Engine) -> str:
+    """Create the schema or upgrade it to the newest revision; load the instruments."""
+    from alembic import command
+
+    from dashboard.instruments import load_instruments
+
+    check_connection(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    config = alembic_config(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    with session_scope(engine) as session:
+        load_instruments(session)
+        if session.get(DataVersion, 1) is None:
+            session.add(DataVersion(id=1, version=0))
+    return "upgraded"
+
+
+def is_initialised(engine: Engine) -> bool:
+    try:
+        return inspect(engine).has_table("alembic_version")
+    except OperationalError:
+        return False
+
+
+def data_version(session: Session) -> int:
+    """The counter every write moves; caches are keyed on it."""
+    return session.scalar(select(DataVersion.version).where(DataVersion.id == 1)) or 0
+
+
+def bump_data_version(session: Session) -> None:
+    session.execute(update(DataVersion).where(DataVersion.id == 1)
+                    .values(version=DataVersion.version + 1))

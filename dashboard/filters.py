@@ -1,0 +1,158 @@
+"""The one filter model: parsed from and written to the URL query string, in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qs, urlencode
+
+from dashboard.models import AGE_BANDS, PROGRAM_TYPES
+
+GRAINS = ["week", "month", "quarter"]
+PRESETS = {
+    "last-90-days": "Last 90 days",
+    "this-fy": "This fiscal year",
+    "last-fy": "Last fiscal year",
+    "this-quarter": "This quarter",
+    "last-quarter": "Last quarter",
+    "all": "All time",
+}
+DEFAULT_PRESET = "last-fy"
+
+
+def fiscal_year_start(day: dt.date) -> dt.date:
+    """1 April of the fiscal year (April-March) that holds `day`."""
+    return dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+def fiscal_year_label(start: dt.date) -> str:
+    """FY2025-26 for the year starting 2025-04-01."""
+    return f"FY{start.year}-{(start.year + 1) % 100:02d}"
+
+
+def parse_fiscal_year(label: str) -> tuple[dt.date, dt.date]:
+    """FY2025-26 -> (2025-04-01, 2026-03-31); raises ValueError on any other form."""
+    text = label.strip().upper()
+    if not (text.startswith("FY") and len(text) == 9 and text[6] == "-"):
+        raise ValueError(f"not a fiscal year like FY2025-26: {label!r}")
+    year = int(text[2:6])
+    if int(text[7:9]) != (year + 1) % 100:
+        raise ValueError(f"fiscal year {label!r} must span two consecutive years")
+    return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
+
+
+def quarter_start(day: dt.date) -> dt.date:
+    """First day of the calendar quarter holding `day`."""
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def preset_range(preset: str, today: dt.date, data_start: dt.date | None = None) \
+        -> tuple[dt.date, dt.date]:
+    """The date range of a period preset, relative to `today`."""
+    if preset == "last-90-days":
+        return today - dt.timedelta(days=89), today
+    if preset == "this-fy":
+        start = fiscal_year_start(today)
+        return start, dt.date(start.year + 1, 3, 31)
+    if preset == "last-fy":
+        start = fiscal_year_start(today)
+        return dt.date(start.year - 1, 4, 1), dt.date(start.year, 3, 31)
+    if preset in ("this-quarter", "last-quarter"):
+        start = quarter_start(today)
+        if preset == "last-quarter":
+            start = quarter_start(start - dt.timedelta(days=1))
+        end_month = start.month + 2
+        end = dt.date(start.year + (end_month > 12), (end_month - 1) % 12 + 1, 1)
+        next_start = dt.date(end.year + (end.month == 12), end.month % 12 + 1, 1)
+        return start, next_start - dt.timedelta(days=1)
+    if preset == "all":
+        return data_start or dt.date(2000, 1, 1), today
+    raise ValueError(f"unknown period preset {preset!r}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user selected; an empty tuple means "all"."""
+
+    start: dt.date
+    end: dt.date
+    networks: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    program_types: tuple[str, ...] = ()
+    age_bands: tuple[str, ...] = ()
+    communities: tuple[str, ...] = ()
+    grain: str = "month"
+    preset: str | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"period starts {self.start} after it ends {self.end}")
+        if self.grain not in GRAINS:
+            raise ValueError(f"grain must be one of {', '.join(GRAINS)}")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The period of the same length just before this one."""
+        end = self.start - dt.timedelta(days=1)
+        return replace(self, start=end - dt.timedelta(days=self.days - 1), end=end,
+                       preset=None)
+
+    def key(self) -> tuple:
+        """A hashable identity for caching."""
+        return (self.start, self.end, self.networks, self.groups, self.program_types,
+                self.age_bands, self.communities, self.grain)
+
+    def to_query(self) -> str:
+        """The URL query string (without '?') that parses back to these filters."""
+        pairs: list[tuple[str, str]] = []
+        if self.preset:
+            pairs.append(("period", self.preset))
+        else:
+            pairs += [("from", self.start.isoformat()), ("to", self.end.isoformat())]
+        for key, values in (("network", self.networks), ("group", self.groups),
+                            ("program", self.program_types), ("age", self.age_bands),
+                            ("community", self.communities)):
+            pairs += [(key, v) for v in values]
+        if self.grain != "month":
+            pairs.append(("grain", self.grain))
+        return urlencode(pairs)
+
+    @classmethod
+    def from_query(cls, query: str | None, today: dt.date,
+                   data_start: dt.date | None = None) -> Filters:
+        """Parse a query string; unknown or malformed values fall back to defaults."""
+        args = parse_qs((query or "").lstrip("?"), keep_blank_values=False)
+
+        def many(key: str, allowed: list[str] | None = None) -> tuple[str, ...]:
+            values = [v for v in args.get(key, []) if v]
+            if allowed is not None:
+                values = [v for v in values if v in allowed]
+            return tuple(dict.fromkeys(values))
+
+        preset = (args.get("period") or [None])[0]
+        start = end = None
+        if "from" in args and "to" in args and not preset:
+            try:
+                start = dt.date.fromisoformat(args["from"][0])
+                end = dt.date.fromisoformat(args["to"][0])
+            except ValueError:
+                start = end = None
+            if start and end and start > end:
+                start, end = end, start
+        if start is None:
+            preset = preset if preset in PRESETS else DEFAULT_PRESET
+            start, end = preset_range(preset, today, data_start)
+        else:
+            preset = None
+        grain = (args.get("grain") or ["month"])[0]
+        return cls(
+            start=start, end=end,
+            networks=many("network"), groups=many("group"),
+            program_types=many("program", PROGRAM_TYPES), age_bands=many("age", AGE_BANDS),
+            communities=many("community"),
+            grain=grain if grain in GRAINS else "month", preset=preset,
+        )

@@ -1,0 +1,198 @@
+"""Database models: one class per entity of SPEC §2."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+PROGRAM_TYPES = ["wellbeing-10", "peer-support", "mens-shed", "fathers", "healing-circle"]
+# Fixed-length programs and their number of sessions: completion applies to these only.
+FIXED_LENGTH_PROGRAMS = {"wellbeing-10": 10}
+AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+COMMUNITIES = ["Indigenous", "South Asian", "Latino", "Black", "East Asian", "newcomer",
+               "GBT2SQ+"]
+ENROLLMENT_STATUSES = ["active", "completed", "withdrawn"]
+ATTENDANCE_STATUSES = ["present", "excused", "absent"]
+WAVES = ["baseline", "mid", "exit", "follow-up"]
+ROLES = ["coordinator", "leadership", "funder", "admin"]
+MEMBER_CODE_PATTERN = r"^[A-Z0-9-]{3,20}$"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Network(Base):
+    __tablename__ = "network"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+
+class Group(Base):
+    __tablename__ = "group"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    program_type: Mapped[str] = mapped_column(String(40), index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    session_minutes: Mapped[int] = mapped_column(Integer, default=120)
+
+
+class Member(Base):
+    __tablename__ = "member"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    home_network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), index=True)
+    age_band: Mapped[str | None] = mapped_column(String(8), index=True)
+    # Derived from attendance (refresh_member_spans), so that "new members" and survival
+    # cost what the answer costs rather than a scan of the whole history.
+    first_present: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    last_present: Mapped[dt.date | None] = mapped_column(Date)
+    first_group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id"))
+
+
+class MemberCommunity(Base):
+    __tablename__ = "member_community"
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollment"
+    __table_args__ = (UniqueConstraint("member_id", "group_id", "enrolled_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
+                                           index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("group.id"), index=True)
+    enrolled_from: Mapped[dt.date] = mapped_column(Date)
+    enrolled_to: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+
+
+class GroupSession(Base):
+    __tablename__ = "session"
+    __table_args__ = (
+        UniqueConstraint("group_id", "date"),
+        Index("ix_session_date_group", "date", "group_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("group.id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Attendance(Base):
+    __tablename__ = "attendance"
+    __table_args__ = (Index("ix_attendance_member_status", "member_id", "status"),)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))
+
+
+class Instrument(Base):
+    __tablename__ = "instrument"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    construct: Mapped[str] = mapped_column(String(80))
+    items: Mapped[list] = mapped_column(JSON)  # item wordings, in order
+    min_answer: Mapped[int] = mapped_column(Integer)
+    max_answer: Mapped[int] = mapped_column(Integer)
+    reverse_items: Mapped[list] = mapped_column(JSON, default=list)  # 1-based item numbers
+    scoring: Mapped[str] = mapped_column(String(8))  # "sum" or "mean"
+    conversion: Mapped[dict | None] = mapped_column(JSON)  # raw sum -> converted score
+    higher_is_better: Mapped[bool] = mapped_column(Boolean)
+    alpha: Mapped[float] = mapped_column(Float)
+    alpha_source: Mapped[str] = mapped_column(Text)
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_response"
+    __table_args__ = (
+        UniqueConstraint("member_id", "instrument_id", "date", "wave"),
+        Index("ix_survey_instrument_date", "instrument_id", "date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
+                                           index=True)
+    instrument_id: Mapped[str] = mapped_column(ForeignKey("instrument.id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    wave: Mapped[str] = mapped_column(String(12))
+    answers: Mapped[list] = mapped_column(JSON)  # one int or null per item
+    # Derived by dashboard.scoring when the response is stored; null when not scorable.
+    score: Mapped[float | None] = mapped_column(Float)
+
+
+class Target(Base):
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("network_id", "metric", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("network.id"))  # null: combined
+    metric: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(20))  # FY2025-26 or FY2025-26-Q1
+    value: Mapped[float] = mapped_column(Float)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    network_ids: Mapped[list] = mapped_column(JSON, default=list)  # coordinator's scope
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on deactivation or password reset so existing sessions stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str | None] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(30), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    username: Mapped[str | None] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(255))
+    checksum: Mapped[str] = mapped_column(String(64))
+    rows_added: Mapped[int] = mapped_column(Integer, default=0)
+    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
+    # What undo needs: rows added (to delete) and previous values of rows updated.
+    undo: Mapped[dict] = mapped_column(JSON, default=dict)
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DataVersion(Base):
+    """One row whose counter moves on every write, so caches know when to forget."""
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

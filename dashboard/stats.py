@@ -1,0 +1,128 @@
+"""Pure statistics behind the figures: survival and matched-pair change (no database)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+RELIABLE_Z = 1.96  # Jacobson & Truax (1991): |RCI| above this is reliable at the 5% level
+
+
+@dataclass
+class SurvivalCurve:
+    """A Kaplan-Meier estimate; times in weeks."""
+
+    label: str
+    n: int
+    times: list[float]
+    survival: list[float]
+    ci_low: list[float]
+    ci_high: list[float]
+    at_risk: list[int]
+    durations: list[float]
+    events: list[int]
+
+    def at(self, weeks: float) -> float | None:
+        """S(weeks); None when nobody of the curve was still followed at `weeks`."""
+        if not self.durations or max(self.durations) < weeks:
+            return None
+        value = 1.0
+        for time, surv in zip(self.times, self.survival, strict=True):
+            if time <= weeks:
+                value = surv
+            else:
+                break
+        return value
+
+    def at_risk_at(self, weeks: float) -> int:
+        return sum(1 for d in self.durations if d >= weeks)
+
+
+def kaplan_meier(durations_weeks: Sequence[float], lapsed: Sequence[bool], label: str = "") \
+        -> SurvivalCurve:
+    """Kaplan-Meier fit (lifelines) of membership durations; `lapsed` False means censored."""
+    from lifelines import KaplanMeierFitter
+
+    durations = [float(d) for d in durations_weeks]
+    events = [int(bool(e)) for e in lapsed]
+    if not durations:
+        return SurvivalCurve(label, 0, [], [], [], [], [], [], [])
+    kmf = KaplanMeierFitter()
+    kmf.fit(durations, event_observed=events, label=label or "all")
+    sf = kmf.survival_function_
+    ci = kmf.confidence_interval_survival_function_
+    times = [float(t) for t in sf.index]
+    table = kmf.event_table
+    at_risk = [int(table.loc[t, "at_risk"]) if t in table.index else 0 for t in sf.index]
+    low = ci.iloc[:, 0].fillna(0).tolist()
+    high = ci.iloc[:, 1].fillna(1).tolist()
+    return SurvivalCurve(label, len(durations), times, [float(s) for s in sf.iloc[:, 0]],
+                         [float(v) for v in low], [float(v) for v in high], at_risk,
+                         durations, events)
+
+
+def logrank(curves: Sequence[SurvivalCurve]) -> dict | None:
+    """Log-rank test across two or more curves; None when fewer than two have members."""
+    from lifelines.statistics import multivariate_logrank_test
+
+    usable = [c for c in curves if c.n > 0]
+    if len(usable) < 2:
+        return None
+    durations, events, labels = [], [], []
+    for curve in usable:
+        durations += curve.durations
+        events += curve.events
+        labels += [curve.label] * curve.n
+    result = multivariate_logrank_test(durations, labels, events)
+    return {"statistic": float(result.test_statistic), "p_value": float(result.p_value),
+            "df": len(usable) - 1, "groups": [c.label for c in usable]}
+
+
+def logrank_in_words(result: dict | None) -> str:
+    """The log-rank result as a sentence a coordinator can read out."""
+    if result is None:
+        return "A comparison needs at least two curves with members."
+    names = " and ".join(result["groups"])
+    p = result["p_value"]
+    p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    if p < 0.05:
+        return (f"Retention differs between {names} more than chance would explain "
+                f"(log-rank χ² = {result['statistic']:.1f}, {p_text}).")
+    return (f"No clear difference in retention between {names} "
+            f"(log-rank χ² = {result['statistic']:.1f}, {p_text}).")
+
+
+def paired_change(baseline: Sequence[float], later: Sequence[float], alpha: float,
+                  higher_is_better: bool) -> dict:
+    """Mean change (later - baseline) with a paired-t 95% CI, d_z and reliable change shares."""
+    base = np.asarray(baseline, dtype=float)
+    after = np.asarray(later, dtype=float)
+    n = int(base.size)
+    result = {"matched_pairs": n, "mean_change": None, "ci_low": None, "ci_high": None,
+              "d_z": None, "share_improved": None, "share_unchanged": None,
+              "share_worse": None, "mean_baseline": None, "mean_later": None}
+    if n == 0:
+        return result
+    change = after - base
+    mean = float(change.mean())
+    result.update(mean_change=mean, mean_baseline=float(base.mean()),
+                  mean_later=float(after.mean()))
+    if n < 2:
+        return result
+    sd_change = float(change.std(ddof=1))
+    half_width = float(scipy_stats.t.ppf(0.975, n - 1)) * sd_change / math.sqrt(n)
+    result.update(ci_low=mean - half_width, ci_high=mean + half_width)
+    if sd_change > 0:
+        result["d_z"] = mean / sd_change
+    sd_baseline = float(base.std(ddof=1))
+    if sd_baseline > 0:
+        rci = change / (sd_baseline * math.sqrt(2 * (1 - alpha)))
+        better = rci > RELIABLE_Z if higher_is_better else rci < -RELIABLE_Z
+        worse = rci < -RELIABLE_Z if higher_is_better else rci > RELIABLE_Z
+        result.update(share_improved=float(better.mean()), share_worse=float(worse.mean()),
+                      share_unchanged=float(1 - better.mean() - worse.mean()))
+    return result

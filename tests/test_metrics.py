@@ -1,0 +1,299 @@
+"""Every SPEC §3 definition against a small dataset whose answers were worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard import metrics
+from dashboard.filters import Filters
+from tests.factories import Builder, d
+
+JAN = Filters(start=d("2025-01-01"), end=d("2025-01-31"))
+
+
+@pytest.fixture
+def jan_data(session):
+    """Calgary Peer (peer-support, 120 min) and Edmonton Circle (healing-circle, 90 min).
+
+    Held in January: Calgary 6, 13, 27 (20th cancelled); Edmonton 8, 15.
+    A came once in December, so he is not new in January; D comes back once in March; A
+    alone attends on 2 June, the data's last session.
+    """
+    b = Builder(session)
+    b.network("Calgary")
+    b.network("Edmonton")
+    b.group("Calgary Peer", "Calgary", minutes=120, capacity=10)
+    b.group("Edmonton Circle", "Edmonton", program="healing-circle", minutes=90, capacity=12)
+    b.member("CGY-A01", "Calgary", "25-34", ("Indigenous",))
+    b.member("CGY-B02", "Calgary", "35-44")
+    b.member("EDM-C03", "Edmonton")
+    b.member("EDM-D04", "Edmonton", "25-34")
+    b.session("Calgary Peer", "2024-12-30", {"CGY-A01": "present"})
+    b.session("Calgary Peer", "2025-01-06", {"CGY-A01": "present", "CGY-B02": "present"})
+    b.session("Calgary Peer", "2025-01-13", {"CGY-A01": "present", "CGY-B02": "excused"})
+    b.session("Calgary Peer", "2025-01-20", cancelled=True)
+    b.session("Calgary Peer", "2025-01-27", {"CGY-A01": "absent", "CGY-B02": "present"})
+    b.session("Edmonton Circle", "2025-01-08", {"EDM-C03": "present", "EDM-D04": "absent"})
+    b.session("Edmonton Circle", "2025-01-15", {"EDM-C03": "present", "EDM-D04": "present"})
+    b.session("Edmonton Circle", "2025-03-05", {"EDM-D04": "present"})
+    b.session("Calgary Peer", "2025-06-02", {"CGY-A01": "present"})
+    b.done()
+    return b
+
+
+def test_outputs_all_networks(engine, jan_data):
+    with engine.connect() as conn:
+        out = metrics.outputs(conn, JAN)
+    assert out["sessions_held"] == 5  # the cancelled 20th does not count
+    assert out["men_reached"] == 4
+    assert out["new_members"] == 3  # B, C, D; A first came in December
+    assert out["attendance"] == 7
+    assert out["average_attendance"] == pytest.approx(7 / 5)
+    assert out["attendance_hours"] == pytest.approx(12.5)  # 4 x 120 min + 3 x 90 min
+    assert out["attendance_rate"] == pytest.approx(7 / 10)
+    assert out["excused"] == 1
+
+
+def test_outputs_one_network(engine, jan_data):
+    with engine.connect() as conn:
+        out = metrics.outputs(conn, Filters(start=JAN.start, end=JAN.end, networks=("Calgary",)))
+    assert (out["sessions_held"], out["men_reached"], out["new_members"]) == (3, 2, 1)
+    assert out["attendance"] == 4
+    assert out["average_attendance"] == pytest.approx(4 / 3)
+    assert out["attendance_hours"] == pytest.approx(8.0)
+    assert out["attendance_rate"] == pytest.approx(4 / 6)
+
+
+def test_outputs_member_filters(engine, jan_data):
+    with engine.connect() as conn:
+        by_age = metrics.outputs(conn, Filters(start=JAN.start, end=JAN.end,
+                                               age_bands=("25-34",)))
+        by_community = metrics.outputs(conn, Filters(start=JAN.start, end=JAN.end,
+                                                     communities=("Indigenous",)))
+    assert by_age["men_reached"] == 2  # A and D
+    assert by_age["attendance"] == 3  # A twice, D once
+    assert by_age["new_members"] == 1  # D
+    assert by_community["men_reached"] == 1
+    assert by_community["attendance"] == 2
+
+
+def test_outputs_empty_period(engine, jan_data):
+    with engine.connect() as conn:
+        out = metrics.outputs(conn, Filters(start=d("2023-01-01"), end=d("2023-12-31")))
+    assert out["sessions_held"] == 0 and out["men_reached"] == 0
+    assert out["average_attendance"] is None and out["attendance_rate"] is None
+
+
+def test_outputs_no_data_at_all(engine):
+    with engine.connect() as conn:
+        out = metrics.outputs(conn, JAN)
+        assert metrics.retention_at(conn, JAN) == (None, 0)
+        assert metrics.cohort_matrix(conn, JAN).empty
+    assert out["sessions_held"] == 0 and out["attendance_hours"] == 0
+
+
+def test_active_members(engine, jan_data):
+    with engine.connect() as conn:
+        assert metrics.active_members(conn, JAN, d("2025-01-31")) == 4
+        # 8 weeks up to 31 March: only D's return on 5 March.
+        assert metrics.active_members(conn, JAN, d("2025-03-31")) == 1
+        assert metrics.active_members(conn, JAN, d("2025-03-31"), window_weeks=2) == 0
+
+
+def test_survival_members_lapse_and_censoring(engine, jan_data):
+    with engine.connect() as conn:
+        frame = metrics.survival_members(conn, JAN).set_index("member_id")
+    by_code = {jan_data.members[c].id: c for c in jan_data.members}
+    got = {by_code[i]: (row.weeks, row.lapsed) for i, row in frame.iterrows()}
+    # Data end is 2 June; B's, C's and D's last presents are more than 8 weeks before it.
+    assert got == {"CGY-B02": (3.0, True), "EDM-C03": (1.0, True), "EDM-D04": (7.0, True)}
+
+
+def test_survival_curve_and_retention(engine, jan_data):
+    with engine.connect() as conn:
+        result = metrics.retention(conn, JAN)
+        twelve, base = metrics.retention_at(conn, JAN, 12)
+    (curve,) = result["curves"]
+    # Durations 1, 3, 7 weeks, all lapsed: S = 2/3 after 1 week, 1/3 after 3, 0 after 7.
+    assert curve.at(1) == pytest.approx(2 / 3)
+    assert curve.at(4) == pytest.approx(1 / 3)
+    assert result["at_weeks"]["All"][4] == pytest.approx(1 / 3)
+    assert result["at_weeks"]["All"][12] is None  # nobody followed that long
+    assert (twelve, base) == (None, 3)
+
+
+def test_survival_censored_while_data_goes_on(engine, jan_data):
+    # Only January's data: everyone's last present is within 8 weeks of the data's end.
+    with engine.connect() as conn:
+        frame = metrics.survival_members(conn, JAN)
+    assert frame["lapsed"].any()  # with the June session, they lapse
+    july = Filters(start=d("2025-06-01"), end=d("2025-06-30"))
+    with engine.connect() as conn:
+        assert metrics.survival_members(conn, july).empty  # A is not new in June
+
+
+def test_survival_by_network_and_logrank(engine, jan_data):
+    with engine.connect() as conn:
+        result = metrics.retention(conn, JAN, by="network")
+    labels = [c.label for c in result["curves"]]
+    assert labels == ["Calgary", "Edmonton"]
+    assert [c.n for c in result["curves"]] == [1, 2]
+    assert result["logrank"]["df"] == 1
+    assert 0 <= result["logrank"]["p_value"] <= 1
+
+
+def test_cohort_matrix(engine, jan_data):
+    with engine.connect() as conn:
+        matrix = metrics.cohort_matrix(conn, JAN)
+    row = matrix.iloc[0]
+    assert (row["cohort"], row["size"]) == ("2025-01", 3)
+    assert row[0] == pytest.approx(1.0)  # all three came in their first month
+    assert row[2] == pytest.approx(1 / 3)  # D came back in March
+    assert 1 not in matrix.columns or matrix.iloc[0][1] == 0
+
+
+def test_group_table_and_heatmap(engine, jan_data):
+    with engine.connect() as conn:
+        table = metrics.group_table(conn, JAN).set_index("group")
+        heat = metrics.weekly_heatmap(conn, JAN)
+    calgary = table.loc["Calgary Peer"]
+    assert (calgary["sessions_held"], calgary["cancelled"], calgary["attendance"]) == (3, 1, 4)
+    assert calgary["excused_rate"] == pytest.approx(1 / 6)
+    assert calgary["capacity_use"] == pytest.approx(4 / 3 / 10)
+    cancelled_weeks = heat[heat["cancelled"]]["week"].dt.date.tolist()
+    assert cancelled_weeks == [dt.date(2025, 1, 20)]
+
+
+def test_attendance_over_time_by_network(engine, jan_data):
+    f = Filters(start=d("2025-01-01"), end=d("2025-03-31"), grain="month")
+    with engine.connect() as conn:
+        series = metrics.attendance_over_time(conn, f, by="network")
+    got = {(r.period.strftime("%Y-%m"), r.key): (r.sessions, r.attendance)
+           for r in series.itertuples()}
+    assert got == {("2025-01", "Calgary"): (3, 4), ("2025-01", "Edmonton"): (2, 3),
+                   ("2025-03", "Edmonton"): (1, 1)}
+
+
+def test_at_risk_members(engine, jan_data):
+    with engine.connect() as conn:
+        # On 14 Feb: C (last 15 Jan) and A (last 13 Jan) are past 3 weeks; B came 27 Jan.
+        frame = metrics.at_risk_members(conn, JAN, d("2025-02-14"))
+    assert frame["member_code"].tolist() == ["CGY-A01", "EDM-C03", "EDM-D04"]
+    assert frame["weeks_since"].tolist() == [4, 4, 4]
+
+
+@pytest.fixture
+def program(session):
+    """A 10-session wellbeing-10 cycle: E attends 7 (completes), F attends 6 (doesn't)."""
+    b = Builder(session)
+    b.network("Calgary")
+    b.group("Calgary WB", "Calgary", program="wellbeing-10")
+    b.member("CGY-E05", "Calgary")
+    b.member("CGY-F06", "Calgary")
+    b.enroll("CGY-E05", "Calgary WB", "2025-01-02", "2025-03-06", "completed")
+    b.enroll("CGY-F06", "Calgary WB", "2025-01-02", "2025-03-06", "withdrawn")
+    for week in range(10):
+        day = (d("2025-01-02") + dt.timedelta(weeks=week)).isoformat()
+        b.session("Calgary WB", day, {"CGY-E05": "present" if week < 7 else "absent",
+                                      "CGY-F06": "present" if week < 6 else "absent"})
+    b.done()
+    return b
+
+
+def test_completion(engine, program):
+    f = Filters(start=d("2025-01-01"), end=d("2025-03-31"))
+    with engine.connect() as conn:
+        frame = metrics.completion(conn, f)
+        dosage = metrics.member_dosage(conn, f).set_index("member_id")["dosage"]
+        before_end = metrics.completion(conn, Filters(start=d("2025-01-01"),
+                                                      end=d("2025-02-28")))
+    assert sorted(frame["completed"].tolist()) == [False, True]
+    assert metrics.completion_rate(frame) == pytest.approx(0.5)
+    assert dosage[program.members["CGY-E05"].id] == pytest.approx(0.7)
+    assert dosage[program.members["CGY-F06"].id] == pytest.approx(0.6)
+    assert before_end.empty  # the cycle ended in March
+
+
+@pytest.fixture
+def surveys(session):
+    """UCLA-3 (summed, higher is worse, alpha 0.72) for five Calgary men."""
+    b = Builder(session)
+    b.network("Calgary")
+    for code in ("CGY-M01", "CGY-M02", "CGY-M03", "CGY-M04", "CGY-M05"):
+        b.member(code, "Calgary")
+    b.survey("CGY-M01", "ucla-3", "2025-01-10", "baseline", [3, 3, 3])  # 9
+    b.survey("CGY-M01", "ucla-3", "2025-02-10", "exit", [2, 2, 1])  # 5
+    b.survey("CGY-M02", "ucla-3", "2025-01-10", "baseline", [2, 2, 2])  # 6
+    b.survey("CGY-M02", "ucla-3", "2025-02-11", "exit", [2, 2, 1])  # 5
+    b.survey("CGY-M03", "ucla-3", "2025-01-10", "baseline", [1, 2, 1])  # 4
+    b.survey("CGY-M03", "ucla-3", "2025-02-12", "exit", [2, 2, 2])  # 6
+    b.survey("CGY-M04", "ucla-3", "2025-01-10", "baseline", [3, 2, 3])  # 8
+    b.survey("CGY-M04", "ucla-3", "2025-02-13", "mid", [2, 2, 2])  # 6
+    b.survey("CGY-M04", "ucla-3", "2025-05-13", "follow-up", [1, 1, 1])  # 3
+    # One missing item of three is more than one in five: not scored, so no pair.
+    b.survey("CGY-M05", "ucla-3", "2025-01-10", "baseline", [3, None, 3])
+    b.survey("CGY-M05", "ucla-3", "2025-02-10", "exit", [1, 1, 1])
+    b.done()
+    return b
+
+
+def test_matched_pair_change(engine, surveys):
+    f = Filters(start=d("2025-01-01"), end=d("2025-06-30"))
+    with engine.connect() as conn:
+        result = metrics.survey_change(conn, f, "ucla-3")
+    # Changes -4, -1, +2, -5: mean -2, SD sqrt(10), t(0.975, 3) = 3.182446.
+    assert result["matched_pairs"] == 4
+    assert result["mean_change"] == pytest.approx(-2.0)
+    assert result["ci_low"] == pytest.approx(-2 - 3.182446 * 10 ** 0.5 / 2, abs=1e-4)
+    assert result["ci_high"] == pytest.approx(-2 + 3.182446 * 10 ** 0.5 / 2, abs=1e-4)
+    assert result["d_z"] == pytest.approx(-2 / 10 ** 0.5)
+    # Baselines 9, 6, 4, 8: SD 2.21736; SE_diff = 2.21736 x sqrt(0.56) = 1.65934.
+    # RCI -2.41 and -3.01 are reliable; lower loneliness is better.
+    assert result["share_improved"] == pytest.approx(0.5)
+    assert result["share_unchanged"] == pytest.approx(0.5)
+    assert result["share_worse"] == pytest.approx(0.0)
+
+
+def test_pair_uses_latest_later_response_up_to_period_end(engine, surveys):
+    feb = Filters(start=d("2025-02-01"), end=d("2025-02-28"))
+    with engine.connect() as conn:
+        pairs = metrics.matched_pairs(conn, feb, "ucla-3")
+        may = metrics.matched_pairs(conn, Filters(start=d("2025-05-01"), end=d("2025-05-31")),
+                                    "ucla-3")
+    m4 = surveys.members["CGY-M04"].id
+    assert sorted(pairs["change"].tolist()) == [-4.0, -2.0, -1.0, 2.0]  # M4 by his mid
+    assert pairs.set_index("member_id").loc[m4, "later"] == 6.0
+    assert may["member_id"].tolist() == [m4] and may["change"].tolist() == [-5.0]
+
+
+def test_one_pair_has_no_interval(engine, surveys):
+    may = Filters(start=d("2025-05-01"), end=d("2025-05-31"))
+    with engine.connect() as conn:
+        result = metrics.survey_change(conn, may, "ucla-3")
+    assert result["matched_pairs"] == 1 and result["mean_change"] == -5.0
+    assert result["ci_low"] is None and result["d_z"] is None and result["share_improved"] is None
+
+
+def test_item_distribution(engine, surveys):
+    feb = Filters(start=d("2025-02-01"), end=d("2025-02-28"))
+    with engine.connect() as conn:
+        pairs = metrics.matched_pairs(conn, feb, "ucla-3")
+        spec = metrics.instrument(conn, "ucla-3")
+    items = metrics.item_distribution(pairs, spec).set_index(["item", "side", "answer"])["count"]
+    # Item 1 at baseline: M1 3, M2 2, M3 1, M4 3.
+    assert items.loc[(1, "baseline", 3)] == 2
+    assert items.loc[(1, "baseline", 1)] == 1
+    assert items.loc[(3, "later", 1)] == 2  # M1's and M2's exits
+
+
+def test_summary_has_every_key(engine, jan_data):
+    with engine.connect() as conn:
+        result = metrics.summary(conn, JAN)
+    for key in ("sessions_held", "men_reached", "new_members", "attendance",
+                "average_attendance", "attendance_hours", "attendance_rate", "active_members",
+                "retention_12w", "surveys"):
+        assert key in result
+    assert set(result["surveys"]) == {"swemwbs", "ucla-3", "healthy-relationships"}
+    assert result["surveys"]["swemwbs"]["matched_pairs"] == 0

@@ -1,0 +1,70 @@
+"""Pure statistics: Kaplan-Meier, log-rank in words, scoring."""
+
+import pytest
+
+from dashboard.instruments import INSTRUMENTS, score_response
+from dashboard.stats import kaplan_meier, logrank_in_words, paired_change
+
+SPECS = {spec["id"]: spec for spec in INSTRUMENTS}
+
+
+def test_kaplan_meier_by_hand():
+    # Durations 1, 2, 2(censored), 3, 5(censored): S = 0.8, 0.6, 0.3, then flat.
+    curve = kaplan_meier([1, 2, 2, 3, 5], [True, True, False, True, False])
+    assert curve.at(0) == pytest.approx(1.0)
+    assert curve.at(1) == pytest.approx(0.8)
+    assert curve.at(2.5) == pytest.approx(0.6)
+    assert curve.at(4) == pytest.approx(0.3)
+    assert curve.at(5) == pytest.approx(0.3)
+    assert curve.at(6) is None  # nobody followed six weeks
+    assert curve.at_risk_at(2) == 4
+
+
+def test_kaplan_meier_empty_and_single():
+    assert kaplan_meier([], []).at(4) is None
+    one = kaplan_meier([10], [False])  # one censored member
+    assert one.at(4) == pytest.approx(1.0) and one.n == 1
+
+
+def test_logrank_in_words():
+    text = logrank_in_words({"statistic": 6.2, "p_value": 0.013, "df": 1,
+                             "groups": ["Calgary", "Edmonton"]})
+    assert text.startswith("Retention differs between Calgary and Edmonton")
+    assert "p = 0.013" in text
+    assert "No clear difference" in logrank_in_words(
+        {"statistic": 0.2, "p_value": 0.6, "df": 1, "groups": ["Calgary", "Edmonton"]})
+
+
+def test_paired_change_higher_is_better_direction():
+    # Same changes as the loneliness test, but for a scale where higher is better.
+    result = paired_change([9, 6, 4, 8], [5, 5, 6, 3], alpha=0.72, higher_is_better=True)
+    assert result["share_worse"] == pytest.approx(0.5)
+    assert result["share_improved"] == pytest.approx(0.0)
+
+
+def test_paired_change_no_pairs():
+    result = paired_change([], [], alpha=0.8, higher_is_better=True)
+    assert result["matched_pairs"] == 0 and result["mean_change"] is None
+
+
+@pytest.mark.parametrize("answers, expected", [
+    ([5, 5, 5, 5, 5, 5, 5], 35.0),       # top of the scale
+    ([1, 1, 1, 1, 1, 1, 1], 7.0),        # bottom
+    ([3, 3, 3, 3, 3, 3, 3], 19.25),      # raw 21 -> 19.25 metric
+    ([3, 3, 3, 3, 3, 3, None], 19.25),   # one of seven missing: prorated to 21
+    ([3, 3, 3, 3, 3, None, None], None),  # two missing: more than one in five
+])
+def test_swemwbs_scoring(answers, expected):
+    assert score_response(answers, SPECS["swemwbs"]) == expected
+
+
+def test_reverse_scored_mean_scale():
+    # Items 4 and 6 are reversed on a 1-5 scale: 1 -> 5.
+    answers = [4, 4, 4, 1, 4, 1]
+    assert score_response(answers, SPECS["healthy-relationships"]) == pytest.approx(26 / 6)
+
+
+def test_ucla_sum_and_missing():
+    assert score_response([1, 2, 3], SPECS["ucla-3"]) == 6
+    assert score_response([1, None, 3], SPECS["ucla-3"]) is None  # no item may be missing
+    assert score_response([1, 2], SPECS["ucla-3"]) is None  # wrong length
