@@ -93,31 +93,6 @@ def active_members(conn: Connection, f: Filters, on: dt.date, window_weeks: int 
     return int(conn.scalar(query) or 0)
 
 
-def attendance_by_date(conn: Connection, f: Filters, by: str | None = None) -> pd.DataFrame:
-    """Per session date (and network or group): sessions held and attendance."""
-    key = {"network": Network.name, "group": Group.name}.get(by or "")
-    session_cols = [GroupSession.date]
-    if key is not None:
-        session_cols.append(key.label("key"))
-    sessions = (select(*session_cols, func.count(GroupSession.id).label("sessions"))
-                .join(Group, Group.id == GroupSession.group_id)
-                .join(Network, Network.id == Group.network_id)
-                .where(*q.held_sessions_in(f)).group_by(*session_cols))
-    present = (_attendance_base(f).add_columns(*session_cols,
-                                               func.count().label("attendance"))
-               .where(_present).group_by(*session_cols))
-    frame = pd.DataFrame(conn.execute(sessions).all(),
-                         columns=["date", *(["key"] if key is not None else []), "sessions"])
-    counts = pd.DataFrame(conn.execute(present).all(),
-                          columns=["date", *(["key"] if key is not None else []), "attendance"])
-    on = ["date", "key"] if key is not None else ["date"]
-    frame = frame.merge(counts, on=on, how="left").fillna({"attendance": 0})
-    if key is None:
-        frame["key"] = "All"
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame
-
-
 def bucket_start(dates: pd.Series, grain: str) -> pd.Series:
     """The start of each date's week (Monday), month or quarter."""
     if grain == "week":
@@ -126,15 +101,32 @@ def bucket_start(dates: pd.Series, grain: str) -> pd.Series:
 
 
 def attendance_over_time(conn: Connection, f: Filters, by: str | None = None) -> pd.DataFrame:
-    """Attendance and sessions held per time bucket (the filters' grain) and key."""
-    frame = attendance_by_date(conn, f, by)
+    """Per time bucket (the filters' grain) and network or group: sessions held, attendance
+    (presents), distinct men present and average attendance."""
+    key = {"network": Network.name, "group": Group.name}.get(by or "")
+    period = q.bucket(GroupSession.date, f.grain, conn.dialect.name).label("period")
+    keys = [period] + ([key.label("key")] if key is not None else [])
+    sessions = (select(*keys, func.count(GroupSession.id).label("sessions"))
+                .join(Group, Group.id == GroupSession.group_id)
+                .join(Network, Network.id == Group.network_id)
+                .where(*q.held_sessions_in(f)).group_by(*keys))
+    present = (_attendance_base(f).add_columns(
+        *keys, func.count().label("attendance"),
+        func.count(distinct(Attendance.member_id)).label("men"))
+        .where(_present).group_by(*keys))
+    names = ["period", *(["key"] if key is not None else [])]
+    frame = pd.DataFrame(conn.execute(sessions).all(), columns=[*names, "sessions"])
+    counts = pd.DataFrame(conn.execute(present).all(), columns=[*names, "attendance", "men"])
+    columns = ["period", "key", "sessions", "attendance", "men", "average_attendance"]
     if frame.empty:
-        return pd.DataFrame(columns=["period", "key", "sessions", "attendance",
-                                     "average_attendance"])
-    frame["period"] = bucket_start(frame["date"], f.grain)
-    out = frame.groupby(["period", "key"], as_index=False)[["sessions", "attendance"]].sum()
-    out["average_attendance"] = out["attendance"] / out["sessions"]
-    return out
+        return pd.DataFrame(columns=columns)
+    frame = frame.merge(counts, on=names, how="left").fillna({"attendance": 0, "men": 0})
+    if key is None:
+        frame["key"] = "All"
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame[["attendance", "men"]] = frame[["attendance", "men"]].astype(int)
+    frame["average_attendance"] = frame["attendance"] / frame["sessions"]
+    return frame[columns].sort_values(["key", "period"]).reset_index(drop=True)
 
 
 def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
@@ -486,4 +478,18 @@ def summary(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     figures["active_members"] = active_members(conn, f, f.end, window_weeks)
     figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
     figures["surveys"] = {iid: survey_change(conn, f, iid) for iid in instrument_ids(conn)}
+    return figures
+
+
+HEADLINE_INSTRUMENT = "swemwbs"  # "share of men reliably improved on well-being"
+
+
+def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
+    """The overview's cards: outputs, active members, 12-week retention, well-being."""
+    figures = outputs(conn, f)
+    figures["active_members"] = active_members(conn, f, f.end, window_weeks)
+    figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
+    wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT)
+    figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
+    figures["wellbeing_improved"] = wellbeing["share_improved"]
     return figures

@@ -100,6 +100,13 @@ SUMMARY_DERIVED = {
     "attendance_rate": "men_reached",
     "retention_12w": "retention_base",
 }
+HEADLINE_COUNTS = [*SUMMARY_COUNTS, "wellbeing_pairs"]
+HEADLINE_DERIVED = {**{"excused": "men_reached", "excused_rate": "men_reached"},
+                    **{k: v for k, v in {
+                        "attendance": "men_reached", "average_attendance": "men_reached",
+                        "attendance_hours": "men_reached", "attendance_rate": "men_reached",
+                        "retention_12w": "retention_base"}.items()},
+                    "wellbeing_improved": "wellbeing_pairs"}
 SURVEY_DERIVED = {key: "matched_pairs" for key in (
     "mean_change", "ci_low", "ci_high", "d_z", "share_improved", "share_unchanged",
     "share_worse", "mean_baseline", "mean_later")}

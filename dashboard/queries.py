@@ -105,3 +105,25 @@ def group_options(conn: Connection, networks: tuple[str, ...] = ()) -> list[dict
 def community_names(conn: Connection) -> list[str]:
     return list(conn.scalars(select(MemberCommunity.community).distinct()
                              .order_by(MemberCommunity.community)))
+
+
+def bucket(column, grain: str, dialect: str):
+    """SQL for the start of the week (Monday), month or quarter holding a date column."""
+    from sqlalchemy import Date, Integer, cast
+
+    if dialect == "postgresql":
+        return cast(func.date_trunc(grain, column), Date)
+    if grain == "week":
+        weekday = (cast(func.strftime("%w", column), Integer) + 6) % 7
+        return func.date(column, "-" + cast(weekday, sa_string()) + " days", type_=Date)
+    if grain == "month":
+        return func.strftime("%Y-%m-01", column, type_=Date)
+    month = cast(func.strftime("%m", column), Integer)
+    return func.printf("%s-%02d-01", func.strftime("%Y", column),
+                       ((month - 1) // 3) * 3 + 1, type_=Date)
+
+
+def sa_string():
+    from sqlalchemy import String
+
+    return String()

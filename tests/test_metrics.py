@@ -297,3 +297,19 @@ def test_summary_has_every_key(engine, jan_data):
         assert key in result
     assert set(result["surveys"]) == {"swemwbs", "ucla-3", "healthy-relationships"}
     assert result["surveys"]["swemwbs"]["matched_pairs"] == 0
+
+
+@pytest.mark.parametrize("grain, expected", [
+    ("quarter", {("2025-01-01", "Calgary"): (3, 4), ("2025-01-01", "Edmonton"): (3, 4)}),
+    ("week", {("2025-01-06", "Calgary"): (1, 2), ("2025-01-13", "Calgary"): (1, 1),
+              ("2025-01-27", "Calgary"): (1, 1), ("2025-01-06", "Edmonton"): (1, 1),
+              ("2025-01-13", "Edmonton"): (1, 2), ("2025-03-03", "Edmonton"): (1, 1)}),
+])
+def test_attendance_buckets_in_sql(engine, jan_data, grain, expected):
+    f = Filters(start=d("2025-01-01"), end=d("2025-03-31"), grain=grain)
+    with engine.connect() as conn:
+        series = metrics.attendance_over_time(conn, f, by="network")
+    got = {(r.period.strftime("%Y-%m-%d"), r.key): (r.sessions, r.attendance)
+           for r in series.itertuples()}
+    assert got == expected
+    assert series["men"].max() <= 2

@@ -1,0 +1,5 @@
+"""Placeholder until the page lands in this session."""
+
+
+def register(app) -> None:
+    return None

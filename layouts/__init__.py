@@ -1,0 +1,17 @@
+"""Page layouts: one module per page, components only. PAGES maps a path to its page."""
+
+from layouts import admin, attendance, data, impact, overview, planning, retention, surveys
+
+# path -> (title in the navigation, layout function taking the user's Scope)
+PAGES = {
+    "/": ("Overview", overview.layout),
+    "/attendance": ("Attendance", attendance.layout),
+    "/retention": ("Retention", retention.layout),
+    "/surveys": ("Surveys", surveys.layout),
+    "/impact": ("Impact", impact.layout),
+    "/planning": ("Planning", planning.layout),
+    "/data": ("Data", data.layout),
+    "/admin": ("Admin", admin.layout),
+}
+# Pages that read the shared filter bar.
+FILTERED_PAGES = ("/", "/attendance", "/retention", "/surveys", "/impact")

@@ -1,0 +1,7 @@
+"""Placeholder until the page lands in this session."""
+
+from dash import html
+
+
+def layout(scope):
+    return html.Div(html.H1("Data", className="h3"))
