@@ -85,9 +85,17 @@ def init_db(engine: Engine) -> str:
     check_connection(engine)
     url = engine.url.render_as_string(hide_password=False)
     config = alembic_config(url)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # Batch migrations recreate tables; with foreign keys on, dropping the old table
+            # would cascade-delete its children's rows. (A no-op inside a transaction, so it
+            # runs before sqlite3 opens one.)
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+        conn.commit()
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
     with session_scope(engine) as session:
         load_instruments(session)
         if session.get(DataVersion, 1) is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 
@@ -39,24 +40,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """SQLite in a temporary file, or a fresh PostgreSQL database made beside TEST_DATABASE_URL
-    (so that two runs on one server never share tables)."""
+def _fresh_database(tmp_path_factory, suffix: str):
+    """SQLite in a temporary file, or a fresh PostgreSQL database made beside
+    TEST_DATABASE_URL (so two runs on one server never share tables). Yields its URL."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / (suffix + '.db')}"
         return
-    name = f"dashboard_test_{os.getpid()}"
+    name = f"dashboard_test_{os.getpid()}_{suffix}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    get_engine.cache_clear()
+    fresh = make_url(url).set(database=name).render_as_string(hide_password=False)
+    yield fresh
+    get_engine(fresh).dispose()
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    yield from _fresh_database(tmp_path_factory, "unit")
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +90,61 @@ def engine(_schema):
 def session(engine):
     with session_scope(engine) as s:
         yield s
+
+
+# --- The demo database and the app on it (page, callback, sign-in and browser tests) ---
+
+DEMO_END = dt.date(2026, 3, 31)  # the demo data's last day in tests: FY2025-26 is complete
+TEST_PASSWORD = "test-password-1"
+ROLE_USERS = {"admin": ("admin", []), "leadership": ("leadership", []),
+              "funder": ("funder", []), "coord-calgary": ("coordinator", ["Calgary"]),
+              "coord-edmonton": ("coordinator", ["Edmonton"])}
+
+
+@pytest.fixture(scope="session")
+def demo_url(tmp_path_factory):
+    """A database seeded once per run with small demo data and one user per role."""
+    for url in _fresh_database(tmp_path_factory, "demo"):
+        from dashboard.demo import seed_demo
+        from dashboard.users import create_user
+
+        engine = get_engine(url)
+        init_db(engine)
+        seed_demo(engine, seed=7, scale=0.25, end=DEMO_END)
+        with session_scope(engine) as session:
+            for username, (role, networks) in ROLE_USERS.items():
+                create_user(session, username, role, networks, TEST_PASSWORD)
+        yield url
+
+
+@pytest.fixture
+def demo_settings(demo_url):
+    from dashboard.settings import Settings
+
+    return Settings(database_url=demo_url, secret_key="test-secret", demo_mode=False)
+
+
+@pytest.fixture
+def demo_app(demo_settings):
+    """A fresh Dash app on the demo database."""
+    from dashboard.app_factory import create_app
+
+    return create_app(demo_settings, prepare=False)
+
+
+def login(client, username: str, password: str = TEST_PASSWORD):
+    """Sign a Flask test client in; returns the response."""
+    return client.post("/login", data={"username": username, "password": password})
+
+
+@pytest.fixture
+def client_for(demo_app):
+    """client_for('funder') -> a test client signed in as that role's test user."""
+
+    def make(username: str):
+        client = demo_app.server.test_client()
+        response = login(client, username)
+        assert response.status_code == 302, response.data[:200]
+        return client
+
+    return make

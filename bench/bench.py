@@ -1,0 +1,143 @@
+"""Benchmark every page's callbacks: p50/p95 server time and peak memory.
+
+    python bench/bench.py --scale 1 [--repeat 5] [--database-url URL] [--keep]
+
+Generates demo data at the scale (into a fresh SQLite file under data/bench/ unless
+--database-url is given), builds the app, signs in, and posts to Dash's callback endpoint
+with a Flask test client for each callback that reads the URL's filters, over several filter
+sets. The cache is cleared before every call, so the figures are the cost of computing, not
+of a cache hit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dashboard.app_factory import create_app  # noqa: E402
+from dashboard.db import get_engine, init_db, session_scope  # noqa: E402
+from dashboard.demo import seed_demo  # noqa: E402
+from dashboard.settings import DATA_DIR, Settings  # noqa: E402
+from dashboard.users import create_user  # noqa: E402
+
+PASSWORD = "bench-password"
+END = dt.date(2026, 3, 31)
+
+
+def filter_sets(group: str) -> dict[str, str]:
+    return {
+        "all, FY2025-26": "?from=2025-04-01&to=2026-03-31",
+        "one network": "?from=2025-04-01&to=2026-03-31&network=Edmonton",
+        "one group": f"?from=2025-04-01&to=2026-03-31&group={group}",
+        "90 days, weeks": "?from=2026-01-01&to=2026-03-31&grain=week",
+        "all time, quarters": "?from=2021-04-01&to=2026-03-31&grain=quarter",
+    }
+
+
+def url_callbacks(app) -> list[tuple[str, dict]]:
+    """Callbacks that take the URL's filters as an input (the pages' figures)."""
+    found = []
+    for key, spec in app.callback_map.items():
+        inputs = spec.get("inputs", [])
+        if any(i["id"] == "url" and i["property"] == "search" for i in inputs):
+            if "url.search" in key and key.count(".") == 1:
+                continue  # the cross-filter callbacks write the URL, they don't read it
+            found.append((key, spec))
+    return sorted(found)
+
+
+def body_for(key: str, spec: dict, search: str) -> dict:
+    parts = key.strip(".").split("...") if key.startswith("..") else [key]
+    outputs = [dict(zip(("id", "property"), p.rsplit(".", 1), strict=True)) for p in parts]
+    inputs = []
+    for item in spec["inputs"]:
+        value = search if (item["id"], item["property"]) == ("url", "search") else None
+        if item["property"] == "pathname":
+            value = "/"
+        inputs.append({"id": item["id"], "property": item["property"], "value": value})
+    state = [{"id": s["id"], "property": s["property"], "value": None}
+             for s in spec.get("state", [])]
+    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
+            "inputs": inputs, "state": state, "changedPropIds": ["url.search"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--role", default="admin", choices=["admin", "leadership"])
+    parser.add_argument("--keep", action="store_true", help="reuse an existing bench database")
+    args = parser.parse_args()
+
+    url = args.database_url
+    if url is None:
+        path = DATA_DIR / "bench" / f"scale-{args.scale:g}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not args.keep:
+            path.unlink()
+        url = f"sqlite:///{path}"
+    engine = get_engine(url)
+    init_db(engine)
+    from sqlalchemy import select
+
+    from dashboard.models import Group, Member, User
+
+    with session_scope(engine) as session:
+        seeded = session.scalar(select(Member.id).limit(1)) is not None
+    if not seeded:
+        started = time.perf_counter()
+        counts = seed_demo(engine, seed=1, scale=args.scale, end=END)
+        print(f"seeded scale {args.scale:g} in {time.perf_counter() - started:.0f} s: "
+              + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    with session_scope(engine) as session:
+        if session.scalar(select(User).where(User.username == "bench")) is None:
+            create_user(session, "bench", args.role, [], PASSWORD)
+        group = session.scalar(select(Group.name).order_by(Group.id).limit(1))
+
+    app = create_app(Settings(database_url=url, secret_key="bench", demo_mode=False),
+                     prepare=False)
+    cache = app.server.extensions["cache"] if "cache" in app.server.extensions else None
+    service = app.server.extensions["dashboard"]
+    client = app.server.test_client()
+    assert client.post("/login", data={"username": "bench", "password": PASSWORD}) \
+        .status_code == 302
+    results = []
+    for key, spec in url_callbacks(app):
+        times = []
+        for _ in range(args.repeat):
+            for search in filter_sets(group).values():
+                if service.cache is not None:
+                    service.cache.clear()
+                service.forget()
+                body = body_for(key, spec, search)
+                started = time.perf_counter()
+                response = client.post("/_dash-update-component", json=body)
+                times.append((time.perf_counter() - started) * 1000)
+                if response.status_code not in (200, 204):
+                    print(f"  {key}: HTTP {response.status_code}", file=sys.stderr)
+        times.sort()
+        p50 = statistics.median(times)
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        results.append((p95, p50, key))
+    del cache
+    print(f"\nscale {args.scale:g}, role {args.role}, {args.repeat} x 5 filter sets per "
+          f"callback, cache cleared before each call, {dt.date.today()}")
+    print(f"{'p50 ms':>8} {'p95 ms':>8}  callback (outputs)")
+    for p95, p50, key in sorted(results, reverse=True):
+        label = key if len(key) < 90 else key[:87] + "..."
+        print(f"{p50:8.1f} {p95:8.1f}  {label}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (max RSS of this process): {peak:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
