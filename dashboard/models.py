@@ -102,7 +102,10 @@ class GroupSession(Base):
 
 class Attendance(Base):
     __tablename__ = "attendance"
-    __table_args__ = (Index("ix_attendance_member_status", "member_id", "status"),)
+    __table_args__ = (
+        Index("ix_attendance_member_status", "member_id", "status"),
+        Index("ix_attendance_session_status_member", "session_id", "status", "member_id"),
+    )
     session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"),
                                             primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),

@@ -35,7 +35,7 @@ def test_upgrade_from_first_revision_backfills_member_spans(tmp_path):
                                 "FROM member")).one()
         version = conn.scalar(text("SELECT version_num FROM alembic_version"))
     assert tuple(row) == ("2024-02-05", "2024-03-04", 1)
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_fresh_database_gets_every_table_and_instruments(tmp_path):
@@ -47,3 +47,16 @@ def test_fresh_database_gets_every_table_and_instruments(tmp_path):
             "survey_response", "instrument", "target", "user_account", "audit_event"} <= tables
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT COUNT(*) FROM instrument")) == 3
+
+
+def test_models_and_migrations_agree(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from dashboard.models import Base
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'cmp.db'}")
+    init_db(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
