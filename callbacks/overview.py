@@ -36,6 +36,8 @@ def format_change(key: str, now, before) -> tuple[str, str]:
     """Change against the previous period, as text and a colour class."""
     if now is None or before is None:
         return "no comparison", "text-muted"
+    if before == 0 and key not in PERCENT_KEYS:
+        return "no data in the previous period", "text-muted"
     if key in PERCENT_KEYS:
         diff = (now - before) * 100
         text = f"{diff:+.0f} points"
@@ -48,26 +50,40 @@ def format_change(key: str, now, before) -> tuple[str, str]:
         "text-danger" if diff < 0 else "text-muted")
 
 
-def headline_figures(scope, f: Filters) -> dict:
-    """The cards' figures as this user may see them."""
+def headline_figures(scope, f: Filters) -> tuple[dict, list[str]]:
+    """The cards' figures as this user may see them, and the keys hidden by suppression."""
     service = current_service()
     figures = service.run(scope, f, metrics.headline, service.settings.active_window_weeks)
     if scope.suppressed:
-        figures, _ = suppress_record(figures, service.settings.suppression_threshold,
-                                     HEADLINE_COUNTS, HEADLINE_DERIVED)
-    return figures
+        return suppress_record(figures, service.settings.suppression_threshold,
+                               HEADLINE_COUNTS, HEADLINE_DERIVED)
+    return figures, []
+
+
+def missing_reason(key: str, hidden: list[str], threshold: int) -> str:
+    """Why a card shows no value."""
+    if key in hidden:
+        return f"hidden: fewer than {threshold} men"
+    if key == "retention_12w":
+        return "nobody of the period's new members followed 12 weeks yet"
+    if key == "wellbeing_improved":
+        return "too few matched well-being pairs"
+    return "no data for these filters"
 
 
 def update_cards(search):
     scope = current_scope()
     f = url_filters(search)
-    now = headline_figures(scope, f)
-    before = headline_figures(scope, f.previous())
+    now, hidden = headline_figures(scope, f)
+    before, _ = headline_figures(scope, f.previous())
     threshold = current_service().settings.suppression_threshold
     values, changes, classes = [], [], []
     for key, _, _ in CARDS:
         values.append(format_figure(key, now[key], threshold))
-        text, css = format_change(key, now[key], before[key])
+        if now[key] is None:
+            text, css = missing_reason(key, hidden, threshold), "text-muted"
+        else:
+            text, css = format_change(key, now[key], before[key])
         changes.append(text)
         classes.append(f"small {css}")
     prev = f.previous()
@@ -91,7 +107,11 @@ def trend_figure(search):
             line=dict(color=color_for(key, index), width=3), customdata=[key] * len(part),
             hovertemplate=f"{key}<br>%{{x|%d %b %Y}}: %{{y:,}} present<extra></extra>"))
     fig.update_yaxes(title="Attendance (presents)", rangemode="tozero")
-    fig.update_xaxes(title=f"{f.grain.title()} starting")
+    ticks = {"month": dict(tickformat="%b %Y", dtick="M1" if f.days <= 400 else None),
+             "quarter": dict(tickformat="Q%q %Y", dtick="M3" if f.days <= 1100 else None),
+             }.get(f.grain, {})
+    fig.update_xaxes(title=f"{f.grain.title()} starting (the first and last may be partial)",
+                     **ticks)
     return styled(fig)
 
 
@@ -115,7 +135,7 @@ def network_table(search):
     threshold = service.settings.suppression_threshold
     # Networks side by side with the combined column beside them: a total, so complementary
     # suppression applies down each figure's column.
-    combined = headline_figures(scope, f)
+    combined, _ = headline_figures(scope, f)
     safe = service.table(scope, frame, HEADLINE_COUNTS, HEADLINE_DERIVED,
                          totals=("column",) if len(names) > 1 else ()).frame
     header = html.Thead(html.Tr([html.Th("Figure"), *[html.Th(n, style={
