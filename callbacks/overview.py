@@ -175,11 +175,11 @@ def register(app) -> None:
         *(Output(f"overview-change-{k}", "children") for k in keys),
         *(Output(f"overview-change-{k}", "className") for k in keys),
         Output("overview-compare-note", "children"),
-        Input("url", "search"),
+        Input("overview-url", "search"),
     )(update_cards)
-    app.callback(Output("overview-trend", "figure"), Input("url", "search"))(trend_figure)
-    app.callback(Output("overview-networks", "children"), Input("url", "search"))(
+    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(trend_figure)
+    app.callback(Output("overview-networks", "children"), Input("overview-url", "search"))(
         network_table)
-    app.callback(Output("url", "search", allow_duplicate=True),
-                 Input("overview-trend", "clickData"), State("url", "search"),
+    app.callback(Output("overview-url", "search", allow_duplicate=True),
+                 Input("overview-trend", "clickData"), State("overview-url", "search"),
                  prevent_initial_call=True)(cross_filter)

@@ -35,6 +35,7 @@ def card(key: str, title: str, help_text: str) -> dbc.Col:
 
 def layout(scope) -> html.Div:
     return html.Div([
+        dcc.Location(id="overview-url", refresh="callback-nav"),
         html.H1("Overview", className="h3 mb-3"),
         dcc.Loading(dbc.Row([card(*c) for c in CARDS], id="overview-cards"), delay_show=300),
         html.P(id="overview-compare-note", className="small text-muted"),

@@ -34,16 +34,31 @@ def dash_result(client, outputs, inputs, state=None) -> dict:
     return response.get_json()["response"]
 
 
-def callback_outputs(app, output: str) -> list[tuple[str, str]]:
+def find_callback(app, output: str, input_id: str | None = None) -> tuple[str, dict]:
+    """The registered callback writing `output` ("id.property"); with several (duplicate
+    outputs), the one that reads `input_id`."""
+    found = []
+    for key, spec in app.callback_map.items():
+        parts = key.strip(".").split("...") if key.startswith("..") else [key]
+        if output in [p.split("@", 1)[0] for p in parts]:
+            found.append((key, spec))
+    if input_id is not None and len(found) > 1:
+        found = [(k, s) for k, s in found if any(i["id"] == input_id for i in s["inputs"])]
+    if not found:
+        raise KeyError(f"no callback writes {output}")
+    return found[0]
+
+
+def callback_outputs(app, output: str, input_id: str | None = None) -> list[tuple[str, str]]:
     """All outputs of the registered callback that writes `output` ("id.property")."""
-    for key in app.callback_map:
-        parts = [p for p in key.strip(".").split("...")] if key.startswith("..") else [key]
-        if output in parts:
-            return [tuple(p.rsplit(".", 1)) for p in parts]  # type: ignore[misc]
-    raise KeyError(f"no callback writes {output}")
+    key, _ = find_callback(app, output, input_id)
+    parts = key.strip(".").split("...") if key.startswith("..") else [key]
+    return [tuple(p.rsplit(".", 1)) for p in parts]  # type: ignore[misc]
 
 
 def run_callback(client, app, output: str, inputs: list[tuple[str, str, object]],
                  state: list[tuple[str, str, object]] | None = None) -> dict:
-    """Call the callback that writes `output` with all its outputs; returns the response."""
-    return dash_result(client, callback_outputs(app, output), inputs, state)
+    """Call the callback that writes `output` with all its outputs; returns the response
+    as {component_id: {property: value}}."""
+    outputs = callback_outputs(app, output, inputs[0][0] if inputs else None)
+    return dash_result(client, outputs, inputs, state)
