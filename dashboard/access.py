@@ -15,7 +15,7 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
               "/admin"),
 }
 # Never matches a network name: an empty selection after scoping must mean "nothing".
-NO_NETWORK = "\x00none"
+NO_NETWORK = "(no network in scope)"
 
 
 @dataclass(frozen=True)

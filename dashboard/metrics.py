@@ -493,3 +493,37 @@ def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
     figures["wellbeing_improved"] = wellbeing["share_improved"]
     return figures
+
+
+def survey_change_by_group(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFrame:
+    """survey_change per group (of the selection): a pair belongs to every group its member
+    was enrolled in at some point between his baseline and his later response. A man in two
+    groups counts in both, so the rows need not add up to the combined figure."""
+    spec = instrument(conn, instrument_id)
+    if spec is None:
+        raise ValueError(f"unknown instrument {instrument_id!r}")
+    pairs = matched_pairs(conn, f, instrument_id)
+    keys = list(paired_change([], [], spec["alpha"], spec["higher_is_better"]))
+    columns = ["network", "group", *keys]
+    if pairs.empty:
+        return pd.DataFrame(columns=columns)
+    query = (select(Enrollment.member_id, Enrollment.enrolled_from, Enrollment.enrolled_to,
+                    Group.name, Network.name)
+             .join(Group, Group.id == Enrollment.group_id)
+             .join(Network, Network.id == Group.network_id)
+             .where(*q.group_conditions(f)))
+    spans = pd.DataFrame(conn.execute(query).all(),
+                         columns=["member_id", "enrolled_from", "enrolled_to", "group",
+                                  "group_network"])
+    joined = pairs.merge(spans, on="member_id")
+    overlaps = [start <= later and (end is None or pd.isna(end) or end >= base)
+                for start, end, base, later in zip(joined["enrolled_from"], joined["enrolled_to"],
+                                                   joined["baseline_date"],
+                                                   joined["later_date"], strict=True)]
+    joined = joined[overlaps].drop_duplicates(["member_id", "group"])
+    rows = []
+    for (network, group), part in joined.groupby(["group_network", "group"], sort=True):
+        rows.append({"network": network, "group": group,
+                     **paired_change(part["baseline"], part["later"], spec["alpha"],
+                                     spec["higher_is_better"])})
+    return pd.DataFrame(rows, columns=columns)
