@@ -42,7 +42,8 @@ def small_group(demo_settings):
 ])
 def test_cards_agree_with_the_metric_engine(demo_app, demo_settings, client_for, search,
                                             filters):
-    response = run_callback(client_for("admin"), demo_app, CARDS, [("overview-url", "search", search)])
+    response = run_callback(client_for("admin"), demo_app, CARDS,
+                            [("overview-url", "search", search)])
     f = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), **filters)
     with get_engine(demo_settings.database_url).connect() as conn:
         expected = metrics.headline(conn, f)
