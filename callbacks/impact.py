@@ -1,5 +1,278 @@
-"""Placeholder until the page lands in this session."""
+"""Impact summary callbacks: the fiscal-year picker (written to the URL), the summary, and
+its downloads, all from dashboard.report.impact_figures so they agree with each other."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import dash_bootstrap_components as dbc
+import flask
+from dash import Input, Output, State, ctx, dcc, html, no_update
+
+from callbacks.charts import GRAPH_CONFIG
+from callbacks.shell import today, url_filters
+from dashboard import audit, queries, report
+from dashboard.auth import current_scope
+from dashboard.db import session_scope
+from dashboard.service import current_service
+from dashboard.targets import fiscal_years, parse_period, period_label
+
+FORMATS = {"impact-pdf-button": "pdf", "impact-csv-button": "csv", "impact-xlsx-button": "xlsx"}
+
+
+def fiscal_year_options() -> list[dict]:
+    """FY2021-22 ... the current one: from the data's first year to today."""
+    first = current_service().lookup(queries.data_start) or today()
+    return [{"label": label, "value": label} for label in reversed(fiscal_years(first, today()))]
+
+
+def url_fiscal_year(search) -> str | None:
+    """The URL's period as a fiscal year label, when it is exactly one."""
+    f = url_filters(search)
+    label = period_label(f.start, f.end)
+    return label if label and len(label) == len("FY2025-26") else None
+
+
+def show_fiscal_year(search):
+    """The picker follows the URL: its fiscal year, or empty for any other period."""
+    return url_fiscal_year(search), fiscal_year_options()
+
+
+def choose_fiscal_year(chosen, search):
+    """Choosing a fiscal year writes its dates (from/to) into the URL, so the filter bar, the
+    page and the downloads all read the same period."""
+    if not chosen or chosen == url_fiscal_year(search):
+        return no_update
+    start, end = parse_period(chosen)
+    return "?" + replace(url_filters(search), start=start, end=end, preset=None).to_query()
+
+
+def figures_for(search) -> dict:
+    """The summary as the signed-in user may see it (suppressed for funders, leadership)."""
+    return report.impact_figures(current_service(), current_scope(), url_filters(search))
+
+
+def value_cell(
+    figures: dict, section_id: str, column: str, key: str, period: str = "current"
+) -> html.Td:
+    text, note = report.cell(figures, section_id, column, key, period)
+    if not note:
+        return html.Td(text)
+    return html.Td(
+        [text, html.Div(f"hidden: {note}", className="suppressed-note")], title=f"hidden: {note}"
+    )
+
+
+def figures_table(figures: dict, section_ids: list[str]) -> dbc.Table:
+    """Figures down, networks across, then the last column's previous period and change."""
+    columns = figures["columns"]
+    last = columns[-1]
+    previous = figures["previous"]["label"]
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("Figure", scope="col"),
+                *(html.Th(c, scope="col") for c in columns),
+                html.Th(f"{last}, {previous}", scope="col", className="table-light"),
+                html.Th("Change", scope="col", className="table-light"),
+            ]
+        )
+    )
+    body = []
+    for section_id in section_ids:
+        part = report.section(figures, section_id)
+        if part["instrument"]:
+            body.append(
+                html.Tr(
+                    html.Th(
+                        [
+                            f"{part['title']} ",
+                            html.Span(
+                                f"({part['direction']}) · {part['name']}",
+                                className="fw-normal small text-muted",
+                            ),
+                        ],
+                        colSpan=len(columns) + 3,
+                        scope="colgroup",
+                        className="pt-3",
+                    )
+                )
+            )
+        for figure in part["figures"]:
+            if not figure["show"]:
+                continue
+            label = html.Th(
+                [
+                    figure["label"],
+                    html.Div(figure["definition"], className="small text-muted fw-normal"),
+                ],
+                scope="row",
+            )
+            before = value_cell(figures, section_id, last, figure["key"], "previous")
+            before.className = "table-light"
+            body.append(
+                html.Tr(
+                    [
+                        label,
+                        *(value_cell(figures, section_id, c, figure["key"]) for c in columns),
+                        before,
+                        html.Td(
+                            report.change_text(figures, section_id, last, figure["key"]),
+                            className="table-light",
+                        ),
+                    ]
+                )
+            )
+    return dbc.Table(
+        [header, html.Tbody(body)],
+        bordered=False,
+        hover=True,
+        size="sm",
+        responsive=True,
+        className="mb-0 impact-table",
+    )
+
+
+def chart(title: str, fig, caption: str) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H3(title, className="h6"),
+                dcc.Graph(figure=fig, config=GRAPH_CONFIG),
+                html.P(caption, className="small text-muted mb-0"),
+            ]
+        ),
+        className="mb-3 impact-chart",
+    )
+
+
+def summary(search):
+    """The page's period line and the whole summary."""
+    figures = figures_for(search)
+    period, previous = figures["period"], figures["previous"]
+    line = (
+        f"{period['label']}"
+        + (f" ({period['dates']})" if period["fiscal"] else "")
+        + f" · {figures['selection']} · compared with {previous['label']}"
+    )
+    outcome_ids = [s["id"] for s in figures["sections"] if s["instrument"]]
+    content = [
+        html.P(report.suppression_note(figures), className="suppressed-note mb-3"),
+        html.H2("Outputs: what the programs did", className="h4"),
+        dbc.Card(dbc.CardBody(figures_table(figures, ["outputs"])), className="mb-3"),
+        chart(
+            "Outputs, this period beside the previous one",
+            report.outputs_chart(figures),
+            f"Grey: {previous['label']}; green: {period['label']}. Bars of hidden counts "
+            "are left out.",
+        ),
+        html.H2("Outcomes: what changed for the men", className="h4 mt-4 impact-outcomes"),
+        html.P(
+            "Each man's baseline survey is paired with his latest later survey on the same "
+            "scale; a pair belongs to the period of its later survey and to the man's home "
+            "network. Reliable change uses the scale's reliability (Cronbach's alpha), so "
+            "only changes larger than measurement error count.",
+            className="small",
+        ),
+    ]
+    if outcome_ids:
+        content.append(
+            dbc.Card(dbc.CardBody(figures_table(figures, outcome_ids)), className="mb-3")
+        )
+        content.append(
+            chart(
+                "Change in scores with 95% confidence intervals",
+                report.change_chart(figures),
+                "Dot: mean change (later minus baseline); line: its 95% "
+                "confidence interval. A line that doesn't cross 0 is a change "
+                "unlikely to be chance.",
+            )
+        )
+        content.append(
+            chart(
+                "Reliable change: share of men improved, unchanged and worse",
+                report.shares_chart(figures),
+                "Of the men with a matched pair, the share whose score changed "
+                "by more than measurement error.",
+            )
+        )
+    content.append(
+        html.P(
+            f"Prepared {figures['generated']:%Y-%m-%d %H:%M} from the Network Dashboard.",
+            className="small text-muted",
+        )
+    )
+    return line, content
+
+
+def export_detail(figures: dict, fmt: str) -> str:
+    return (
+        f"impact summary {figures['period']['label']} ({fmt}); {figures['selection']}; "
+        f"{'suppressed' if figures['suppressed'] else 'exact figures'}"
+    )
+
+
+def download(pdf_clicks, csv_clicks, xlsx_clicks, search):
+    """One download of the summary (the figures the page shows), audited as an export."""
+    fmt = FORMATS.get(ctx.triggered_id or "")
+    if fmt is None:
+        return no_update, no_update, no_update, no_update
+    scope = current_scope()
+    service = current_service()
+    figures = report.impact_figures(service, scope, url_filters(search))
+    stem = report.file_stem(figures)
+    if fmt == "pdf":
+        content = report.write_pdf(figures)
+    elif fmt == "csv":
+        content = report.to_csv(figures)
+    else:
+        content = report.to_xlsx(figures)
+    with session_scope(service.engine) as session:
+        audit.record(
+            session,
+            "export",
+            scope.username,
+            export_detail(figures, fmt),
+            flask.request.remote_addr if flask.has_request_context() else None,
+        )
+    data = dcc.send_bytes(content, f"{stem}.{fmt}")
+    outputs = [no_update, no_update, no_update]
+    outputs[list(FORMATS.values()).index(fmt)] = data
+    return (*outputs, f"{stem}.{fmt} ready {dt.datetime.now():%H:%M}")
 
 
 def register(app) -> None:
-    return None
+    app.callback(
+        Output("impact-fy", "value"),
+        Output("impact-fy", "options"),
+        Input("impact-location", "search"),
+    )(show_fiscal_year)
+    app.callback(
+        Output("impact-location", "search"),
+        Input("impact-fy", "value"),
+        State("impact-location", "search"),
+        prevent_initial_call=True,
+    )(choose_fiscal_year)
+    app.callback(
+        Output("impact-period-text", "children"),
+        Output("impact-content", "children"),
+        Input("impact-location", "search"),
+    )(summary)
+    app.callback(
+        Output("impact-pdf-download", "data"),
+        Output("impact-csv-download", "data"),
+        Output("impact-xlsx-download", "data"),
+        Output("impact-download-status", "children"),
+        Input("impact-pdf-button", "n_clicks"),
+        Input("impact-csv-button", "n_clicks"),
+        Input("impact-xlsx-button", "n_clicks"),
+        State("impact-location", "search"),
+        prevent_initial_call=True,
+    )(download)
+    app.clientside_callback(
+        "function(n) { if (n) { window.print(); } return ''; }",
+        Output("impact-print-done", "children"),
+        Input("impact-print-button", "n_clicks"),
+        prevent_initial_call=True,
+    )

@@ -2,8 +2,111 @@
 
 from __future__ import annotations
 
-COMMANDS: dict = {}
+from pathlib import Path
+
+REPORT_FORMATS = (".pdf", ".csv", ".xlsx")
 
 
 def register(sub) -> None:
     """Add the import and report commands to the command line's subparsers."""
+    register_import(sub)
+    register_report(sub)
+
+
+def register_import(sub) -> None:
+    """`import KIND FILE`, `undo-import`, `import-history` (dashboard/cli_import.py)."""
+    from dashboard.cli_import import COMMANDS as IMPORT_COMMANDS
+    from dashboard.cli_import import register
+
+    register(sub)
+    COMMANDS.update(IMPORT_COMMANDS)
+
+
+def register_report(sub) -> None:
+    """`report impact --period FY2025-26 --network all --out report.pdf [--no-suppress]`."""
+    report = sub.add_parser(
+        "report",
+        help="write a report (the impact summary) as PDF, CSV or XLSX",
+        description="Write the impact summary of /impact without a browser. It is suppressed "
+        "as funders see it (SPEC §4) unless --no-suppress is given.",
+    )
+    report.add_argument("kind", choices=["impact"], help="which report")
+    report.add_argument(
+        "--period",
+        required=True,
+        help="fiscal year or quarter: FY2025-26 or FY2025-26-Q1 (Q1 = Apr-Jun)",
+    )
+    report.add_argument(
+        "--network",
+        default="all",
+        help="all (default: networks side by side and combined) or one name",
+    )
+    report.add_argument(
+        "--out",
+        required=True,
+        help="file to write; its ending chooses the format: .pdf, .csv, .xlsx",
+    )
+    report.add_argument(
+        "--no-suppress",
+        dest="suppress",
+        action="store_false",
+        help="exact figures, for internal use only (default: small cells "
+        "suppressed, as for funders)",
+    )
+
+
+def cmd_report(args, settings) -> int:
+    """Write the impact summary, the same one /impact shows and downloads."""
+    from dashboard import audit, queries, report
+    from dashboard.access import FULL_SCOPE, Scope
+    from dashboard.cli import CliError, _engine
+    from dashboard.db import session_scope
+    from dashboard.filters import Filters
+    from dashboard.targets import normalise_period, parse_period
+
+    out = Path(args.out)
+    if out.suffix.lower() not in REPORT_FORMATS:
+        raise CliError(f"--out must end in {', '.join(REPORT_FORMATS)}: {args.out!r}")
+    try:
+        period = normalise_period(args.period)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    start, end = parse_period(period)
+    engine = _engine(settings)
+    with engine.connect() as conn:
+        known = queries.network_names(conn)
+    if args.network.lower() == "all":
+        networks: tuple[str, ...] = ()
+    elif args.network in known:
+        networks = (args.network,)
+    else:
+        raise CliError(f"unknown network {args.network!r}; use all or one of {', '.join(known)}")
+    # Suppressed exactly as a funder's download; --no-suppress as an admin sees it.
+    scope = Scope(role="funder", username="cli") if args.suppress else FULL_SCOPE
+    figures = report.impact_figures(
+        engine, scope, Filters(start=start, end=end, networks=networks), settings
+    )
+    writer = {".pdf": report.write_pdf, ".csv": report.to_csv, ".xlsx": report.to_xlsx}[
+        out.suffix.lower()
+    ]
+    content = writer(figures)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror}") from None
+    with session_scope(engine) as session:
+        audit.record(
+            session,
+            "export",
+            "cli",
+            f"impact summary {period} ({out.suffix[1:]}); {figures['selection']}; "
+            f"{'suppressed' if args.suppress else 'exact figures'}",
+        )
+    print(
+        f"wrote {out} ({len(content):,} bytes; "
+        f"{'suppressed' if args.suppress else 'NOT suppressed: internal use only'})"
+    )
+    return 0
+
+
+COMMANDS: dict = {"report": cmd_report}
