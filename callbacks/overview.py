@@ -177,7 +177,8 @@ def register(app) -> None:
         Output("overview-compare-note", "children"),
         Input("overview-url", "search"),
     )(update_cards)
-    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(trend_figure)
+    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(
+        trend_figure)
     app.callback(Output("overview-networks", "children"), Input("overview-url", "search"))(
         network_table)
     app.callback(Output("overview-url", "search", allow_duplicate=True),
