@@ -12,7 +12,13 @@ from callbacks.shell import url_filters
 from dashboard import metrics, queries
 from dashboard.auth import current_scope
 from dashboard.filters import Filters
-from dashboard.privacy import HEADLINE_COUNTS, HEADLINE_DERIVED, shown_count, suppress_record
+from dashboard.privacy import (
+    HEADLINE_COUNTS,
+    HEADLINE_DERIVED,
+    hidden_reason,
+    shown_count,
+    suppress_record,
+)
 from dashboard.service import current_service
 from layouts.overview import CARDS
 
@@ -142,8 +148,17 @@ def network_table(search):
         "color": color_for(n)}) for n in names], html.Th("Combined")]))
     body = []
     for key, title, help_text in CARDS:
-        cells = [html.Td(format_figure(key, safe.loc[i, key], threshold))
-                 for i in range(len(names))]
+        cells = []
+        for i in range(len(names)):
+            text = format_figure(key, safe.loc[i, key], threshold)
+            if safe.loc[i, key] is None and scope.suppressed:
+                reason = hidden_reason(rows[i], key, HEADLINE_COUNTS, HEADLINE_DERIVED,
+                                       threshold)
+                # A cell hidden only to protect its neighbour is not "<5": say so.
+                text = text if reason.startswith("fewer") else "—"
+                cells.append(html.Td(text, title=f"hidden: {reason}"))
+            else:
+                cells.append(html.Td(text))
         body.append(html.Tr([html.Th(title, title=help_text, scope="row"), *cells,
                              html.Td(format_figure(key, combined[key], threshold))]))
     return dbc.Table([header, html.Tbody(body)], bordered=False, hover=True, size="sm",

@@ -84,6 +84,16 @@ def suppress_record(record: dict, threshold: int, counts: list[str],
     return safe, result.hidden_columns()
 
 
+def hidden_reason(record: dict, key: str, counts: list[str], derived: dict[str, str],
+                  threshold: int) -> str:
+    """Why a cell of `record` (its exact figures, on the server) was hidden."""
+    base = key if key in counts else derived.get(key, key)
+    value = record.get(base)
+    if value is None or value < threshold:
+        return f"fewer than {threshold} men"
+    return "to protect a small figure beside it"
+
+
 def shown_count(value, threshold: int) -> str:
     """How a count looks on screen: the number, or '<k' when it is hidden."""
     if value is None:

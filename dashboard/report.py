@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from dashboard import metrics, queries
 from dashboard.access import Scope
 from dashboard.filters import Filters
-from dashboard.privacy import suppress
+from dashboard.privacy import hidden_reason, suppress
 from dashboard.stats import paired_change
 from dashboard.targets import period_label, previous_period
 
@@ -315,11 +315,7 @@ def suppress_columns(
 def _reason(
     record: dict, key: str, counts: list[str], derived: dict[str, str], threshold: int
 ) -> str:
-    base = key if key in counts else derived.get(key, key)
-    value = record.get(base)
-    if value is None or value < threshold:
-        return f"fewer than {threshold} men"
-    return "to protect a small figure beside it"
+    return hidden_reason(record, key, counts, derived, threshold)
 
 
 # --- The one function every view reads ---
