@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 
 import flask
+from dash import hooks
 from flask import Flask, redirect, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -19,12 +20,22 @@ from dashboard.db import session_scope
 from dashboard.models import User
 from dashboard.users import authenticate, network_names_of
 
-OPEN_PATHS = ("/login", "/healthz", "/assets/", "/_favicon.ico", "/favicon.ico")
+# What a visitor who is not signed in may fetch: the sign-in form, the health check, the
+# stylesheets the form uses and the icon. Everything else (pages, Dash's layout, dependencies,
+# callbacks and component scripts, downloads) needs a signed-in user.
+OPEN_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico"})
+OPEN_PREFIXES = ("/assets/",)
 DASH_DATA_PATHS = ("/_dash-", "/_reload", "/download/")
-# Component-id prefix -> the page whose callbacks own it; shell ids belong to every page.
+# Dash's optional MCP server would run callbacks without this module's checks: never served.
+REFUSED_PREFIXES = ("/_mcp",)
+# Component-id prefix -> the page whose callbacks own it.
 ID_PAGE = {"overview": "/", "attendance": "/attendance", "retention": "/retention",
            "surveys": "/surveys", "impact": "/impact", "planning": "/planning", "data": "/data",
            "admin": "/admin"}
+# The shell's ids (dcc.Location, the filter bar, the page container, navigation): every page
+# has them, so every signed-in role may use their callbacks.
+SHELL = "shell"
+SHELL_PREFIXES = frozenset({"url", "page", "filter", "nav"})
 FAILED_LOGIN_LIMIT = "5 per 5 minutes"
 
 
@@ -45,34 +56,108 @@ def current_scope() -> Scope:
     return current_user.scope
 
 
-def _page_of(component_id: str) -> str | None:
-    prefix = component_id.split("-", 1)[0].split(".", 1)[0]
+def page_of(component_id) -> str | None:
+    """The page owning a component id (a path), SHELL for the shell's ids, None if unknown.
+
+    Pattern-matching ids (a dict, or its JSON text in a callback's key) go by their "type".
+    """
+    if isinstance(component_id, str) and component_id.startswith("{"):
+        try:
+            component_id = json.loads(component_id)
+        except ValueError:
+            return None
+    if isinstance(component_id, dict):
+        component_id = component_id.get("type", "")
+    if not isinstance(component_id, str):
+        return None
+    prefix = component_id.split("-", 1)[0]
+    if prefix in SHELL_PREFIXES:
+        return SHELL
     return ID_PAGE.get(prefix)
 
 
-def callback_pages(body: dict) -> set[str]:
-    """The pages whose components a callback request writes or reads."""
-    ids: list[str] = []
+def _output_ids(output: str) -> list[str]:
+    """The component ids in a callback's output key ("a.prop" or "..a.prop...b.prop..")."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [part.rsplit(".", 1)[0] for part in parts]
+
+
+def callback_ids(body: dict, callback_map: dict | None) -> list:
+    """Every component id a callback request involves.
+
+    Dash runs the function registered under body["output"] with the values the request
+    sends, whatever ids it names: so the ids the callback was registered with count, and
+    the ids the request names count too.
+    """
+    output = str(body.get("output", ""))
+    spec = (callback_map or {}).get(output)
+    ids: list = []
+    if spec is None or not spec.get("no_output"):
+        ids += _output_ids(output)
+    if spec is not None:
+        ids += [dep["id"] for dep in [*spec.get("inputs", []), *spec.get("state", [])]]
     outputs = body.get("outputs") or []
     for item in outputs if isinstance(outputs, list) else [outputs]:
-        ids.append(str(item.get("id", "")) if isinstance(item, dict) else "")
-    ids += [str(body.get("output", ""))]
+        for entry in item if isinstance(item, list) else [item]:
+            if isinstance(entry, dict):
+                ids.append(entry.get("id", ""))
     for key in ("inputs", "state"):
         for item in body.get(key) or []:
             for entry in item if isinstance(item, list) else [item]:
                 if isinstance(entry, dict):
-                    ids.append(str(entry.get("id", "")))
-    pages = set()
-    for component_id in ids:
-        if component_id.startswith("{"):
-            try:
-                component_id = str(json.loads(component_id).get("type", ""))
-            except ValueError:
-                continue
-        page = _page_of(component_id.lstrip("."))
-        if page:
-            pages.add(page)
-    return pages
+                    ids.append(entry.get("id", ""))
+    return ids
+
+
+def callback_pages(body: dict, callback_map: dict | None = None) -> set[str]:
+    """The pages whose components a callback request writes or reads.
+
+    SHELL stands for the shell's ids; None for an id no page owns (refused: a page's ids
+    must start with its name).
+    """
+    return {page_of(component_id) for component_id in callback_ids(body, callback_map)}
+
+
+def refused_pages(scope: Scope, body: dict, callback_map: dict | None = None) -> list[str]:
+    """The pages (or "unknown ids") of a callback request that this scope may not use."""
+    refused = set()
+    for page in callback_pages(body, callback_map):
+        if page is None:
+            refused.add("unknown ids")
+        elif page != SHELL and not scope.can_open(page):
+            refused.add(page)
+    return sorted(refused)
+
+
+def require_role(*roles: str) -> Scope:
+    """The current scope, if its role is one of these; refuses (403) otherwise.
+
+    Defence in depth inside a page's callbacks: the guard already refuses callbacks of pages
+    out of a role by their ids.
+    """
+    scope = current_scope()
+    if scope.role not in roles:
+        flask.abort(403)
+    return scope
+
+
+@hooks.setup()
+def _remember_dash_app(app) -> None:
+    """Keep each Dash app on its Flask server, so the guard can read its callback map."""
+    server = getattr(app, "server", None)
+    if isinstance(server, Flask):
+        server.extensions["dash_app"] = app
+
+
+def _callback_map(server: Flask) -> dict | None:
+    """The callbacks Dash will run on this server: the app's, and any registered globally
+    that Dash merges in on its first request."""
+    dash_app = server.extensions.get("dash_app")
+    if dash_app is None:
+        return None
+    from dash._callback import GLOBAL_CALLBACK_MAP
+
+    return {**GLOBAL_CALLBACK_MAP, **dash_app.callback_map}
 
 
 LOGIN_FORM = (Path(__file__).parent / "login.html").read_text()
@@ -86,7 +171,10 @@ def _login_page(message: str = "", status: int = 200, next_url: str = "/"):
 
 
 def _safe_next(target: str | None) -> str:
-    if not target or not target.startswith("/") or target.startswith("//"):
+    """A local path to go to after signing in; anything else (another site) becomes "/"."""
+    if (not target or not target.startswith("/") or target[1:2] in ("/", "\\")
+            or "\\" in target or any(ord(c) < 32 for c in target)):
+        # Browsers read "/\\host" as "//host": another site.
         return "/"
     return target
 
@@ -97,8 +185,15 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         SECRET_KEY=settings.resolved_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Demo mode serves plain http on 127.0.0.1; a deployment is behind https.
         SESSION_COOKIE_SECURE=not settings.demo_mode,
+        # No "remember me": the remember cookie is never set, but keep it as strict if it is.
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=not settings.demo_mode,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # Flask checks the signed cookie's age against this on every request (so a copied
+        # cookie also expires), and SESSION_REFRESH_EACH_REQUEST re-signs it on each one:
+        # the session ends after this long without a request.
         PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.session_idle_minutes),
         SESSION_REFRESH_EACH_REQUEST=True,
     )
@@ -139,6 +234,7 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
                 return _login_page("Wrong username or password.", 401, next_url)
             audit.record(session, "login", user.username, user.role, request.remote_addr)
             signed_in = SignedInUser(user, network_names_of(session, user))
+        flask.session.clear()  # nothing from before the sign-in carries over
         flask.session.permanent = True
         login_user(signed_in)
         if not signed_in.scope.can_open(next_url.split("?", 1)[0]):
@@ -163,23 +259,32 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
 
     @server.before_request
     def guard():
+        """Check every request: sign-in first, then a callback's page against the role."""
         path = request.path
-        if path.startswith(OPEN_PATHS):
+        if path.startswith(REFUSED_PREFIXES):
+            return flask.Response("not found", status=404)
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return None
         if not current_user.is_authenticated:
-            if path.startswith(DASH_DATA_PATHS):
+            if path.startswith(DASH_DATA_PATHS) or request.method not in ("GET", "HEAD"):
                 return flask.Response("sign in first", status=401)
             target = request.full_path if request.query_string else path
             return redirect(url_for("login", next=target))
-        scope = current_user.scope
-        if path == "/_dash-update-component" and request.method == "POST":
-            body = request.get_json(silent=True) or {}
-            refused = [p for p in callback_pages(body) if not scope.can_open(p)]
+        rule = request.url_rule.rule if request.url_rule is not None else path
+        if request.method == "POST" and rule.endswith("/_dash-update-component"):
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                return flask.Response("not a callback request", status=400)
+            callback_map = _callback_map(server)
+            if callback_map is not None and str(body.get("output", "")) not in callback_map:
+                return flask.Response("no such callback", status=400)
+            scope = current_user.scope
+            refused = refused_pages(scope, body, callback_map)
             if refused:
                 with session_scope(engine) as session:
                     audit.record(session, "refused", scope.username,
-                                 f"callback for {', '.join(sorted(refused))}",
-                                 request.remote_addr)
+                                 f"callback {str(body.get('output', ''))[:200]} for "
+                                 f"{', '.join(refused)}", request.remote_addr)
                 return flask.Response("not allowed for your role", status=403)
         # Pages are rendered by the shell's router, which shows "not available" out of role;
         # downloads check the role in their own routes.

@@ -1,15 +1,24 @@
-"""User accounts: create, change, deactivate; passwords hashed with Werkzeug's scrypt."""
+"""User accounts: create, change, deactivate; passwords hashed with Werkzeug's scrypt.
+
+Every change is audited (who did it: `by`). A user change that would lock the network out
+(its last active admin deactivated or demoted) or that an admin makes to their own access is
+refused with a UserError, whose message is shown as it is (command line, /admin).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard import audit
-from dashboard.models import ROLES, Network, User
+from dashboard.models import ROLES, AuditEvent, Network, User
 
 MIN_PASSWORD_LENGTH = 10
+# Letters, digits and . _ @ - (an e-mail address fits): safe in logs, URLs and CSV.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,59}")
 # Checked against when a username is unknown, so both paths take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
@@ -26,29 +35,37 @@ def _check(session: Session, role: str, networks: list[str]) -> list[int]:
     if unknown:
         raise UserError(f"unknown network {', '.join(unknown)}; known: {', '.join(known)}")
     if role == "coordinator" and not networks:
-        raise UserError("a coordinator needs at least one --network")
+        raise UserError("a coordinator needs at least one network")
     return sorted(known[n] for n in networks) if role == "coordinator" else []
 
 
+def _networks_text(role: str, networks: list[str]) -> str:
+    return f" of {', '.join(sorted(networks))}" if role == "coordinator" else ""
+
+
 def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
 def create_user(session: Session, username: str, role: str, networks: list[str],
                 password: str, by: str | None = None) -> User:
-    username = username.strip()
-    if not username or len(username) > 60:
-        raise UserError("a username has 1 to 60 characters")
-    if session.scalar(select(User).where(User.username == username)):
-        raise UserError(f"user {username!r} already exists")
+    username = (username or "").strip()
+    if not USERNAME.fullmatch(username):
+        raise UserError("a username has 1 to 60 characters: letters, digits, '.', '_', '@' "
+                        "or '-', starting with a letter or digit")
+    same = session.scalar(select(User.username)
+                          .where(func.lower(User.username) == username.lower()))
+    if same:
+        raise UserError(f"user {same!r} already exists")
     network_ids = _check(session, role, networks)
     check_password(password)
     user = User(username=username, role=role, network_ids=network_ids, active=True,
                 password_hash=generate_password_hash(password, method="scrypt"),
                 session_version=1)
     session.add(user)
-    audit.record(session, "user-create", by, f"{username} as {role} {networks or ''}".strip())
+    audit.record(session, "user-create", by,
+                 f"{username} as {role}{_networks_text(role, networks)}")
     return user
 
 
@@ -59,17 +76,45 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
+def _other_active_admins(session: Session, user: User) -> int:
+    return session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id)) or 0
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to take away the last active admin (nobody could manage users any more)."""
+    if user.role == "admin" and user.active and not _other_active_admins(session, user):
+        raise UserError(f"{user.username} is the last active admin: make another admin first")
+
+
 def update_user(session: Session, username: str, role: str, networks: list[str],
-                by: str | None = None) -> None:
+                by: str | None = None) -> bool:
+    """Change a user's role and networks; their sessions end (they sign in again).
+
+    Returns False, changing nothing, when they already have this role and these networks.
+    """
     user = get_user(session, username)
-    user.network_ids = _check(session, role, networks)
+    network_ids = _check(session, role, networks)
+    if role == user.role and network_ids == sorted(user.network_ids or []):
+        return False
+    if role != user.role:
+        if by == username:
+            raise UserError("you cannot change your own role: ask another admin")
+        _keep_an_admin(session, user)
+    user.network_ids = network_ids
     user.role = role
     user.session_version += 1
-    audit.record(session, "user-change", by, f"{username} now {role} {networks or ''}".strip())
+    audit.record(session, "user-change", by,
+                 f"{username} now {role}{_networks_text(role, networks)}")
+    return True
 
 
 def set_active(session: Session, username: str, active: bool, by: str | None = None) -> None:
     user = get_user(session, username)
+    if not active:
+        if by == username:
+            raise UserError("you cannot deactivate your own account: ask another admin")
+        _keep_an_admin(session, user)
     user.active = active
     user.session_version += 1  # existing sessions stop working
     audit.record(session, "user-activate" if active else "user-deactivate", by, username)
@@ -100,3 +145,20 @@ def network_names_of(session: Session, user: User) -> tuple[str, ...] | None:
         return None
     rows = session.scalars(select(Network.name).where(Network.id.in_(user.network_ids or [-1])))
     return tuple(sorted(rows))
+
+
+def list_users(session: Session) -> list[dict]:
+    """Every user for the admin page: username, role, networks, active, last sign-in."""
+    names = dict(session.execute(select(Network.id, Network.name)).all())
+    last = dict(session.execute(select(AuditEvent.username, func.max(AuditEvent.at))
+                                .where(AuditEvent.action == "login")
+                                .group_by(AuditEvent.username)).all())
+    rows = []
+    for user in session.scalars(select(User).order_by(User.username)):
+        networks = sorted(names[i] for i in user.network_ids or [] if i in names)
+        signed_in = last.get(user.username)
+        rows.append({"username": user.username, "role": user.role,
+                     "networks": networks,
+                     "active": bool(user.active),
+                     "last_sign_in": signed_in.strftime("%Y-%m-%d %H:%M") if signed_in else ""})
+    return rows

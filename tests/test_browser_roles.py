@@ -1,0 +1,75 @@
+"""In a real browser: each role signs in through the form and sees only its own pages."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.browser import console_errors, sign_in
+
+# SPEC §1: what each role may open, as the navigation names the pages.
+NAV = {
+    "admin": [
+        "Overview",
+        "Attendance",
+        "Retention",
+        "Surveys",
+        "Impact",
+        "Planning",
+        "Data",
+        "Admin",
+    ],
+    "leadership": ["Overview", "Attendance", "Retention", "Surveys", "Impact", "Planning"],
+    "funder": ["Overview", "Impact"],
+    "coord-calgary": ["Overview", "Attendance", "Retention", "Surveys", "Impact", "Data"],
+    "coord-edmonton": ["Overview", "Attendance", "Retention", "Surveys", "Impact", "Data"],
+}
+WHO = {
+    "admin": "admin · admin",
+    "leadership": "leadership · leadership",
+    "funder": "funder · funder",
+    "coord-calgary": "coord-calgary · coordinator (Calgary)",
+    "coord-edmonton": "coord-edmonton · coordinator (Edmonton)",
+}
+
+
+WAIT = 20  # seconds: generous, for a machine busy with other tests
+
+
+def nav_texts(dash_duo) -> list[str]:
+    return [
+        link.text
+        for link in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#nav-links a.nav-link")
+    ]
+
+
+@pytest.mark.parametrize("username", list(NAV))
+def test_each_role_sees_only_its_pages(dash_duo, demo_app, username):
+    dash_duo.start_server(demo_app, navigate=False)
+    sign_in(dash_duo, username)
+    dash_duo.wait_for_text_to_equal("#nav-user", WHO[username], timeout=WAIT)
+    assert nav_texts(dash_duo) == NAV[username]
+    dash_duo.wait_for_element("#overview-value-sessions_held", timeout=WAIT)
+    if "Admin" not in NAV[username]:
+        # Typing the address of a page out of role shows a refusal, not the page.
+        dash_duo.driver.get(dash_duo.server_url + "/admin")
+        dash_duo.wait_for_contains_text("#page", "Not available", timeout=WAIT)
+        assert not dash_duo.driver.find_elements(By.ID, "admin-users")
+    assert console_errors(dash_duo) == []
+
+
+def test_wrong_password_and_sign_out(dash_duo, demo_app):
+    dash_duo.start_server(demo_app, navigate=False)
+    driver = dash_duo.driver
+    dash_duo._url = dash_duo.server.url.rstrip("/")
+    driver.get(dash_duo.server_url + "/login")
+    driver.find_element(By.ID, "username").send_keys("funder")
+    driver.find_element(By.ID, "password").send_keys("not-the-password")
+    driver.find_element(By.ID, "login-submit").click()
+    dash_duo.wait_for_contains_text(".alert-danger", "Wrong username or password", timeout=WAIT)
+    sign_in(dash_duo, "funder")
+    dash_duo.wait_for_element("a[href='/logout']", timeout=WAIT).click()
+    dash_duo.wait_for_element("#login-submit", timeout=WAIT)
+    driver.get(dash_duo.server_url + "/impact")
+    dash_duo.wait_for_element("#login-submit", timeout=WAIT)  # signed out: back to the form
+    assert "/login?next=/impact" in driver.current_url
