@@ -253,6 +253,11 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         if current_user.is_authenticated:
             with session_scope(engine) as session:
                 audit.record(session, "logout", current_user.username, "", request.remote_addr)
+                # Callbacks still in flight when he signs out would hand the browser a fresh
+                # copy of the signed-in cookie; moving the version makes any such copy void.
+                user = session.get(User, int(str(current_user.id).partition(":")[0]))
+                if user is not None:
+                    user.session_version += 1
         logout_user()
         flask.session.clear()
         return redirect(url_for("login"))

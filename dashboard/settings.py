@@ -115,6 +115,8 @@ class Settings:
         key_file = DATA_DIR / "secret_key"
         DATA_DIR.mkdir(exist_ok=True)
         if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+            # Created readable by the owner only, before the key is written.
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
         return key_file.read_text().strip()

@@ -753,3 +753,15 @@ def test_logout_ends_the_session(client_for, demo_url):
     assert client.get("/logout").status_code == 302
     _assert_signed_out(client)
     assert audit_events(demo_url, "logout", 1)[0]["user"] == "leadership"
+
+
+def test_a_cookie_from_before_sign_out_is_void(demo_app, client_for):
+    """A callback in flight at sign-out hands the browser the old cookie again; it must not
+    sign him back in."""
+    client = client_for("leadership")
+    old_cookie = client.get_cookie("session").value
+    assert client.get("/_dash-layout").status_code == 200
+    client.get("/logout")
+    replay = demo_app.server.test_client()
+    replay.set_cookie("session", old_cookie)
+    assert replay.get("/_dash-layout").status_code == 401
