@@ -83,6 +83,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--role", default="admin", choices=["admin", "leadership"])
     parser.add_argument("--keep", action="store_true", help="reuse an existing bench database")
+    parser.add_argument("--only", default="", help="only callbacks whose outputs contain this")
     args = parser.parse_args()
 
     url = args.database_url
@@ -119,6 +120,8 @@ def main() -> int:
         .status_code == 302
     results = []
     for key, spec in url_callbacks(app):
+        if args.only not in key:
+            continue
         cold, warm = [], []
         for _ in range(args.repeat):
             for search in filter_sets(group).values():

@@ -199,6 +199,9 @@ def estimate_text(row: dict) -> str:
     return f"{signed(row['mean_change'])} ({signed(row['ci_low'])} to {signed(row['ci_high'])})"
 
 
+MAX_FOREST_GROUPS = 30
+
+
 def forest_chart(search, instrument_id):
     """Mean change with its 95% CI: 'All', each network, then each group with enough pairs."""
     scope = current_scope()
@@ -221,6 +224,12 @@ def forest_chart(search, instrument_id):
     left_groups = [r for r in every if r["kind"] == "group" and r not in rows]
     few = sum(1 for r in left_groups if not r["hidden"])
     hidden_groups = len(left_groups) - few
+    # A forest of hundreds of rows can't be read (and takes long to draw): the groups with
+    # the most pairs are shown, the others counted in a note.
+    shown_groups = sorted((r for r in rows if r["kind"] == "group"),
+                          key=lambda r: -r["matched_pairs"])[:MAX_FOREST_GROUPS]
+    more_groups = sum(1 for r in rows if r["kind"] == "group") - len(shown_groups)
+    rows = [r for r in rows if r["kind"] != "group" or r in shown_groups]
     labels = [forest_label(r, k) for r in rows]
     fig = go.Figure()
     for kind, size in (("all", 14), ("network", 13), ("group", 9)):
@@ -269,17 +278,11 @@ def forest_chart(search, instrument_id):
             x=[None] * len(labels), y=labels, mode="markers", showlegend=False, hoverinfo="skip"
         )
     )
-    for label, row in zip(labels, rows, strict=True):
-        fig.add_annotation(
-            x=1.01,
-            xref="paper",
-            y=label,
-            yref="y",
-            text=estimate_text(row),
-            showarrow=False,
-            xanchor="left",
-            font=dict(size=12),
-        )
+    fig.update_layout(annotations=[
+        dict(x=1.01, xref="paper", y=label, yref="y", text=estimate_text(row),
+             showarrow=False, xanchor="left", font=dict(size=12))
+        for label, row in zip(labels, rows, strict=True)
+    ])
     ends = [0.0] + [
         v for r in rows for v in (r["ci_low"], r["ci_high"], r["mean_change"]) if v is not None
     ]
@@ -304,6 +307,11 @@ def forest_chart(search, instrument_id):
     if any(r["kind"] == "group" for r in rows):
         notes.append(
             "A man enrolled in two groups counts in both; groups need not add up to their network."
+        )
+    if more_groups:
+        notes.append(
+            f"The {MAX_FOREST_GROUPS} groups with the most matched pairs are shown; "
+            f"{more_groups} more have enough pairs (narrow the filters to see them)."
         )
     if few:
         notes.append(
