@@ -73,3 +73,42 @@ def test_wrong_password_and_sign_out(dash_duo, demo_app):
     driver.get(dash_duo.server_url + "/impact")
     dash_duo.wait_for_element("#login-submit", timeout=WAIT)  # signed out: back to the form
     assert "/login?next=/impact" in driver.current_url
+
+
+def served_codes(dash_duo, demo_app, username: str, pages: list[tuple[str, str]]) -> list:
+    """Member codes in every response body the server sends while `username` browses."""
+    import re
+
+    bodies: list[bytes] = []
+
+    @demo_app.server.after_request
+    def keep_body(response):
+        if not response.direct_passthrough:
+            bodies.append(response.get_data())
+        return response
+
+    dash_duo.start_server(demo_app, navigate=False)
+    sign_in(dash_duo, username)
+    for path, wait_for in pages:
+        dash_duo.driver.get(dash_duo.server_url + path)
+        dash_duo.wait_for_element(wait_for, timeout=WAIT)
+    assert len(bodies) > 10
+    return [m for body in bodies for m in re.findall(rb"\b[A-Z]{3}-\d{6}\b", body)]
+
+
+FY = "?from=2025-04-01&to=2026-03-31"
+
+
+def test_no_member_code_in_anything_served_to_a_funder(dash_duo, demo_app):
+    codes = served_codes(dash_duo, demo_app, "funder",
+                         [("/" + FY, "#overview-trend .scatterlayer"),
+                          ("/impact" + FY, "#impact-content table"),
+                          ("/attendance" + FY, "#nav-links")])
+    assert codes == []
+
+
+def test_the_search_finds_codes_where_they_belong(dash_duo, demo_app):
+    """The same search on a coordinator's at-risk list finds codes: the search works."""
+    codes = served_codes(dash_duo, demo_app, "coord-calgary",
+                         [("/attendance" + FY, "#attendance-atrisk-grid .ag-row")])
+    assert codes and all(c.startswith(b"CGY-") for c in codes)
