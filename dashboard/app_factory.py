@@ -38,9 +38,11 @@ def prepare_database(engine, settings: Settings) -> None:
         log.warning("Demo mode: generating demo data (seed %s, scale %s)...",
                     settings.demo_seed, settings.demo_scale)
         seed_demo(engine, seed=settings.demo_seed, scale=settings.demo_scale)
-    from dashboard.demo_accounts import create_demo_accounts
+    from dashboard.demo_accounts import DEMO_PASSWORD, create_demo_accounts
 
     create_demo_accounts(engine)
+    log.warning("Demo mode: sign in as admin, leadership, funder, coord-calgary or "
+                "coord-edmonton, password %r (see README).", DEMO_PASSWORD)
 
 
 def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
