@@ -45,7 +45,7 @@ def _record(row) -> dict:
 def overall(scope, f, instrument_id: str) -> tuple[dict, int]:
     """The combined figures as this user may see them, and the raw number of pairs."""
     service = current_service()
-    result = service.run(scope, f, metrics.survey_change, instrument_id)
+    result = dict(service.run(scope, f, metrics.survey_tables, instrument_id)["overall"])
     n = int(result["matched_pairs"])
     if scope.suppressed:
         result, _ = suppress_record(
@@ -77,8 +77,8 @@ def rows_by(scope, f, instrument_id: str) -> list[dict]:
     (hidden ones None) plus `hidden` (True when its pairs are below k or complementary)."""
     service = current_service()
     k = service.settings.suppression_threshold
-    networks = service.run(scope, f, metrics.survey_change_by, instrument_id)
-    groups = service.run(scope, f, metrics.survey_change_by_group, instrument_id)
+    tables = service.run(scope, f, metrics.survey_tables, instrument_id)
+    networks, groups = tables["by_network"], tables["by_group"]
     combined = networks[networks["key"] == "All"]
     networks = networks[networks["key"] != "All"].reset_index(drop=True)
     rows: list[dict] = []
@@ -433,7 +433,7 @@ def distribution_chart(search, instrument_id):
     reason = blocked(scope, n, k)
     if reason:
         return empty_figure(reason), ""
-    pairs = service.run(scope, f, metrics.matched_pairs, spec["id"])
+    pairs = service.run(scope, f, metrics.survey_tables, spec["id"])["pairs"]
     edges = score_bins(spec)
     centres = (edges[:-1] + edges[1:]) / 2
     width = float(edges[1] - edges[0])
@@ -523,7 +523,7 @@ def item_chart(search, instrument_id):
     reason = blocked(scope, n, k)
     if reason:
         return empty_figure(reason), ""
-    pairs = service.run(scope, f, metrics.matched_pairs, spec["id"])
+    pairs = service.run(scope, f, metrics.survey_tables, spec["id"])["pairs"]
     shares = item_shares(pairs, spec)
     reverse = set(spec.get("reverse_items") or [])
     labels = [item_label(i, w, i in reverse) for i, w in enumerate(spec["items"], start=1)]

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
     server = flask.Flask("dashboard", root_path=str(PROJECT_DIR))
     cache_config = ({"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
                     if settings.redis_url else {"CACHE_TYPE": "SimpleCache",
-                                                "CACHE_THRESHOLD": 2000})
+                                                "CACHE_THRESHOLD": 300})
     cache = Cache(server, config={**cache_config, "CACHE_DEFAULT_TIMEOUT": 3600})
     init_auth(server, engine, settings, storage_uri=settings.redis_url or "memory://")
     server.extensions["dashboard"] = DataService(engine, settings, cache)

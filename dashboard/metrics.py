@@ -29,14 +29,16 @@ LATER_WAVES = ("mid", "exit", "follow-up")
 _present = Attendance.status == "present"
 
 
-def _attendance_base(f: Filters):
-    """Attendance rows of the sessions held in the selection, joined to what filters need."""
+def _attendance_base(f: Filters, with_group: bool = False):
+    """Attendance rows of the sessions held in the selection, joined to what filters need
+    (the group and network only when a filter or a column asks for them)."""
     query = (select()
              .select_from(Attendance)
-             .join(GroupSession, GroupSession.id == Attendance.session_id)
-             .join(Group, Group.id == GroupSession.group_id)
-             .join(Network, Network.id == Group.network_id)
-             .where(*q.held_sessions_in(f)))
+             .join(GroupSession, GroupSession.id == Attendance.session_id))
+    if with_group or q.group_conditions(f):
+        query = (query.join(Group, Group.id == GroupSession.group_id)
+                 .join(Network, Network.id == Group.network_id))
+    query = query.where(*q.held_sessions_in(f))
     if q.has_member_filter(f):
         query = query.join(Member, Member.id == Attendance.member_id) \
             .where(*q.member_conditions(f))
@@ -63,17 +65,12 @@ def outputs(conn: Connection, f: Filters) -> dict:
         func.sum(case((_present, GroupSession.duration_minutes), else_=0)).label("minutes"),
     )
     row = conn.execute(query).one()
-    new_query = _attendance_base(f).add_columns(
-        func.count(distinct(Attendance.member_id))).where(_present)
-    if not q.has_member_filter(f):
-        new_query = new_query.join(Member, Member.id == Attendance.member_id)
-    new_query = new_query.where(q.in_period(Member.first_present, f))
     attendance = int(row.attendance or 0)
     recorded = int(row.recorded or 0)
     return {
         "sessions_held": held,
         "men_reached": int(row.men_reached or 0),
-        "new_members": int(conn.scalar(new_query) or 0),
+        "new_members": new_members(conn, f),
         "attendance": attendance,
         "average_attendance": attendance / held if held else None,
         "attendance_hours": round(float(row.minutes or 0) / 60, 2),
@@ -81,6 +78,25 @@ def outputs(conn: Connection, f: Filters) -> dict:
         "excused": int(row.excused or 0),
         "excused_rate": int(row.excused or 0) / recorded if recorded else None,
     }
+
+
+def new_members(conn: Connection, f: Filters) -> int:
+    """Men reached whose first ever present (in any group) falls in the period.
+
+    Starts from the men whose first present is in the period (an index on the member table),
+    so the cost follows the answer; a group selection then asks whether each was present in
+    a selected group's session in the period."""
+    query = (select(func.count()).select_from(Member)
+             .where(q.in_period(Member.first_present, f), *q.member_conditions(f)))
+    if q.group_conditions(f):
+        reached = (select(Attendance.member_id)
+                   .join(GroupSession, GroupSession.id == Attendance.session_id)
+                   .join(Group, Group.id == GroupSession.group_id)
+                   .join(Network, Network.id == Group.network_id)
+                   .where(Attendance.member_id == Member.id, _present,
+                          *q.held_sessions_in(f)))
+        query = query.where(reached.exists())
+    return int(conn.scalar(query) or 0)
 
 
 def active_members(conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8) -> int:
@@ -110,7 +126,7 @@ def attendance_over_time(conn: Connection, f: Filters, by: str | None = None) ->
                 .join(Group, Group.id == GroupSession.group_id)
                 .join(Network, Network.id == Group.network_id)
                 .where(*q.held_sessions_in(f)).group_by(*keys))
-    present = (_attendance_base(f).add_columns(
+    present = (_attendance_base(f, with_group=key is not None).add_columns(
         *keys, func.count().label("attendance"),
         func.count(distinct(Attendance.member_id)).label("men"))
         .where(_present).group_by(*keys))
@@ -442,10 +458,12 @@ def survey_change(conn: Connection, f: Filters, instrument_id: str,
                          spec["higher_is_better"])
 
 
-def survey_change_by(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFrame:
+def survey_change_by(conn: Connection, f: Filters, instrument_id: str,
+                     pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """survey_change per home network, plus the combined row."""
     spec = instrument(conn, instrument_id)
-    pairs = matched_pairs(conn, f, instrument_id)
+    if pairs is None:
+        pairs = matched_pairs(conn, f, instrument_id)
     rows = []
     for network, part in pairs.groupby("network", sort=True):
         rows.append({"key": network, **paired_change(part["baseline"], part["later"],
@@ -495,14 +513,16 @@ def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     return figures
 
 
-def survey_change_by_group(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFrame:
+def survey_change_by_group(conn: Connection, f: Filters, instrument_id: str,
+                           pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """survey_change per group (of the selection): a pair belongs to every group its member
     was enrolled in at some point between his baseline and his later response. A man in two
     groups counts in both, so the rows need not add up to the combined figure."""
     spec = instrument(conn, instrument_id)
     if spec is None:
         raise ValueError(f"unknown instrument {instrument_id!r}")
-    pairs = matched_pairs(conn, f, instrument_id)
+    if pairs is None:
+        pairs = matched_pairs(conn, f, instrument_id)
     keys = list(paired_change([], [], spec["alpha"], spec["higher_is_better"]))
     columns = ["network", "group", *keys]
     if pairs.empty:
@@ -527,3 +547,15 @@ def survey_change_by_group(conn: Connection, f: Filters, instrument_id: str) -> 
                      **paired_change(part["baseline"], part["later"], spec["alpha"],
                                      spec["higher_is_better"])})
     return pd.DataFrame(rows, columns=columns)
+
+
+def survey_tables(conn: Connection, f: Filters, instrument_id: str) -> dict:
+    """Everything the surveys page shows, from one set of matched pairs: the pairs, the
+    combined change, and the change per network and per group."""
+    pairs = matched_pairs(conn, f, instrument_id)
+    return {
+        "pairs": pairs,
+        "overall": survey_change(conn, f, instrument_id, pairs),
+        "by_network": survey_change_by(conn, f, instrument_id, pairs),
+        "by_group": survey_change_by_group(conn, f, instrument_id, pairs),
+    }
