@@ -199,19 +199,25 @@ def estimate_text(row: dict) -> str:
     return f"{signed(row['mean_change'])} ({signed(row['ci_low'])} to {signed(row['ci_high'])})"
 
 
+def chart_inputs(search, instrument_id):
+    """What every survey chart starts from: (scope, spec, filters, k, why it can't be
+    drawn or None). spec is None for an unknown instrument."""
+    scope = current_scope()
+    spec = instrument_spec(instrument_id)
+    if spec is None:
+        return scope, None, None, 0, UNKNOWN
+    f = url_filters(search)
+    k = current_service().settings.suppression_threshold
+    _, n = overall(scope, f, spec["id"])
+    return scope, spec, f, k, blocked(scope, n, k)
+
+
 MAX_FOREST_GROUPS = 30
 
 
 def forest_chart(search, instrument_id):
     """Mean change with its 95% CI: 'All', each network, then each group with enough pairs."""
-    scope = current_scope()
-    spec = instrument_spec(instrument_id)
-    if spec is None:
-        return empty_figure(UNKNOWN), ""
-    f = url_filters(search)
-    k = current_service().settings.suppression_threshold
-    _, n = overall(scope, f, spec["id"])
-    reason = blocked(scope, n, k)
+    scope, spec, f, k, reason = chart_inputs(search, instrument_id)
     if reason:
         return empty_figure(reason), ""
     every = rows_by(scope, f, spec["id"])
@@ -343,14 +349,7 @@ def ci_text(row: dict) -> str:
 
 def reliable_chart(search, instrument_id):
     """Shares reliably improved / unchanged / worse per network and for all pairs."""
-    scope = current_scope()
-    spec = instrument_spec(instrument_id)
-    if spec is None:
-        return empty_figure(UNKNOWN), ""
-    f = url_filters(search)
-    k = current_service().settings.suppression_threshold
-    _, n = overall(scope, f, spec["id"])
-    reason = blocked(scope, n, k)
+    scope, spec, f, k, reason = chart_inputs(search, instrument_id)
     if reason:
         return empty_figure(reason), ""
     rows = [r for r in rows_by(scope, f, spec["id"]) if r["kind"] in ("all", "network")]
@@ -422,17 +421,10 @@ def score_bins(spec: dict) -> np.ndarray:
 
 def distribution_chart(search, instrument_id):
     """Baseline and later scores of the matched pairs: overlaid histograms (shares)."""
-    scope = current_scope()
-    spec = instrument_spec(instrument_id)
-    if spec is None:
-        return empty_figure(UNKNOWN), ""
-    f = url_filters(search)
-    service = current_service()
-    k = service.settings.suppression_threshold
-    _, n = overall(scope, f, spec["id"])
-    reason = blocked(scope, n, k)
+    scope, spec, f, k, reason = chart_inputs(search, instrument_id)
     if reason:
         return empty_figure(reason), ""
+    service = current_service()
     pairs = service.run(scope, f, metrics.survey_tables, spec["id"])["pairs"]
     edges = score_bins(spec)
     centres = (edges[:-1] + edges[1:]) / 2
@@ -512,17 +504,10 @@ def item_shares(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
 def item_chart(search, instrument_id):
     """Diverging bars per item: answers below the midpoint to the left, above to the right,
     the midpoint split across 0; baseline and later side by side."""
-    scope = current_scope()
-    spec = instrument_spec(instrument_id)
-    if spec is None:
-        return empty_figure(UNKNOWN), ""
-    f = url_filters(search)
-    service = current_service()
-    k = service.settings.suppression_threshold
-    _, n = overall(scope, f, spec["id"])
-    reason = blocked(scope, n, k)
+    scope, spec, f, k, reason = chart_inputs(search, instrument_id)
     if reason:
         return empty_figure(reason), ""
+    service = current_service()
     pairs = service.run(scope, f, metrics.survey_tables, spec["id"])["pairs"]
     shares = item_shares(pairs, spec)
     reverse = set(spec.get("reverse_items") or [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 from sqlalchemy import Connection, and_, case, distinct, extract, func, select
@@ -99,11 +100,15 @@ def new_members(conn: Connection, f: Filters) -> int:
     return int(conn.scalar(query) or 0)
 
 
+def active_window(f: Filters, on: dt.date, window_weeks: int) -> Filters:
+    """The selection narrowed to the `window_weeks` weeks up to `on` (the active window)."""
+    start = on - dt.timedelta(weeks=window_weeks) + dt.timedelta(days=1)
+    return replace(f, start=start, end=on, preset=None)
+
+
 def active_members(conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8) -> int:
     """Distinct members with a present in the `window_weeks` weeks up to `on`."""
-    window = Filters(start=on - dt.timedelta(weeks=window_weeks) + dt.timedelta(days=1), end=on,
-                     networks=f.networks, groups=f.groups, program_types=f.program_types,
-                     age_bands=f.age_bands, communities=f.communities)
+    window = active_window(f, on, window_weeks)
     query = _attendance_base(window).add_columns(
         func.count(distinct(Attendance.member_id))).where(_present)
     return int(conn.scalar(query) or 0)
@@ -368,9 +373,7 @@ def _cohort_label(index: int, grain: str) -> str:
 def at_risk_members(conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8) \
         -> pd.DataFrame:
     """Members (pseudonymous codes) with no present in the last 3 weeks, still active on `on`."""
-    window = Filters(start=on - dt.timedelta(weeks=window_weeks) + dt.timedelta(days=1), end=on,
-                     networks=f.networks, groups=f.groups, program_types=f.program_types,
-                     age_bands=f.age_bands, communities=f.communities)
+    window = active_window(f, on, window_weeks)
     last = func.max(GroupSession.date)
     query = (_attendance_base(window)
              .add_columns(Attendance.member_id, last.label("last_present"),
