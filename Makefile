@@ -19,10 +19,12 @@ run: $(STAMP)
 ## Lint, then every test (browser tests skip with a reason where chromium is absent).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest --headless -q -p no:warnings $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## Callback timings at a scale: make bench SCALE=30
 bench: $(STAMP)

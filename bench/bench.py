@@ -62,11 +62,17 @@ def body_for(key: str, spec: dict, search: str) -> dict:
         if item["property"] == "pathname":
             value = "/"
         inputs.append({"id": item["id"], "property": item["property"], "value": value})
-    state = [{"id": s["id"], "property": s["property"], "value": None}
-             for s in spec.get("state", [])]
+    state = [
+        {"id": s["id"], "property": s["property"], "value": None} for s in spec.get("state", [])
+    ]
     changed = f"{inputs[0]['id']}.{inputs[0]['property']}"
-    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": inputs, "state": state, "changedPropIds": [changed]}
+    return {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": inputs,
+        "state": state,
+        "changedPropIds": [changed],
+    }
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -104,20 +110,22 @@ def main() -> int:
     if not seeded:
         started = time.perf_counter()
         counts = seed_demo(engine, seed=1, scale=args.scale, end=END)
-        print(f"seeded scale {args.scale:g} in {time.perf_counter() - started:.0f} s: "
-              + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        print(
+            f"seeded scale {args.scale:g} in {time.perf_counter() - started:.0f} s: "
+            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        )
     with session_scope(engine) as session:
         if session.scalar(select(User).where(User.username == "bench")) is None:
             create_user(session, "bench", args.role, [], PASSWORD)
         group = session.scalar(select(Group.name).order_by(Group.id).limit(1))
 
-    app = create_app(Settings(database_url=url, secret_key="bench", demo_mode=False),
-                     prepare=False)
+    app = create_app(Settings(database_url=url, secret_key="bench", demo_mode=False), prepare=False)
     cache = app.server.extensions["cache"] if "cache" in app.server.extensions else None
     service = app.server.extensions["dashboard"]
     client = app.server.test_client()
-    assert client.post("/login", data={"username": "bench", "password": PASSWORD}) \
-        .status_code == 302
+    assert (
+        client.post("/login", data={"username": "bench", "password": PASSWORD}).status_code == 302
+    )
     results = []
     for key, spec in url_callbacks(app):
         if args.only not in key:
@@ -135,12 +143,21 @@ def main() -> int:
                     times.append((time.perf_counter() - started) * 1000)
                 if response.status_code not in (200, 204):
                     print(f"  {key}: HTTP {response.status_code}", file=sys.stderr)
-        results.append((percentile(cold, 95), percentile(cold, 50), percentile(warm, 95),
-                        percentile(warm, 50), key))
+        results.append(
+            (
+                percentile(cold, 95),
+                percentile(cold, 50),
+                percentile(warm, 95),
+                percentile(warm, 50),
+                key,
+            )
+        )
     del cache
-    print(f"\nscale {args.scale:g}, role {args.role}, {args.repeat} x 5 filter sets per "
-          f"callback; cold = cache cleared before the call, warm = the same call again; "
-          f"{dt.date.today()}")
+    print(
+        f"\nscale {args.scale:g}, role {args.role}, {args.repeat} x 5 filter sets per "
+        f"callback; cold = cache cleared before the call, warm = the same call again; "
+        f"{dt.date.today()}"
+    )
     print(f"{'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}  callback")
     for cold95, cold50, warm95, warm50, key in sorted(results, reverse=True):
         label = key if len(key) < 70 else key[:67] + "..."

@@ -18,8 +18,12 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-QUERIES = ["?period=last-fy", "?period=this-fy&network=Calgary",
-           "?period=last-quarter&network=Edmonton", "?period=all&grain=quarter"]
+QUERIES = [
+    "?period=last-fy",
+    "?period=this-fy&network=Calgary",
+    "?period=last-quarter&network=Edmonton",
+    "?period=all&grain=quarter",
+]
 
 
 def main() -> None:
@@ -30,8 +34,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     options = Options()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000",
-                 "--disable-background-networking", "--no-first-run"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+        "--disable-background-networking",
+        "--no-first-run",
+    ):
         options.add_argument(flag)
     options.binary_location = "/usr/bin/chromium"
     driver = webdriver.Chrome(options=options)
@@ -46,8 +56,11 @@ def main() -> None:
             for query in QUERIES:
                 started = time.perf_counter()
                 driver.get(f"{args.url}/{query}")
-                WebDriverWait(driver, 60).until(lambda d: d.find_elements(
-                    By.CSS_SELECTOR, "#overview-trend .scatterlayer .trace"))
+                WebDriverWait(driver, 60).until(
+                    lambda d: d.find_elements(
+                        By.CSS_SELECTOR, "#overview-trend .scatterlayer .trace"
+                    )
+                )
                 times.append(time.perf_counter() - started)
                 print(f"{query:45} {times[-1]:.2f} s")
         print(f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s")

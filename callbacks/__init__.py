@@ -14,6 +14,5 @@ from callbacks import (
 
 
 def register_all(app) -> None:
-    for module in (shell, overview, attendance, retention, surveys, impact, planning, data,
-                   admin):
+    for module in (shell, overview, attendance, retention, surveys, impact, planning, data, admin):
         module.register(app)

@@ -53,7 +53,8 @@ def format_change(key: str, now, before) -> tuple[str, str]:
         if before:
             text += f" ({diff / before:+.0%})"
     return text + " vs previous period", "text-success" if diff > 0 else (
-        "text-danger" if diff < 0 else "text-muted")
+        "text-danger" if diff < 0 else "text-muted"
+    )
 
 
 def headline_figures(scope, f: Filters) -> tuple[dict, list[str]]:
@@ -61,8 +62,9 @@ def headline_figures(scope, f: Filters) -> tuple[dict, list[str]]:
     service = current_service()
     figures = service.run(scope, f, metrics.headline, service.settings.active_window_weeks)
     if scope.suppressed:
-        return suppress_record(figures, service.settings.suppression_threshold,
-                               HEADLINE_COUNTS, HEADLINE_DERIVED)
+        return suppress_record(
+            figures, service.settings.suppression_threshold, HEADLINE_COUNTS, HEADLINE_DERIVED
+        )
     return figures, []
 
 
@@ -104,20 +106,30 @@ def trend_figure(search):
     frame = service.run(scope, f, metrics.attendance_over_time, "network")
     if frame.empty:
         return empty_figure(NO_SESSIONS)
-    frame = service.table(scope, frame, ["men"], {"attendance": "men",
-                                                  "average_attendance": "men"}).frame
+    frame = service.table(
+        scope, frame, ["men"], {"attendance": "men", "average_attendance": "men"}
+    ).frame
     fig = go.Figure()
     for index, (key, part) in enumerate(frame.groupby("key", sort=True)):
-        fig.add_trace(go.Scatter(
-            x=part["period"], y=part["attendance"], name=key, mode="lines+markers",
-            line=dict(color=color_for(key, index), width=3), customdata=[key] * len(part),
-            hovertemplate=f"{key}<br>%{{x|%d %b %Y}}: %{{y:,}} present<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part["period"],
+                y=part["attendance"],
+                name=key,
+                mode="lines+markers",
+                line=dict(color=color_for(key, index), width=3),
+                customdata=[key] * len(part),
+                hovertemplate=f"{key}<br>%{{x|%d %b %Y}}: %{{y:,}} present<extra></extra>",
+            )
+        )
     fig.update_yaxes(title="Attendance (presents)", rangemode="tozero")
-    ticks = {"month": dict(tickformat="%b %Y", dtick="M1" if f.days <= 400 else None),
-             "quarter": dict(tickformat="Q%q %Y", dtick="M3" if f.days <= 1100 else None),
-             }.get(f.grain, {})
-    fig.update_xaxes(title=f"{f.grain.title()} starting (the first and last may be partial)",
-                     **ticks)
+    ticks = {
+        "month": dict(tickformat="%b %Y", dtick="M1" if f.days <= 400 else None),
+        "quarter": dict(tickformat="Q%q %Y", dtick="M3" if f.days <= 1100 else None),
+    }.get(f.grain, {})
+    fig.update_xaxes(
+        title=f"{f.grain.title()} starting (the first and last may be partial)", **ticks
+    )
     return styled(fig)
 
 
@@ -125,44 +137,83 @@ def network_table(search):
     scope = current_scope()
     f = url_filters(search)
     service = current_service()
-    names = [n for n in service.lookup(queries.network_names)
-             if (scope.networks is None or n in scope.networks)
-             and (not f.networks or n in f.networks)]
+    names = [
+        n
+        for n in service.lookup(queries.network_names)
+        if (scope.networks is None or n in scope.networks) and (not f.networks or n in f.networks)
+    ]
     if not names:
         return html.P(NO_SESSIONS, className="text-muted")
     rows = []
     for name in names:
-        narrowed = Filters(start=f.start, end=f.end, networks=(name,), groups=f.groups,
-                           program_types=f.program_types, age_bands=f.age_bands,
-                           communities=f.communities, grain=f.grain)
-        rows.append({"network": name, **service.run(scope, narrowed, metrics.headline,
-                                                    service.settings.active_window_weeks)})
+        narrowed = Filters(
+            start=f.start,
+            end=f.end,
+            networks=(name,),
+            groups=f.groups,
+            program_types=f.program_types,
+            age_bands=f.age_bands,
+            communities=f.communities,
+            grain=f.grain,
+        )
+        rows.append(
+            {
+                "network": name,
+                **service.run(
+                    scope, narrowed, metrics.headline, service.settings.active_window_weeks
+                ),
+            }
+        )
     frame = pd.DataFrame(rows)
     threshold = service.settings.suppression_threshold
     # Networks side by side with the combined column beside them: a total, so complementary
     # suppression applies down each figure's column.
     combined, _ = headline_figures(scope, f)
-    safe = service.table(scope, frame, HEADLINE_COUNTS, HEADLINE_DERIVED,
-                         totals=("column",) if len(names) > 1 else ()).frame
-    header = html.Thead(html.Tr([html.Th("Figure"), *[html.Th(n, style={
-        "color": color_for(n)}) for n in names], html.Th("Combined")]))
+    safe = service.table(
+        scope,
+        frame,
+        HEADLINE_COUNTS,
+        HEADLINE_DERIVED,
+        totals=("column",) if len(names) > 1 else (),
+    ).frame
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("Figure"),
+                *[html.Th(n, style={"color": color_for(n)}) for n in names],
+                html.Th("Combined"),
+            ]
+        )
+    )
     body = []
     for key, title, help_text in CARDS:
         cells = []
         for i in range(len(names)):
             text = format_figure(key, safe.loc[i, key], threshold)
             if safe.loc[i, key] is None and scope.suppressed:
-                reason = hidden_reason(rows[i], key, HEADLINE_COUNTS, HEADLINE_DERIVED,
-                                       threshold)
+                reason = hidden_reason(rows[i], key, HEADLINE_COUNTS, HEADLINE_DERIVED, threshold)
                 # A cell hidden only to protect its neighbour is not "<5": say so.
                 text = text if reason.startswith("fewer") else "—"
                 cells.append(html.Td(text, title=f"hidden: {reason}"))
             else:
                 cells.append(html.Td(text))
-        body.append(html.Tr([html.Th(title, title=help_text, scope="row"), *cells,
-                             html.Td(format_figure(key, combined[key], threshold))]))
-    return dbc.Table([header, html.Tbody(body)], bordered=False, hover=True, size="sm",
-                     responsive=True, className="mb-0")
+        body.append(
+            html.Tr(
+                [
+                    html.Th(title, title=help_text, scope="row"),
+                    *cells,
+                    html.Td(format_figure(key, combined[key], threshold)),
+                ]
+            )
+        )
+    return dbc.Table(
+        [header, html.Tbody(body)],
+        bordered=False,
+        hover=True,
+        size="sm",
+        responsive=True,
+        className="mb-0",
+    )
 
 
 def cross_filter(click, search):
@@ -172,14 +223,24 @@ def cross_filter(click, search):
     point = click["points"][0]
     f = url_filters(search)
     start = pd.Timestamp(point["x"]).date()
-    end = (pd.Timestamp(start) + pd.tseries.frequencies.to_offset(
-        {"week": "7D", "month": "MS", "quarter": "QS"}[f.grain]) - pd.Timedelta(days=1)).date()
+    end = (
+        pd.Timestamp(start)
+        + pd.tseries.frequencies.to_offset({"week": "7D", "month": "MS", "quarter": "QS"}[f.grain])
+        - pd.Timedelta(days=1)
+    ).date()
     network = point.get("customdata")
     known = current_service().lookup(queries.network_names)
     networks = (network,) if network in known else f.networks
-    narrowed = Filters(start=start, end=end, networks=networks, groups=f.groups,
-                       program_types=f.program_types, age_bands=f.age_bands,
-                       communities=f.communities, grain="week")
+    narrowed = Filters(
+        start=start,
+        end=end,
+        networks=networks,
+        groups=f.groups,
+        program_types=f.program_types,
+        age_bands=f.age_bands,
+        communities=f.communities,
+        grain="week",
+    )
     return "?" + narrowed.to_query()
 
 
@@ -192,10 +253,13 @@ def register(app) -> None:
         Output("overview-compare-note", "children"),
         Input("overview-url", "search"),
     )(update_cards)
-    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(
-        trend_figure)
+    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(trend_figure)
     app.callback(Output("overview-networks", "children"), Input("overview-url", "search"))(
-        network_table)
-    app.callback(Output("overview-url", "search", allow_duplicate=True),
-                 Input("overview-trend", "clickData"), State("overview-url", "search"),
-                 prevent_initial_call=True)(cross_filter)
+        network_table
+    )
+    app.callback(
+        Output("overview-url", "search", allow_duplicate=True),
+        Input("overview-trend", "clickData"),
+        State("overview-url", "search"),
+        prevent_initial_call=True,
+    )(cross_filter)

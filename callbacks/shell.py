@@ -32,8 +32,7 @@ def describe(f: Filters) -> str:
     return text
 
 
-def sync_filters(search, networks, groups, programs, preset, ages, communities, grain,
-                 start, end):
+def sync_filters(search, networks, groups, programs, preset, ages, communities, grain, start, end):
     """Keep the filter bar and the URL query string in step, whichever changed.
 
     Outputs, in order: the URL query, the eight control values (dates last), the summary.
@@ -41,13 +40,24 @@ def sync_filters(search, networks, groups, programs, preset, ages, communities, 
     trigger = ctx.triggered_id if ctx else None
     if trigger in (None, "url"):
         f = url_filters(search)
-        return (no_update, list(f.networks), list(f.groups), list(f.program_types),
-                f.preset or "custom", list(f.age_bands), list(f.communities), f.grain,
-                f.start.isoformat(), f.end.isoformat(), describe(f))
+        return (
+            no_update,
+            list(f.networks),
+            list(f.groups),
+            list(f.program_types),
+            f.preset or "custom",
+            list(f.age_bands),
+            list(f.communities),
+            f.grain,
+            f.start.isoformat(),
+            f.end.isoformat(),
+            describe(f),
+        )
     current = url_filters(search)
     if trigger == "filter-preset" and preset in PRESETS:
-        start_date, end_date = preset_range(preset, today(),
-                                            current_service().lookup(queries.data_start))
+        start_date, end_date = preset_range(
+            preset, today(), current_service().lookup(queries.data_start)
+        )
     else:
         start_date = dt.date.fromisoformat(start[:10]) if start else current.start
         end_date = dt.date.fromisoformat(end[:10]) if end else current.end
@@ -56,19 +66,35 @@ def sync_filters(search, networks, groups, programs, preset, ages, communities, 
     if start_date > end_date:
         start_date, end_date = end_date, start_date
     if trigger == "filter-network" and networks and groups:
-        allowed = {g["name"] for g in current_service().lookup(queries.group_options,
-                                                               tuple(networks))}
+        allowed = {
+            g["name"] for g in current_service().lookup(queries.group_options, tuple(networks))
+        }
         groups = [g for g in groups if g in allowed]
-    f = Filters(start=start_date, end=end_date, networks=tuple(networks or ()),
-                groups=tuple(groups or ()), program_types=tuple(programs or ()),
-                age_bands=tuple(ages or ()), communities=tuple(communities or ()),
-                grain=grain or "month", preset=preset if preset in PRESETS else None)
+    f = Filters(
+        start=start_date,
+        end=end_date,
+        networks=tuple(networks or ()),
+        groups=tuple(groups or ()),
+        program_types=tuple(programs or ()),
+        age_bands=tuple(ages or ()),
+        communities=tuple(communities or ()),
+        grain=grain or "month",
+        preset=preset if preset in PRESETS else None,
+    )
     keep = no_update
-    return ("?" + f.to_query(), keep,
-            list(f.groups) if trigger == "filter-network" else keep, keep,
-            "custom" if trigger == "filter-dates" else keep, keep, keep, keep,
-            f.start.isoformat() if trigger == "filter-preset" else keep,
-            f.end.isoformat() if trigger == "filter-preset" else keep, describe(f))
+    return (
+        "?" + f.to_query(),
+        keep,
+        list(f.groups) if trigger == "filter-network" else keep,
+        keep,
+        "custom" if trigger == "filter-dates" else keep,
+        keep,
+        keep,
+        keep,
+        f.start.isoformat() if trigger == "filter-preset" else keep,
+        f.end.isoformat() if trigger == "filter-preset" else keep,
+        describe(f),
+    )
 
 
 def group_choices(networks):
@@ -77,8 +103,10 @@ def group_choices(networks):
     chosen = tuple(networks or ()) or (scope.networks or ())
     if scope.networks is not None:
         chosen = tuple(n for n in chosen if n in scope.networks) or scope.networks
-    return [{"label": f"{g['name']}", "value": g["name"]}
-            for g in current_service().lookup(queries.group_options, chosen)]
+    return [
+        {"label": f"{g['name']}", "value": g["name"]}
+        for g in current_service().lookup(queries.group_options, chosen)
+    ]
 
 
 def render_page(pathname):
@@ -88,14 +116,24 @@ def render_page(pathname):
     scope = current_scope()
     path = pathname or "/"
     if path not in PAGES:
-        return (html.Div([html.H1("Page not found", className="h3"),
-                          html.P(f"There is no page at {path}.")], className="py-5"),
-                {"display": "none"})
+        return (
+            html.Div(
+                [html.H1("Page not found", className="h3"), html.P(f"There is no page at {path}.")],
+                className="py-5",
+            ),
+            {"display": "none"},
+        )
     if not scope.can_open(path):
-        return (html.Div([html.H1("Not available", className="h3"),
-                          html.P(f"The {PAGES[path][0]} page is not part of the "
-                                 f"{scope.role} role.")], className="py-5"),
-                {"display": "none"})
+        return (
+            html.Div(
+                [
+                    html.H1("Not available", className="h3"),
+                    html.P(f"The {PAGES[path][0]} page is not part of the {scope.role} role."),
+                ],
+                className="py-5",
+            ),
+            {"display": "none"},
+        )
     title, layout = PAGES[path]
     shown = {} if path in FILTERED_PAGES else {"display": "none"}
     return layout(scope), shown
@@ -106,21 +144,35 @@ def nav_hrefs(search, ids):
     return [f"{item['path']}{search or ''}" for item in ids]
 
 
-SYNCED = ["filter-network", "filter-group", "filter-program", "filter-preset", "filter-age",
-          "filter-community", "filter-grain"]
+SYNCED = [
+    "filter-network",
+    "filter-group",
+    "filter-program",
+    "filter-preset",
+    "filter-age",
+    "filter-community",
+    "filter-grain",
+]
 
 
 def register(app) -> None:
     app.callback(
-        Output("url", "search"), *(Output(c, "value") for c in SYNCED),
-        Output("filter-dates", "start_date"), Output("filter-dates", "end_date"),
+        Output("url", "search"),
+        *(Output(c, "value") for c in SYNCED),
+        Output("filter-dates", "start_date"),
+        Output("filter-dates", "end_date"),
         Output("filter-summary", "children"),
-        Input("url", "search"), *(Input(c, "value") for c in SYNCED),
-        Input("filter-dates", "start_date"), Input("filter-dates", "end_date"),
+        Input("url", "search"),
+        *(Input(c, "value") for c in SYNCED),
+        Input("filter-dates", "start_date"),
+        Input("filter-dates", "end_date"),
     )(sync_filters)
-    app.callback(Output("filter-group", "options"), Input("filter-network", "value"))(
-        group_choices)
-    app.callback(Output("page", "children"), Output("filter-bar", "style"),
-                 Input("url", "pathname"))(render_page)
-    app.callback(Output({"type": "nav", "path": ALL}, "href"), Input("url", "search"),
-                 State({"type": "nav", "path": ALL}, "id"))(nav_hrefs)
+    app.callback(Output("filter-group", "options"), Input("filter-network", "value"))(group_choices)
+    app.callback(
+        Output("page", "children"), Output("filter-bar", "style"), Input("url", "pathname")
+    )(render_page)
+    app.callback(
+        Output({"type": "nav", "path": ALL}, "href"),
+        Input("url", "search"),
+        State({"type": "nav", "path": ALL}, "id"),
+    )(nav_hrefs)

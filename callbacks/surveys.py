@@ -232,8 +232,9 @@ def forest_chart(search, instrument_id):
     hidden_groups = len(left_groups) - few
     # A forest of hundreds of rows can't be read (and takes long to draw): the groups with
     # the most pairs are shown, the others counted in a note.
-    shown_groups = sorted((r for r in rows if r["kind"] == "group"),
-                          key=lambda r: -r["matched_pairs"])[:MAX_FOREST_GROUPS]
+    shown_groups = sorted(
+        (r for r in rows if r["kind"] == "group"), key=lambda r: -r["matched_pairs"]
+    )[:MAX_FOREST_GROUPS]
     more_groups = sum(1 for r in rows if r["kind"] == "group") - len(shown_groups)
     rows = [r for r in rows if r["kind"] != "group" or r in shown_groups]
     labels = [forest_label(r, k) for r in rows]
@@ -284,11 +285,21 @@ def forest_chart(search, instrument_id):
             x=[None] * len(labels), y=labels, mode="markers", showlegend=False, hoverinfo="skip"
         )
     )
-    fig.update_layout(annotations=[
-        dict(x=1.01, xref="paper", y=label, yref="y", text=estimate_text(row),
-             showarrow=False, xanchor="left", font=dict(size=12))
-        for label, row in zip(labels, rows, strict=True)
-    ])
+    fig.update_layout(
+        annotations=[
+            dict(
+                x=1.01,
+                xref="paper",
+                y=label,
+                yref="y",
+                text=estimate_text(row),
+                showarrow=False,
+                xanchor="left",
+                font=dict(size=12),
+            )
+            for label, row in zip(labels, rows, strict=True)
+        ]
+    )
     ends = [0.0] + [
         v for r in rows for v in (r["ci_low"], r["ci_high"], r["mean_change"]) if v is not None
     ]

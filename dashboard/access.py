@@ -11,8 +11,16 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "coordinator": ("/", "/attendance", "/retention", "/surveys", "/impact", "/data"),
     "leadership": ("/", "/attendance", "/retention", "/surveys", "/impact", "/planning"),
     "funder": ("/", "/impact"),
-    "admin": ("/", "/attendance", "/retention", "/surveys", "/impact", "/planning", "/data",
-              "/admin"),
+    "admin": (
+        "/",
+        "/attendance",
+        "/retention",
+        "/surveys",
+        "/impact",
+        "/planning",
+        "/data",
+        "/admin",
+    ),
 }
 # Never matches a network name: an empty selection after scoping must mean "nothing".
 NO_NETWORK = "(no network in scope)"

@@ -35,14 +35,20 @@ def prepare_database(engine, settings: Settings) -> None:
     if empty:
         from dashboard.demo import seed_demo
 
-        log.warning("Demo mode: generating demo data (seed %s, scale %s)...",
-                    settings.demo_seed, settings.demo_scale)
+        log.warning(
+            "Demo mode: generating demo data (seed %s, scale %s)...",
+            settings.demo_seed,
+            settings.demo_scale,
+        )
         seed_demo(engine, seed=settings.demo_seed, scale=settings.demo_scale)
     from dashboard.demo_accounts import DEMO_PASSWORD, create_demo_accounts
 
     create_demo_accounts(engine)
-    log.warning("Demo mode: sign in as admin, leadership, funder, coord-calgary or "
-                "coord-edmonton, password %r (see README).", DEMO_PASSWORD)
+    log.warning(
+        "Demo mode: sign in as admin, leadership, funder, coord-calgary or "
+        "coord-edmonton, password %r (see README).",
+        DEMO_PASSWORD,
+    )
 
 
 def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
@@ -55,9 +61,11 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
         init_db(engine)
 
     server = flask.Flask("dashboard", root_path=str(PROJECT_DIR))
-    cache_config = ({"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
-                    if settings.redis_url else {"CACHE_TYPE": "SimpleCache",
-                                                "CACHE_THRESHOLD": 300})
+    cache_config = (
+        {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+        if settings.redis_url
+        else {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 300}
+    )
     cache = Cache(server, config={**cache_config, "CACHE_DEFAULT_TIMEOUT": 3600})
     init_auth(server, engine, settings, storage_uri=settings.redis_url or "memory://")
     server.extensions["dashboard"] = DataService(engine, settings, cache)
@@ -70,9 +78,15 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
             return flask.jsonify(status="error", database=str(exc)), 503
         return flask.jsonify(status="ok", database="ok")
 
-    app = Dash(__name__, server=server, title="Network Dashboard",
-               assets_folder=str(PROJECT_DIR / "assets"), suppress_callback_exceptions=True,
-               update_title=None, serve_locally=True)
+    app = Dash(
+        __name__,
+        server=server,
+        title="Network Dashboard",
+        assets_folder=str(PROJECT_DIR / "assets"),
+        suppress_callback_exceptions=True,
+        update_title=None,
+        serve_locally=True,
+    )
     from callbacks import register_all
     from layouts.shell import layout
 

@@ -15,16 +15,26 @@ _WIDTHS = {"username": 60, "action": 30, "detail": 2000, "address": 64}
 
 
 def _clip(value: str | None, field: str) -> str | None:
-    return None if value is None else str(value)[:_WIDTHS[field]]
+    return None if value is None else str(value)[: _WIDTHS[field]]
 
 
-def record(session: Session, action: str, username: str | None, detail: str = "",
-           address: str | None = None) -> None:
+def record(
+    session: Session,
+    action: str,
+    username: str | None,
+    detail: str = "",
+    address: str | None = None,
+) -> None:
     """Add one audit event to the session's transaction."""
-    session.add(AuditEvent(at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                           username=_clip(username, "username"), action=_clip(action, "action"),
-                           detail=_clip(detail or "", "detail"),
-                           address=_clip(address, "address")))
+    session.add(
+        AuditEvent(
+            at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            username=_clip(username, "username"),
+            action=_clip(action, "action"),
+            detail=_clip(detail or "", "detail"),
+            address=_clip(address, "address"),
+        )
+    )
 
 
 def recent(session: Session, limit: int = 200, action: str | None = None) -> list[dict]:
@@ -32,9 +42,16 @@ def recent(session: Session, limit: int = 200, action: str | None = None) -> lis
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if action:
         query = query.where(AuditEvent.action == action)
-    return [{"at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "user": e.username or "",
-             "action": e.action, "detail": e.detail, "address": e.address or ""}
-            for e in session.scalars(query)]
+    return [
+        {
+            "at": e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            "user": e.username or "",
+            "action": e.action,
+            "detail": e.detail,
+            "address": e.address or "",
+        }
+        for e in session.scalars(query)
+    ]
 
 
 def actions(session: Session) -> list[str]:

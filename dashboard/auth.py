@@ -29,9 +29,16 @@ DASH_DATA_PATHS = ("/_dash-", "/_reload", "/download/")
 # Dash's optional MCP server would run callbacks without this module's checks: never served.
 REFUSED_PREFIXES = ("/_mcp",)
 # Component-id prefix -> the page whose callbacks own it.
-ID_PAGE = {"overview": "/", "attendance": "/attendance", "retention": "/retention",
-           "surveys": "/surveys", "impact": "/impact", "planning": "/planning", "data": "/data",
-           "admin": "/admin"}
+ID_PAGE = {
+    "overview": "/",
+    "attendance": "/attendance",
+    "retention": "/retention",
+    "surveys": "/surveys",
+    "impact": "/impact",
+    "planning": "/planning",
+    "data": "/data",
+    "admin": "/admin",
+}
 # The shell's ids (dcc.Location, the filter bar, the page container, navigation): every page
 # has them, so every signed-in role may use their callbacks.
 SHELL = "shell"
@@ -164,16 +171,23 @@ LOGIN_FORM = (Path(__file__).parent / "login.html").read_text()
 
 
 def _login_page(message: str = "", status: int = 200, next_url: str = "/"):
-    block = f'<div class="alert alert-danger" role="alert">{escape(message)}</div>' \
-        if message else ""
-    return flask.Response(LOGIN_FORM.format(message=block, next=escape(next_url)),
-                          status=status, mimetype="text/html")
+    block = (
+        f'<div class="alert alert-danger" role="alert">{escape(message)}</div>' if message else ""
+    )
+    return flask.Response(
+        LOGIN_FORM.format(message=block, next=escape(next_url)), status=status, mimetype="text/html"
+    )
 
 
 def _safe_next(target: str | None) -> str:
     """A local path to go to after signing in; anything else (another site) becomes "/"."""
-    if (not target or not target.startswith("/") or target[1:2] in ("/", "\\")
-            or "\\" in target or any(ord(c) < 32 for c in target)):
+    if (
+        not target
+        or not target.startswith("/")
+        or target[1:2] in ("/", "\\")
+        or "\\" in target
+        or any(ord(c) < 32 for c in target)
+    ):
         # Browsers read "/\\host" as "//host": another site.
         return "/"
     return target
@@ -210,16 +224,29 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
                 return None
             return SignedInUser(user, network_names_of(session, user))
 
-    limiter = Limiter(get_remote_address, app=server, storage_uri=storage_uri,
-                      default_limits=[], headers_enabled=False)
+    limiter = Limiter(
+        get_remote_address,
+        app=server,
+        storage_uri=storage_uri,
+        default_limits=[],
+        headers_enabled=False,
+    )
     failed = lambda response: response.status_code == 401  # noqa: E731 - count failures only
 
     @server.route("/login", methods=["GET", "POST"])
-    @limiter.limit(FAILED_LOGIN_LIMIT, methods=["POST"], deduct_when=failed,
-                   error_message="Too many failed sign-ins from this address.")
-    @limiter.limit(FAILED_LOGIN_LIMIT, methods=["POST"], deduct_when=failed,
-                   key_func=lambda: "user:" + (request.form.get("username") or "").lower(),
-                   error_message="Too many failed sign-ins for this account.")
+    @limiter.limit(
+        FAILED_LOGIN_LIMIT,
+        methods=["POST"],
+        deduct_when=failed,
+        error_message="Too many failed sign-ins from this address.",
+    )
+    @limiter.limit(
+        FAILED_LOGIN_LIMIT,
+        methods=["POST"],
+        deduct_when=failed,
+        key_func=lambda: "user:" + (request.form.get("username") or "").lower(),
+        error_message="Too many failed sign-ins for this account.",
+    )
     def login():
         next_url = _safe_next(request.values.get("next"))
         if request.method == "GET":
@@ -229,8 +256,13 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         with session_scope(engine) as session:
             user = authenticate(session, username, password)
             if user is None:
-                audit.record(session, "login-failed", username, "wrong password, unknown or "
-                             "inactive user", request.remote_addr)
+                audit.record(
+                    session,
+                    "login-failed",
+                    username,
+                    "wrong password, unknown or inactive user",
+                    request.remote_addr,
+                )
                 return _login_page("Wrong username or password.", 401, next_url)
             audit.record(session, "login", user.username, user.role, request.remote_addr)
             signed_in = SignedInUser(user, network_names_of(session, user))
@@ -244,8 +276,13 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
     @server.errorhandler(429)
     def too_many(error):
         with session_scope(engine) as session:
-            audit.record(session, "login-throttled", request.form.get("username"),
-                         str(error.description), request.remote_addr)
+            audit.record(
+                session,
+                "login-throttled",
+                request.form.get("username"),
+                str(error.description),
+                request.remote_addr,
+            )
         return _login_page(f"{error.description} Try again in a few minutes.", 429)
 
     @server.route("/logout")
@@ -287,9 +324,13 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
             refused = refused_pages(scope, body, callback_map)
             if refused:
                 with session_scope(engine) as session:
-                    audit.record(session, "refused", scope.username,
-                                 f"callback {str(body.get('output', ''))[:200]} for "
-                                 f"{', '.join(refused)}", request.remote_addr)
+                    audit.record(
+                        session,
+                        "refused",
+                        scope.username,
+                        f"callback {str(body.get('output', ''))[:200]} for {', '.join(refused)}",
+                        request.remote_addr,
+                    )
                 return flask.Response("not allowed for your role", status=403)
         # Pages are rendered by the shell's router, which shows "not available" out of role;
         # downloads check the role in their own routes.

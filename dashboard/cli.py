@@ -37,6 +37,7 @@ def _positive(kind):
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be above zero: {text!r}")
         return value
+
     return parse
 
 
@@ -48,21 +49,28 @@ def _int(text: str) -> int:
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="python -m dashboard",
-                    description="Network Dashboard: database, demo data, users, imports, "
-                                "figures and reports.")
+    parser = Parser(
+        prog="python -m dashboard",
+        description="Network Dashboard: database, demo data, users, imports, figures and reports.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     sub.add_parser("init-db", help="create the schema or upgrade it to the newest revision")
 
     seed = sub.add_parser("seed-demo", help="generate synthetic demo data (same seed, same data)")
     seed.add_argument("--seed", type=_int, default=42)
-    seed.add_argument("--scale", type=_positive(float), default=1.0,
-                      help="1 = about 40 groups, 3,000 men, 5 years")
-    seed.add_argument("--end", type=_date, default=None,
-                      help="last day of the data (default today)")
-    seed.add_argument("--accounts", action="store_true",
-                      help="also create the demo accounts listed in the README")
+    seed.add_argument(
+        "--scale",
+        type=_positive(float),
+        default=1.0,
+        help="1 = about 40 groups, 3,000 men, 5 years",
+    )
+    seed.add_argument(
+        "--end", type=_date, default=None, help="last day of the data (default today)"
+    )
+    seed.add_argument(
+        "--accounts", action="store_true", help="also create the demo accounts listed in the README"
+    )
 
     summary = sub.add_parser("summary", help="print the SPEC §3 figures for a period")
     summary.add_argument("--from", dest="start", type=_date, required=True)
@@ -70,14 +78,16 @@ def build_parser() -> Parser:
     summary.add_argument("--network", action="append", default=[])
     summary.add_argument("--group", action="append", default=[])
     summary.add_argument("--program", action="append", default=[])
-    summary.add_argument("--suppress", action="store_true",
-                         help="apply small-cell suppression (SPEC §4)")
+    summary.add_argument(
+        "--suppress", action="store_true", help="apply small-cell suppression (SPEC §4)"
+    )
     summary.add_argument("--format", choices=["json", "text"], default="json")
 
     create = sub.add_parser("create-user", help="create a user (password from a prompt or stdin)")
     create.add_argument("name")
-    create.add_argument("--role", required=True,
-                        choices=["coordinator", "leadership", "funder", "admin"])
+    create.add_argument(
+        "--role", required=True, choices=["coordinator", "leadership", "funder", "admin"]
+    )
     create.add_argument("--network", action="append", default=[])
 
     deactivate = sub.add_parser("deactivate-user", help="deactivate a user; sessions end")
@@ -122,8 +132,13 @@ def cmd_seed_demo(args, settings: Settings) -> int:
     engine = _engine(settings, create=True)
     started = time.perf_counter()
     try:
-        counts = seed_demo(engine, seed=args.seed, scale=args.scale, end=args.end,
-                           progress=lambda msg: print(msg, file=sys.stderr))
+        counts = seed_demo(
+            engine,
+            seed=args.seed,
+            scale=args.scale,
+            end=args.end,
+            progress=lambda msg: print(msg, file=sys.stderr),
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     if args.accounts:
@@ -153,8 +168,13 @@ def cmd_summary(args, settings: Settings) -> int:
         groups = {g["name"] for g in queries.group_options(conn)}
         if missing := [g for g in args.group if g not in groups]:
             raise CliError(f"unknown group {', '.join(missing)}")
-        filters = Filters(start=args.start, end=args.end, networks=tuple(args.network),
-                          groups=tuple(args.group), program_types=tuple(args.program))
+        filters = Filters(
+            start=args.start,
+            end=args.end,
+            networks=tuple(args.network),
+            groups=tuple(args.group),
+            program_types=tuple(args.program),
+        )
         figures = metrics.summary(conn, filters, settings.active_window_weeks)
     if args.suppress:
         figures = suppress_summary(figures, settings.suppression_threshold)
@@ -162,8 +182,12 @@ def cmd_summary(args, settings: Settings) -> int:
     for survey in figures["surveys"].values():
         survey.pop("mean_baseline", None)
         survey.pop("mean_later", None)
-    result = {"from": args.start.isoformat(), "to": args.end.isoformat(),
-              "networks": args.network or "all", **figures}
+    result = {
+        "from": args.start.isoformat(),
+        "to": args.end.isoformat(),
+        "networks": args.network or "all",
+        **figures,
+    }
     if args.format == "json":
         print(json.dumps(result, indent=2))
     else:
@@ -241,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
-        print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-              file=sys.stderr)
+        print(
+            f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            file=sys.stderr,
+        )
         return 1

@@ -48,8 +48,9 @@ def check_connection(engine: Engine) -> None:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any driver error means "can't connect"
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DatabaseError(f"cannot connect to {engine.url.render_as_string()}: {reason}") \
-            from None
+        raise DatabaseError(
+            f"cannot connect to {engine.url.render_as_string()}: {reason}"
+        ) from None
 
 
 @contextmanager
@@ -116,5 +117,6 @@ def data_version(session: Session) -> int:
 
 
 def bump_data_version(session: Session) -> None:
-    session.execute(update(DataVersion).where(DataVersion.id == 1)
-                    .values(version=DataVersion.version + 1))
+    session.execute(
+        update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1)
+    )

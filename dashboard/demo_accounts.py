@@ -13,8 +13,7 @@ DEMO_PASSWORD = "demo-password"
 
 def demo_accounts(networks: list[str]) -> list[tuple[str, str, list[str]]]:
     """(username, role, networks) of every demo account."""
-    accounts = [("admin", "admin", []), ("leadership", "leadership", []),
-                ("funder", "funder", [])]
+    accounts = [("admin", "admin", []), ("leadership", "leadership", []), ("funder", "funder", [])]
     accounts += [(f"coord-{name.lower()}", "coordinator", [name]) for name in networks]
     return accounts
 

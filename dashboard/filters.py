@@ -46,8 +46,9 @@ def quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def preset_range(preset: str, today: dt.date, data_start: dt.date | None = None) \
-        -> tuple[dt.date, dt.date]:
+def preset_range(
+    preset: str, today: dt.date, data_start: dt.date | None = None
+) -> tuple[dt.date, dt.date]:
     """The date range of a period preset, relative to `today`."""
     if preset == "last-90-days":
         return today - dt.timedelta(days=89), today
@@ -98,13 +99,20 @@ class Filters:
     def previous(self) -> Filters:
         """The period of the same length just before this one."""
         end = self.start - dt.timedelta(days=1)
-        return replace(self, start=end - dt.timedelta(days=self.days - 1), end=end,
-                       preset=None)
+        return replace(self, start=end - dt.timedelta(days=self.days - 1), end=end, preset=None)
 
     def key(self) -> tuple:
         """A hashable identity for caching."""
-        return (self.start, self.end, self.networks, self.groups, self.program_types,
-                self.age_bands, self.communities, self.grain)
+        return (
+            self.start,
+            self.end,
+            self.networks,
+            self.groups,
+            self.program_types,
+            self.age_bands,
+            self.communities,
+            self.grain,
+        )
 
     def to_query(self) -> str:
         """The URL query string (without '?') that parses back to these filters."""
@@ -113,17 +121,22 @@ class Filters:
             pairs.append(("period", self.preset))
         else:
             pairs += [("from", self.start.isoformat()), ("to", self.end.isoformat())]
-        for key, values in (("network", self.networks), ("group", self.groups),
-                            ("program", self.program_types), ("age", self.age_bands),
-                            ("community", self.communities)):
+        for key, values in (
+            ("network", self.networks),
+            ("group", self.groups),
+            ("program", self.program_types),
+            ("age", self.age_bands),
+            ("community", self.communities),
+        ):
             pairs += [(key, v) for v in values]
         if self.grain != "month":
             pairs.append(("grain", self.grain))
         return urlencode(pairs)
 
     @classmethod
-    def from_query(cls, query: str | None, today: dt.date,
-                   data_start: dt.date | None = None) -> Filters:
+    def from_query(
+        cls, query: str | None, today: dt.date, data_start: dt.date | None = None
+    ) -> Filters:
         """Parse a query string; unknown or malformed values fall back to defaults."""
         args = parse_qs((query or "").lstrip("?"), keep_blank_values=False)
 
@@ -150,9 +163,13 @@ class Filters:
             preset = None
         grain = (args.get("grain") or ["month"])[0]
         return cls(
-            start=start, end=end,
-            networks=many("network"), groups=many("group"),
-            program_types=many("program", PROGRAM_TYPES), age_bands=many("age", AGE_BANDS),
+            start=start,
+            end=end,
+            networks=many("network"),
+            groups=many("group"),
+            program_types=many("program", PROGRAM_TYPES),
+            age_bands=many("age", AGE_BANDS),
             communities=many("community"),
-            grain=grain if grain in GRAINS else "month", preset=preset,
+            grain=grain if grain in GRAINS else "month",
+            preset=preset,
         )

@@ -12,10 +12,35 @@ from dashboard.models import Instrument
 # SWEMWBS raw-sum to metric-score conversion (Stewart-Brown et al. 2009, Rasch conversion
 # table published by Warwick Medical School).
 SWEMWBS_CONVERSION = {
-    7: 7.00, 8: 9.51, 9: 11.25, 10: 12.40, 11: 13.33, 12: 14.08, 13: 14.75, 14: 15.32,
-    15: 15.84, 16: 16.36, 17: 16.88, 18: 17.43, 19: 17.98, 20: 18.59, 21: 19.25, 22: 19.98,
-    23: 20.73, 24: 21.54, 25: 22.35, 26: 23.21, 27: 24.11, 28: 25.03, 29: 26.02, 30: 27.03,
-    31: 28.13, 32: 29.31, 33: 30.70, 34: 32.55, 35: 35.00,
+    7: 7.00,
+    8: 9.51,
+    9: 11.25,
+    10: 12.40,
+    11: 13.33,
+    12: 14.08,
+    13: 14.75,
+    14: 15.32,
+    15: 15.84,
+    16: 16.36,
+    17: 16.88,
+    18: 17.43,
+    19: 17.98,
+    20: 18.59,
+    21: 19.25,
+    22: 19.98,
+    23: 20.73,
+    24: 21.54,
+    25: 22.35,
+    26: 23.21,
+    27: 24.11,
+    28: 25.03,
+    29: 26.02,
+    30: 27.03,
+    31: 28.13,
+    32: 29.31,
+    33: 30.70,
+    34: 32.55,
+    35: 35.00,
 }
 
 INSTRUMENTS: list[dict] = [
@@ -32,9 +57,13 @@ INSTRUMENTS: list[dict] = [
             "I've been feeling close to other people",
             "I've been able to make up my own mind about things",
         ],
-        "min_answer": 1, "max_answer": 5, "reverse_items": [], "scoring": "sum",
+        "min_answer": 1,
+        "max_answer": 5,
+        "reverse_items": [],
+        "scoring": "sum",
         "conversion": {str(k): v for k, v in SWEMWBS_CONVERSION.items()},
-        "higher_is_better": True, "alpha": 0.84,
+        "higher_is_better": True,
+        "alpha": 0.84,
         "alpha_source": "Stewart-Brown et al. (2009), Health Qual Life Outcomes 7:15",
     },
     {
@@ -46,8 +75,13 @@ INSTRUMENTS: list[dict] = [
             "How often do you feel left out?",
             "How often do you feel isolated from others?",
         ],
-        "min_answer": 1, "max_answer": 3, "reverse_items": [], "scoring": "sum",
-        "conversion": None, "higher_is_better": False, "alpha": 0.72,
+        "min_answer": 1,
+        "max_answer": 3,
+        "reverse_items": [],
+        "scoring": "sum",
+        "conversion": None,
+        "higher_is_better": False,
+        "alpha": 0.72,
         "alpha_source": "Hughes et al. (2004), Research on Aging 26(6):655-672",
     },
     {
@@ -62,8 +96,13 @@ INSTRUMENTS: list[dict] = [
             "I ask for consent and respect a no",
             "It is a sign of weakness for a man to ask for help",  # reverse-scored
         ],
-        "min_answer": 1, "max_answer": 5, "reverse_items": [4, 6], "scoring": "mean",
-        "conversion": None, "higher_is_better": True, "alpha": 0.80,
+        "min_answer": 1,
+        "max_answer": 5,
+        "reverse_items": [4, 6],
+        "scoring": "mean",
+        "conversion": None,
+        "higher_is_better": True,
+        "alpha": 0.80,
         "alpha_source": (
             "Project's planning value: short gender-equitable-attitude scales such as the "
             "GEM Scale short forms (Pulerwitz & Barker 2008, Men and Masculinities 10(3)) "
@@ -103,8 +142,10 @@ def score_response(answers: Sequence[int | None], instrument: Instrument | dict)
     reverse = set(get("reverse_items") or [])
     if len(answers) != n_items:
         return None
-    values = [None if a is None else (low + high - a if i + 1 in reverse else a)
-              for i, a in enumerate(answers)]
+    values = [
+        None if a is None else (low + high - a if i + 1 in reverse else a)
+        for i, a in enumerate(answers)
+    ]
     answered = [v for v in values if v is not None]
     if n_items - len(answered) > max_missing(n_items) or not answered:
         return None

@@ -33,25 +33,29 @@ _present = Attendance.status == "present"
 def _attendance_base(f: Filters, with_group: bool = False):
     """Attendance rows of the sessions held in the selection, joined to what filters need
     (the group and network only when a filter or a column asks for them)."""
-    query = (select()
-             .select_from(Attendance)
-             .join(GroupSession, GroupSession.id == Attendance.session_id))
+    query = (
+        select()
+        .select_from(Attendance)
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+    )
     if with_group or q.group_conditions(f):
-        query = (query.join(Group, Group.id == GroupSession.group_id)
-                 .join(Network, Network.id == Group.network_id))
+        query = query.join(Group, Group.id == GroupSession.group_id).join(
+            Network, Network.id == Group.network_id
+        )
     query = query.where(*q.held_sessions_in(f))
     if q.has_member_filter(f):
-        query = query.join(Member, Member.id == Attendance.member_id) \
-            .where(*q.member_conditions(f))
+        query = query.join(Member, Member.id == Attendance.member_id).where(*q.member_conditions(f))
     return query
 
 
 def sessions_held(conn: Connection, f: Filters) -> int:
     """Sessions in the period, not cancelled."""
-    query = (select(func.count(GroupSession.id))
-             .join(Group, Group.id == GroupSession.group_id)
-             .join(Network, Network.id == Group.network_id)
-             .where(*q.held_sessions_in(f)))
+    query = (
+        select(func.count(GroupSession.id))
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(*q.held_sessions_in(f))
+    )
     return int(conn.scalar(query) or 0)
 
 
@@ -87,15 +91,19 @@ def new_members(conn: Connection, f: Filters) -> int:
     Starts from the men whose first present is in the period (an index on the member table),
     so the cost follows the answer; a group selection then asks whether each was present in
     a selected group's session in the period."""
-    query = (select(func.count()).select_from(Member)
-             .where(q.in_period(Member.first_present, f), *q.member_conditions(f)))
+    query = (
+        select(func.count())
+        .select_from(Member)
+        .where(q.in_period(Member.first_present, f), *q.member_conditions(f))
+    )
     if q.group_conditions(f):
-        reached = (select(Attendance.member_id)
-                   .join(GroupSession, GroupSession.id == Attendance.session_id)
-                   .join(Group, Group.id == GroupSession.group_id)
-                   .join(Network, Network.id == Group.network_id)
-                   .where(Attendance.member_id == Member.id, _present,
-                          *q.held_sessions_in(f)))
+        reached = (
+            select(Attendance.member_id)
+            .join(GroupSession, GroupSession.id == Attendance.session_id)
+            .join(Group, Group.id == GroupSession.group_id)
+            .join(Network, Network.id == Group.network_id)
+            .where(Attendance.member_id == Member.id, _present, *q.held_sessions_in(f))
+        )
         query = query.where(reached.exists())
     return int(conn.scalar(query) or 0)
 
@@ -109,8 +117,11 @@ def active_window(f: Filters, on: dt.date, window_weeks: int) -> Filters:
 def active_members(conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8) -> int:
     """Distinct members with a present in the `window_weeks` weeks up to `on`."""
     window = active_window(f, on, window_weeks)
-    query = _attendance_base(window).add_columns(
-        func.count(distinct(Attendance.member_id))).where(_present)
+    query = (
+        _attendance_base(window)
+        .add_columns(func.count(distinct(Attendance.member_id)))
+        .where(_present)
+    )
     return int(conn.scalar(query) or 0)
 
 
@@ -127,14 +138,23 @@ def attendance_over_time(conn: Connection, f: Filters, by: str | None = None) ->
     key = {"network": Network.name, "group": Group.name}.get(by or "")
     period = q.bucket(GroupSession.date, f.grain, conn.dialect.name).label("period")
     keys = [period] + ([key.label("key")] if key is not None else [])
-    sessions = (select(*keys, func.count(GroupSession.id).label("sessions"))
-                .join(Group, Group.id == GroupSession.group_id)
-                .join(Network, Network.id == Group.network_id)
-                .where(*q.held_sessions_in(f)).group_by(*keys))
-    present = (_attendance_base(f, with_group=key is not None).add_columns(
-        *keys, func.count().label("attendance"),
-        func.count(distinct(Attendance.member_id)).label("men"))
-        .where(_present).group_by(*keys))
+    sessions = (
+        select(*keys, func.count(GroupSession.id).label("sessions"))
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(*q.held_sessions_in(f))
+        .group_by(*keys)
+    )
+    present = (
+        _attendance_base(f, with_group=key is not None)
+        .add_columns(
+            *keys,
+            func.count().label("attendance"),
+            func.count(distinct(Attendance.member_id)).label("men"),
+        )
+        .where(_present)
+        .group_by(*keys)
+    )
     names = ["period", *(["key"] if key is not None else [])]
     frame = pd.DataFrame(conn.execute(sessions).all(), columns=[*names, "sessions"])
     counts = pd.DataFrame(conn.execute(present).all(), columns=[*names, "attendance", "men"])
@@ -152,30 +172,48 @@ def attendance_over_time(conn: Connection, f: Filters, by: str | None = None) ->
 
 def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
     """Per group: sessions held/cancelled, attendance, men reached, rate, excused, capacity use."""
-    sessions = (select(Group.id.label("group_id"), Group.name.label("group"),
-                       Network.name.label("network"), Group.program_type,
-                       Group.capacity,
-                       func.sum(case((GroupSession.cancelled.is_(False), 1), else_=0))
-                       .label("sessions_held"),
-                       func.sum(case((GroupSession.cancelled.is_(True), 1), else_=0))
-                       .label("cancelled"))
-                .join(Group, Group.id == GroupSession.group_id)
-                .join(Network, Network.id == Group.network_id)
-                .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
-                .group_by(Group.id, Group.name, Network.name, Group.program_type,
-                          Group.capacity))
-    people = (_attendance_base(f).add_columns(
-        GroupSession.group_id.label("group_id"),
-        func.count(distinct(case((_present, Attendance.member_id)))).label("men_reached"),
-        func.sum(case((_present, 1), else_=0)).label("attendance"),
-        func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
-        func.count().label("recorded")).group_by(GroupSession.group_id))
-    frame = pd.DataFrame([r._mapping for r in conn.execute(sessions)],
-                         columns=["group_id", "group", "network", "program_type", "capacity",
-                                  "sessions_held", "cancelled"])
-    counts = pd.DataFrame([r._mapping for r in conn.execute(people)],
-                          columns=["group_id", "men_reached", "attendance", "excused",
-                                   "recorded"])
+    sessions = (
+        select(
+            Group.id.label("group_id"),
+            Group.name.label("group"),
+            Network.name.label("network"),
+            Group.program_type,
+            Group.capacity,
+            func.sum(case((GroupSession.cancelled.is_(False), 1), else_=0)).label("sessions_held"),
+            func.sum(case((GroupSession.cancelled.is_(True), 1), else_=0)).label("cancelled"),
+        )
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
+        .group_by(Group.id, Group.name, Network.name, Group.program_type, Group.capacity)
+    )
+    people = (
+        _attendance_base(f)
+        .add_columns(
+            GroupSession.group_id.label("group_id"),
+            func.count(distinct(case((_present, Attendance.member_id)))).label("men_reached"),
+            func.sum(case((_present, 1), else_=0)).label("attendance"),
+            func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
+            func.count().label("recorded"),
+        )
+        .group_by(GroupSession.group_id)
+    )
+    frame = pd.DataFrame(
+        [r._mapping for r in conn.execute(sessions)],
+        columns=[
+            "group_id",
+            "group",
+            "network",
+            "program_type",
+            "capacity",
+            "sessions_held",
+            "cancelled",
+        ],
+    )
+    counts = pd.DataFrame(
+        [r._mapping for r in conn.execute(people)],
+        columns=["group_id", "men_reached", "attendance", "excused", "recorded"],
+    )
     frame = frame.merge(counts, on="group_id", how="left")
     for column in ("men_reached", "attendance", "excused", "recorded"):
         frame[column] = frame[column].fillna(0).astype(int)
@@ -185,50 +223,80 @@ def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
     frame["attendance_rate"] = frame["attendance"] / recorded
     frame["excused_rate"] = frame["excused"] / recorded
     frame["capacity_use"] = frame["average_attendance"] / frame["capacity"].where(
-        frame["capacity"] > 0)
-    return frame.drop(columns=["group_id", "recorded"]).sort_values(["network", "group"]) \
+        frame["capacity"] > 0
+    )
+    return (
+        frame.drop(columns=["group_id", "recorded"])
+        .sort_values(["network", "group"])
         .reset_index(drop=True)
+    )
 
 
 def weekly_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
     """Group x week: attendance of sessions held, and whether a session was cancelled."""
-    query = (select(Group.name.label("group"), Network.name.label("network"),
-                    GroupSession.id, GroupSession.date, GroupSession.cancelled)
-             .join(Group, Group.id == GroupSession.group_id)
-             .join(Network, Network.id == Group.network_id)
-             .where(q.in_period(GroupSession.date, f), *q.group_conditions(f)))
-    sessions = pd.DataFrame(conn.execute(query).all(),
-                            columns=["group", "network", "session_id", "date", "cancelled"])
-    present = (_attendance_base(f).add_columns(GroupSession.id, func.count())
-               .where(_present).group_by(GroupSession.id))
+    query = (
+        select(
+            Group.name.label("group"),
+            Network.name.label("network"),
+            GroupSession.id,
+            GroupSession.date,
+            GroupSession.cancelled,
+        )
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
+    )
+    sessions = pd.DataFrame(
+        conn.execute(query).all(), columns=["group", "network", "session_id", "date", "cancelled"]
+    )
+    present = (
+        _attendance_base(f)
+        .add_columns(GroupSession.id, func.count())
+        .where(_present)
+        .group_by(GroupSession.id)
+    )
     counts = dict(conn.execute(present).all())
     if sessions.empty:
         return pd.DataFrame(columns=["group", "network", "week", "attendance", "cancelled"])
     sessions["attendance"] = sessions["session_id"].map(counts).fillna(0).astype(int)
     sessions["week"] = bucket_start(pd.to_datetime(sessions["date"]), "week")
-    return (sessions.groupby(["group", "network", "week"], as_index=False)
-            .agg(attendance=("attendance", "sum"), cancelled=("cancelled", "all")))
+    return sessions.groupby(["group", "network", "week"], as_index=False).agg(
+        attendance=("attendance", "sum"), cancelled=("cancelled", "all")
+    )
 
 
 def member_dosage(conn: Connection, f: Filters) -> pd.DataFrame:
     """Per member: sessions attended / sessions held in his groups while enrolled (in period)."""
     enrolled_end = func.coalesce(Enrollment.enrolled_to, f.end)
-    query = (select(Enrollment.member_id,
-                    func.count(GroupSession.id).label("held"),
-                    func.sum(case((_present, 1), else_=0)).label("attended"))
-             .select_from(Enrollment)
-             .join(Group, Group.id == Enrollment.group_id)
-             .join(Network, Network.id == Group.network_id)
-             .join(GroupSession, and_(GroupSession.group_id == Enrollment.group_id,
-                                      GroupSession.date >= Enrollment.enrolled_from,
-                                      GroupSession.date <= enrolled_end))
-             .outerjoin(Attendance, and_(Attendance.session_id == GroupSession.id,
-                                         Attendance.member_id == Enrollment.member_id))
-             .where(*q.held_sessions_in(f))
-             .group_by(Enrollment.member_id))
+    query = (
+        select(
+            Enrollment.member_id,
+            func.count(GroupSession.id).label("held"),
+            func.sum(case((_present, 1), else_=0)).label("attended"),
+        )
+        .select_from(Enrollment)
+        .join(Group, Group.id == Enrollment.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .join(
+            GroupSession,
+            and_(
+                GroupSession.group_id == Enrollment.group_id,
+                GroupSession.date >= Enrollment.enrolled_from,
+                GroupSession.date <= enrolled_end,
+            ),
+        )
+        .outerjoin(
+            Attendance,
+            and_(
+                Attendance.session_id == GroupSession.id,
+                Attendance.member_id == Enrollment.member_id,
+            ),
+        )
+        .where(*q.held_sessions_in(f))
+        .group_by(Enrollment.member_id)
+    )
     if q.has_member_filter(f):
-        query = query.join(Member, Member.id == Enrollment.member_id) \
-            .where(*q.member_conditions(f))
+        query = query.join(Member, Member.id == Enrollment.member_id).where(*q.member_conditions(f))
     frame = pd.DataFrame(conn.execute(query).all(), columns=["member_id", "held", "attended"])
     frame["attended"] = frame["attended"].fillna(0).astype(int)
     frame["dosage"] = frame["attended"] / frame["held"]
@@ -244,29 +312,39 @@ def completion(conn: Connection, f: Filters, threshold: float = 0.7) -> pd.DataF
     columns = ["group", "network", "member_id", "attended", "program_sessions", "completed"]
     if not fixed:
         return pd.DataFrame(columns=columns)
-    attended = (select(func.count())
-                .select_from(Attendance)
-                .join(GroupSession, GroupSession.id == Attendance.session_id)
-                .where(Attendance.member_id == Enrollment.member_id, _present,
-                       GroupSession.group_id == Enrollment.group_id,
-                       GroupSession.cancelled.is_(False),
-                       GroupSession.date >= Enrollment.enrolled_from,
-                       GroupSession.date <= Enrollment.enrolled_to)
-                .scalar_subquery())
-    query = (select(Group.name, Network.name, Enrollment.member_id, attended,
-                    Group.program_type)
-             .select_from(Enrollment)
-             .join(Group, Group.id == Enrollment.group_id)
-             .join(Network, Network.id == Group.network_id)
-             .where(Group.program_type.in_(fixed), Enrollment.enrolled_to.is_not(None),
-                    q.in_period(Enrollment.enrolled_to, f), *q.group_conditions(f)))
+    attended = (
+        select(func.count())
+        .select_from(Attendance)
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .where(
+            Attendance.member_id == Enrollment.member_id,
+            _present,
+            GroupSession.group_id == Enrollment.group_id,
+            GroupSession.cancelled.is_(False),
+            GroupSession.date >= Enrollment.enrolled_from,
+            GroupSession.date <= Enrollment.enrolled_to,
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(Group.name, Network.name, Enrollment.member_id, attended, Group.program_type)
+        .select_from(Enrollment)
+        .join(Group, Group.id == Enrollment.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(
+            Group.program_type.in_(fixed),
+            Enrollment.enrolled_to.is_not(None),
+            q.in_period(Enrollment.enrolled_to, f),
+            *q.group_conditions(f),
+        )
+    )
     if q.has_member_filter(f):
-        query = query.join(Member, Member.id == Enrollment.member_id) \
-            .where(*q.member_conditions(f))
+        query = query.join(Member, Member.id == Enrollment.member_id).where(*q.member_conditions(f))
     rows = conn.execute(query).all()
     frame = pd.DataFrame(
         [(g, n, m, int(a or 0), FIXED_LENGTH_PROGRAMS[p]) for g, n, m, a, p in rows],
-        columns=columns[:-1])
+        columns=columns[:-1],
+    )
     frame["completed"] = frame["attended"] >= threshold * frame["program_sessions"] - 1e-9
     return frame
 
@@ -275,50 +353,60 @@ def completion_rate(frame: pd.DataFrame) -> float | None:
     return float(frame["completed"].mean()) if len(frame) else None
 
 
-def survival_members(conn: Connection, f: Filters, by: str | None = None,
-                     window_weeks: int = 8) -> pd.DataFrame:
+def survival_members(
+    conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8
+) -> pd.DataFrame:
     """New members of the period (first present in it, first group selected), followed to
     the data's end: duration in weeks and whether he lapsed (False = censored)."""
     end = q.data_end(conn)
     key = {"network": Network.name, "group": Group.name}.get(by or "", Network.name)
-    query = (select(Member.id, Member.first_present, Member.last_present, key.label("key"))
-             .join(Group, Group.id == Member.first_group_id)
-             .join(Network, Network.id == Group.network_id)
-             .where(q.in_period(Member.first_present, f), *q.group_conditions(f),
-                    *q.member_conditions(f)))
-    frame = pd.DataFrame(conn.execute(query).all(),
-                         columns=["member_id", "first", "last", "key"])
+    query = (
+        select(Member.id, Member.first_present, Member.last_present, key.label("key"))
+        .join(Group, Group.id == Member.first_group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(
+            q.in_period(Member.first_present, f), *q.group_conditions(f), *q.member_conditions(f)
+        )
+    )
+    frame = pd.DataFrame(conn.execute(query).all(), columns=["member_id", "first", "last", "key"])
     if by is None:
         frame["key"] = "All"
     if frame.empty or end is None:
         return frame.assign(weeks=pd.Series(dtype=float), lapsed=pd.Series(dtype=bool))
-    frame["weeks"] = [(last - first).days / 7 for first, last in zip(frame["first"],
-                                                                     frame["last"], strict=True)]
+    frame["weeks"] = [
+        (last - first).days / 7 for first, last in zip(frame["first"], frame["last"], strict=True)
+    ]
     window_days = window_weeks * 7
     # Censored: his last present is within the window of the data's end.
     frame["lapsed"] = [(end - last).days >= window_days for last in frame["last"]]
     return frame
 
 
-def survival_curves(conn: Connection, f: Filters, by: str | None = None,
-                    window_weeks: int = 8) -> list[SurvivalCurve]:
+def survival_curves(
+    conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8
+) -> list[SurvivalCurve]:
     """Kaplan-Meier curve per network or group (or one overall) of the period's new members."""
     frame = survival_members(conn, f, by, window_weeks)
-    return [kaplan_meier(part["weeks"], part["lapsed"], label=str(key))
-            for key, part in frame.groupby("key", sort=True)]
+    return [
+        kaplan_meier(part["weeks"], part["lapsed"], label=str(key))
+        for key, part in frame.groupby("key", sort=True)
+    ]
 
 
-def retention(conn: Connection, f: Filters, by: str | None = None,
-              window_weeks: int = 8) -> dict:
+def retention(conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8) -> dict:
     """Curves, retention at 4/12/26/52 weeks per curve, and the log-rank comparison."""
     curves = survival_curves(conn, f, by, window_weeks)
     at_weeks = {c.label: {w: c.at(w) for w in RETENTION_WEEKS} for c in curves}
-    return {"curves": curves, "at_weeks": at_weeks,
-            "logrank": logrank(curves) if len(curves) > 1 else None}
+    return {
+        "curves": curves,
+        "at_weeks": at_weeks,
+        "logrank": logrank(curves) if len(curves) > 1 else None,
+    }
 
 
-def retention_at(conn: Connection, f: Filters, weeks: int = 12,
-                 window_weeks: int = 8) -> tuple[float | None, int]:
+def retention_at(
+    conn: Connection, f: Filters, weeks: int = 12, window_weeks: int = 8
+) -> tuple[float | None, int]:
     """Overall retention at `weeks` and the number of men the curve covers."""
     curves = survival_curves(conn, f, None, window_weeks)
     if not curves:
@@ -330,34 +418,39 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
     """Cohort (month or quarter of first present) x k: share present in the k-th period after."""
     grain = "quarter" if f.grain == "quarter" else "month"
     step = 3 if grain == "quarter" else 1
-    cohort = (select(Member.id, Member.first_present)
-              .join(Group, Group.id == Member.first_group_id)
-              .join(Network, Network.id == Group.network_id)
-              .where(q.in_period(Member.first_present, f), *q.group_conditions(f),
-                     *q.member_conditions(f)))
+    cohort = (
+        select(Member.id, Member.first_present)
+        .join(Group, Group.id == Member.first_group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(
+            q.in_period(Member.first_present, f), *q.group_conditions(f), *q.member_conditions(f)
+        )
+    )
     members = pd.DataFrame(conn.execute(cohort).all(), columns=["member_id", "first"])
     if members.empty:
         return pd.DataFrame(columns=["cohort", "size"])
     ids = cohort.with_only_columns(Member.id).scalar_subquery()
     year, month = extract("year", GroupSession.date), extract("month", GroupSession.date)
-    active = (select(Attendance.member_id, year, month).distinct()
-              .join(GroupSession, GroupSession.id == Attendance.session_id)
-              .where(_present, GroupSession.cancelled.is_(False),
-                     Attendance.member_id.in_(ids)))
+    active = (
+        select(Attendance.member_id, year, month)
+        .distinct()
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .where(_present, GroupSession.cancelled.is_(False), Attendance.member_id.in_(ids))
+    )
     months = pd.DataFrame(conn.execute(active).all(), columns=["member_id", "year", "month"])
     first = pd.to_datetime(members["first"])
     members["index"] = (first.dt.year * 12 + first.dt.month - 1) // step
     months["index"] = (months["year"].astype(int) * 12 + months["month"].astype(int) - 1) // step
-    months = months.merge(members[["member_id", "index"]], on="member_id",
-                          suffixes=("", "_cohort"))
+    months = months.merge(members[["member_id", "index"]], on="member_id", suffixes=("", "_cohort"))
     months["k"] = months["index"] - months["index_cohort"]
     months = months.drop_duplicates(["member_id", "k"])
     sizes = members.groupby("index").size()
     counts = months.groupby(["index_cohort", "k"]).size().unstack(fill_value=0)
     shares = counts.div(sizes, axis=0).reindex(sizes.index)
     shares.columns = [int(k) for k in shares.columns]
-    out = shares.reset_index(drop=False).rename(columns={"index": "cohort",
-                                                         "index_cohort": "cohort"})
+    out = shares.reset_index(drop=False).rename(
+        columns={"index": "cohort", "index_cohort": "cohort"}
+    )
     out.insert(1, "size", sizes.values)
     out["cohort"] = [_cohort_label(int(i), grain) for i in sizes.index]
     return out
@@ -370,41 +463,65 @@ def _cohort_label(index: int, grain: str) -> str:
     return f"{index // 12}-{index % 12 + 1:02d}"
 
 
-def at_risk_members(conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8) \
-        -> pd.DataFrame:
+def at_risk_members(
+    conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8
+) -> pd.DataFrame:
     """Members (pseudonymous codes) with no present in the last 3 weeks, still active on `on`."""
     window = active_window(f, on, window_weeks)
     last = func.max(GroupSession.date)
-    query = (_attendance_base(window)
-             .add_columns(Attendance.member_id, last.label("last_present"),
-                          func.count().label("sessions_present"))
-             .where(_present).group_by(Attendance.member_id)
-             .having(last <= on - dt.timedelta(weeks=AT_RISK_WEEKS)))
-    frame = pd.DataFrame(conn.execute(query).all(),
-                         columns=["member_id", "last_present", "sessions_present"])
+    query = (
+        _attendance_base(window)
+        .add_columns(
+            Attendance.member_id, last.label("last_present"), func.count().label("sessions_present")
+        )
+        .where(_present)
+        .group_by(Attendance.member_id)
+        .having(last <= on - dt.timedelta(weeks=AT_RISK_WEEKS))
+    )
+    frame = pd.DataFrame(
+        conn.execute(query).all(), columns=["member_id", "last_present", "sessions_present"]
+    )
     if frame.empty:
-        return pd.DataFrame(columns=["member_code", "network", "group", "last_present",
-                                     "weeks_since", "sessions_present"])
-    details = (select(Member.id, Member.code, Group.name, Network.name, GroupSession.date)
-               .join(Attendance, Attendance.member_id == Member.id)
-               .join(GroupSession, GroupSession.id == Attendance.session_id)
-               .join(Group, Group.id == GroupSession.group_id)
-               .join(Network, Network.id == Group.network_id)
-               .where(Member.id.in_(frame["member_id"].tolist()), _present,
-                      *q.held_sessions_in(window)))
-    info = pd.DataFrame(conn.execute(details).all(),
-                        columns=["member_id", "member_code", "group", "network", "date"])
+        return pd.DataFrame(
+            columns=[
+                "member_code",
+                "network",
+                "group",
+                "last_present",
+                "weeks_since",
+                "sessions_present",
+            ]
+        )
+    details = (
+        select(Member.id, Member.code, Group.name, Network.name, GroupSession.date)
+        .join(Attendance, Attendance.member_id == Member.id)
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(Member.id.in_(frame["member_id"].tolist()), _present, *q.held_sessions_in(window))
+    )
+    info = pd.DataFrame(
+        conn.execute(details).all(),
+        columns=["member_id", "member_code", "group", "network", "date"],
+    )
     info = info.sort_values(["member_id", "date", "group"]).groupby("member_id").tail(1)
     frame = frame.merge(info[["member_id", "member_code", "group", "network"]], on="member_id")
     frame["weeks_since"] = [(on - d).days // 7 for d in frame["last_present"]]
-    return frame.drop(columns=["member_id"]).sort_values(["last_present", "member_code"]) \
-        [["member_code", "network", "group", "last_present", "weeks_since",
-          "sessions_present"]].reset_index(drop=True)
+    return (
+        frame.drop(columns=["member_id"])
+        .sort_values(["last_present", "member_code"])[
+            ["member_code", "network", "group", "last_present", "weeks_since", "sessions_present"]
+        ]
+        .reset_index(drop=True)
+    )
 
 
 def instrument(conn: Connection, instrument_id: str) -> dict | None:
-    row = conn.execute(select(Instrument.__table__).where(Instrument.id == instrument_id)) \
-        .mappings().first()
+    row = (
+        conn.execute(select(Instrument.__table__).where(Instrument.id == instrument_id))
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -415,24 +532,46 @@ def instrument_ids(conn: Connection) -> list[str]:
 def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFrame:
     """Each member's baseline and his latest later response up to the period's end, both
     scored; kept when that later response falls in the period. One row per pair."""
-    later_in_period = (select(SurveyResponse.member_id)
-                       .where(SurveyResponse.instrument_id == instrument_id,
-                              SurveyResponse.wave.in_(LATER_WAVES),
-                              SurveyResponse.score.is_not(None),
-                              q.in_period(SurveyResponse.date, f)))
-    query = (select(SurveyResponse.member_id, SurveyResponse.date, SurveyResponse.wave,
-                    SurveyResponse.score, SurveyResponse.answers, Network.name)
-             .join(Member, Member.id == SurveyResponse.member_id)
-             .join(Network, Network.id == Member.home_network_id)
-             .where(SurveyResponse.instrument_id == instrument_id,
-                    SurveyResponse.score.is_not(None), SurveyResponse.date <= f.end,
-                    SurveyResponse.member_id.in_(later_in_period.scalar_subquery()),
-                    *q.home_network_conditions(f)))
-    responses = pd.DataFrame(conn.execute(query).all(),
-                             columns=["member_id", "date", "wave", "score", "answers",
-                                      "network"])
-    columns = ["member_id", "network", "baseline", "later", "change", "baseline_date",
-               "later_date", "baseline_answers", "later_answers"]
+    later_in_period = select(SurveyResponse.member_id).where(
+        SurveyResponse.instrument_id == instrument_id,
+        SurveyResponse.wave.in_(LATER_WAVES),
+        SurveyResponse.score.is_not(None),
+        q.in_period(SurveyResponse.date, f),
+    )
+    query = (
+        select(
+            SurveyResponse.member_id,
+            SurveyResponse.date,
+            SurveyResponse.wave,
+            SurveyResponse.score,
+            SurveyResponse.answers,
+            Network.name,
+        )
+        .join(Member, Member.id == SurveyResponse.member_id)
+        .join(Network, Network.id == Member.home_network_id)
+        .where(
+            SurveyResponse.instrument_id == instrument_id,
+            SurveyResponse.score.is_not(None),
+            SurveyResponse.date <= f.end,
+            SurveyResponse.member_id.in_(later_in_period.scalar_subquery()),
+            *q.home_network_conditions(f),
+        )
+    )
+    responses = pd.DataFrame(
+        conn.execute(query).all(),
+        columns=["member_id", "date", "wave", "score", "answers", "network"],
+    )
+    columns = [
+        "member_id",
+        "network",
+        "baseline",
+        "later",
+        "change",
+        "baseline_date",
+        "later_date",
+        "baseline_answers",
+        "later_answers",
+    ]
     if responses.empty:
         return pd.DataFrame(columns=columns)
     responses = responses.sort_values(["member_id", "date", "wave"])
@@ -440,39 +579,61 @@ def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFr
     later = responses[responses["wave"].isin(LATER_WAVES)].groupby("member_id").tail(1)
     pairs = base.merge(later, on=["member_id", "network"], suffixes=("_b", "_l"))
     pairs = pairs[(pairs["date_l"] >= f.start) & (pairs["date_b"] <= pairs["date_l"])]
-    out = pd.DataFrame({
-        "member_id": pairs["member_id"], "network": pairs["network"],
-        "baseline": pairs["score_b"].astype(float), "later": pairs["score_l"].astype(float),
-        "baseline_date": pairs["date_b"], "later_date": pairs["date_l"],
-        "baseline_answers": pairs["answers_b"], "later_answers": pairs["answers_l"]})
+    out = pd.DataFrame(
+        {
+            "member_id": pairs["member_id"],
+            "network": pairs["network"],
+            "baseline": pairs["score_b"].astype(float),
+            "later": pairs["score_l"].astype(float),
+            "baseline_date": pairs["date_b"],
+            "later_date": pairs["date_l"],
+            "baseline_answers": pairs["answers_b"],
+            "later_answers": pairs["answers_l"],
+        }
+    )
     out["change"] = out["later"] - out["baseline"]
     return out[columns].reset_index(drop=True)
 
 
-def survey_change(conn: Connection, f: Filters, instrument_id: str,
-                  pairs: pd.DataFrame | None = None) -> dict:
+def survey_change(
+    conn: Connection, f: Filters, instrument_id: str, pairs: pd.DataFrame | None = None
+) -> dict:
     """Matched pairs, mean change with 95% CI, d_z and reliable change shares."""
     spec = instrument(conn, instrument_id)
     if spec is None:
         raise ValueError(f"unknown instrument {instrument_id!r}")
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
-    return paired_change(pairs["baseline"].tolist(), pairs["later"].tolist(), spec["alpha"],
-                         spec["higher_is_better"])
+    return paired_change(
+        pairs["baseline"].tolist(), pairs["later"].tolist(), spec["alpha"], spec["higher_is_better"]
+    )
 
 
-def survey_change_by(conn: Connection, f: Filters, instrument_id: str,
-                     pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+def survey_change_by(
+    conn: Connection, f: Filters, instrument_id: str, pairs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """survey_change per home network, plus the combined row."""
     spec = instrument(conn, instrument_id)
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
     rows = []
     for network, part in pairs.groupby("network", sort=True):
-        rows.append({"key": network, **paired_change(part["baseline"], part["later"],
-                                                     spec["alpha"], spec["higher_is_better"])})
-    rows.append({"key": "All", **paired_change(pairs["baseline"], pairs["later"],
-                                               spec["alpha"], spec["higher_is_better"])})
+        rows.append(
+            {
+                "key": network,
+                **paired_change(
+                    part["baseline"], part["later"], spec["alpha"], spec["higher_is_better"]
+                ),
+            }
+        )
+    rows.append(
+        {
+            "key": "All",
+            **paired_change(
+                pairs["baseline"], pairs["later"], spec["alpha"], spec["higher_is_better"]
+            ),
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -487,8 +648,11 @@ def item_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["item", "side", "answer"])
     if frame.empty:
         return pd.DataFrame(columns=["item", "side", "answer", "count"])
-    return frame.groupby(["item", "side", "answer"], as_index=False).size() \
+    return (
+        frame.groupby(["item", "side", "answer"], as_index=False)
+        .size()
         .rename(columns={"size": "count"})
+    )
 
 
 def summary(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
@@ -516,8 +680,9 @@ def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     return figures
 
 
-def survey_change_by_group(conn: Connection, f: Filters, instrument_id: str,
-                           pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+def survey_change_by_group(
+    conn: Connection, f: Filters, instrument_id: str, pairs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """survey_change per group (of the selection): a pair belongs to every group its member
     was enrolled in at some point between his baseline and his later response. A man in two
     groups counts in both, so the rows need not add up to the combined figure."""
@@ -530,25 +695,45 @@ def survey_change_by_group(conn: Connection, f: Filters, instrument_id: str,
     columns = ["network", "group", *keys]
     if pairs.empty:
         return pd.DataFrame(columns=columns)
-    query = (select(Enrollment.member_id, Enrollment.enrolled_from, Enrollment.enrolled_to,
-                    Group.name, Network.name)
-             .join(Group, Group.id == Enrollment.group_id)
-             .join(Network, Network.id == Group.network_id)
-             .where(*q.group_conditions(f)))
-    spans = pd.DataFrame(conn.execute(query).all(),
-                         columns=["member_id", "enrolled_from", "enrolled_to", "group",
-                                  "group_network"])
+    query = (
+        select(
+            Enrollment.member_id,
+            Enrollment.enrolled_from,
+            Enrollment.enrolled_to,
+            Group.name,
+            Network.name,
+        )
+        .join(Group, Group.id == Enrollment.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(*q.group_conditions(f))
+    )
+    spans = pd.DataFrame(
+        conn.execute(query).all(),
+        columns=["member_id", "enrolled_from", "enrolled_to", "group", "group_network"],
+    )
     joined = pairs.merge(spans, on="member_id")
-    overlaps = [start <= later and (end is None or pd.isna(end) or end >= base)
-                for start, end, base, later in zip(joined["enrolled_from"], joined["enrolled_to"],
-                                                   joined["baseline_date"],
-                                                   joined["later_date"], strict=True)]
+    overlaps = [
+        start <= later and (end is None or pd.isna(end) or end >= base)
+        for start, end, base, later in zip(
+            joined["enrolled_from"],
+            joined["enrolled_to"],
+            joined["baseline_date"],
+            joined["later_date"],
+            strict=True,
+        )
+    ]
     joined = joined[overlaps].drop_duplicates(["member_id", "group"])
     rows = []
     for (network, group), part in joined.groupby(["group_network", "group"], sort=True):
-        rows.append({"network": network, "group": group,
-                     **paired_change(part["baseline"], part["later"], spec["alpha"],
-                                     spec["higher_is_better"])})
+        rows.append(
+            {
+                "network": network,
+                "group": group,
+                **paired_change(
+                    part["baseline"], part["later"], spec["alpha"], spec["higher_is_better"]
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=columns)
 
 

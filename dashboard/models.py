@@ -23,8 +23,7 @@ PROGRAM_TYPES = ["wellbeing-10", "peer-support", "mens-shed", "fathers", "healin
 # Fixed-length programs and their number of sessions: completion applies to these only.
 FIXED_LENGTH_PROGRAMS = {"wellbeing-10": 10}
 AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
-COMMUNITIES = ["Indigenous", "South Asian", "Latino", "Black", "East Asian", "newcomer",
-               "GBT2SQ+"]
+COMMUNITIES = ["Indigenous", "South Asian", "Latino", "Black", "East Asian", "newcomer", "GBT2SQ+"]
 ENROLLMENT_STATUSES = ["active", "completed", "withdrawn"]
 ATTENDANCE_STATUSES = ["present", "excused", "absent"]
 WAVES = ["baseline", "mid", "exit", "follow-up"]
@@ -70,8 +69,9 @@ class Member(Base):
 
 class MemberCommunity(Base):
     __tablename__ = "member_community"
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
     community: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
 
@@ -79,8 +79,7 @@ class Enrollment(Base):
     __tablename__ = "enrollment"
     __table_args__ = (UniqueConstraint("member_id", "group_id", "enrolled_from"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
-                                           index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("group.id"), index=True)
     enrolled_from: Mapped[dt.date] = mapped_column(Date)
     enrolled_to: Mapped[dt.date | None] = mapped_column(Date)
@@ -106,10 +105,12 @@ class Attendance(Base):
         Index("ix_attendance_member_status", "member_id", "status"),
         Index("ix_attendance_session_status_member", "session_id", "status", "member_id"),
     )
-    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"),
-                                            primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("session.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
     status: Mapped[str] = mapped_column(String(8))
 
 
@@ -136,8 +137,7 @@ class SurveyResponse(Base):
         Index("ix_survey_instrument_date", "instrument_id", "date"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
-                                           index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
     instrument_id: Mapped[str] = mapped_column(ForeignKey("instrument.id"))
     date: Mapped[dt.date] = mapped_column(Date)
     wave: Mapped[str] = mapped_column(String(12))

@@ -44,9 +44,13 @@ def _complete(values: pd.DataFrame, hidden: pd.DataFrame, along: str) -> bool:
     return changed
 
 
-def suppress(frame: pd.DataFrame, threshold: int, counts: list[str],
-             derived: dict[str, str] | None = None,
-             totals: tuple[str, ...] = ()) -> Suppressed:
+def suppress(
+    frame: pd.DataFrame,
+    threshold: int,
+    counts: list[str],
+    derived: dict[str, str] | None = None,
+    totals: tuple[str, ...] = (),
+) -> Suppressed:
     """Suppress counts of distinct men below `threshold` and what is derived from them.
 
     counts: columns holding counts of distinct men (primary suppression when < threshold).
@@ -76,16 +80,18 @@ def suppress(frame: pd.DataFrame, threshold: int, counts: list[str],
     return Suppressed(safe, hidden, threshold)
 
 
-def suppress_record(record: dict, threshold: int, counts: list[str],
-                    derived: dict[str, str] | None = None) -> tuple[dict, list[str]]:
+def suppress_record(
+    record: dict, threshold: int, counts: list[str], derived: dict[str, str] | None = None
+) -> tuple[dict, list[str]]:
     """One row of figures through `suppress`: the safe dict and the keys it hid."""
     result = suppress(pd.DataFrame([record]), threshold, counts, derived)
     safe = {key: (None if result.hidden.iloc[0][key] else record[key]) for key in record}
     return safe, result.hidden_columns()
 
 
-def hidden_reason(record: dict, key: str, counts: list[str], derived: dict[str, str],
-                  threshold: int) -> str:
+def hidden_reason(
+    record: dict, key: str, counts: list[str], derived: dict[str, str], threshold: int
+) -> str:
     """Why a cell of `record` (its exact figures, on the server) was hidden."""
     base = key if key in counts else derived.get(key, key)
     value = record.get(base)
@@ -111,15 +117,34 @@ SUMMARY_DERIVED = {
     "retention_12w": "retention_base",
 }
 HEADLINE_COUNTS = [*SUMMARY_COUNTS, "wellbeing_pairs"]
-HEADLINE_DERIVED = {**{"excused": "men_reached", "excused_rate": "men_reached"},
-                    **{k: v for k, v in {
-                        "attendance": "men_reached", "average_attendance": "men_reached",
-                        "attendance_hours": "men_reached", "attendance_rate": "men_reached",
-                        "retention_12w": "retention_base"}.items()},
-                    "wellbeing_improved": "wellbeing_pairs"}
-SURVEY_DERIVED = {key: "matched_pairs" for key in (
-    "mean_change", "ci_low", "ci_high", "d_z", "share_improved", "share_unchanged",
-    "share_worse", "mean_baseline", "mean_later")}
+HEADLINE_DERIVED = {
+    **{"excused": "men_reached", "excused_rate": "men_reached"},
+    **{
+        k: v
+        for k, v in {
+            "attendance": "men_reached",
+            "average_attendance": "men_reached",
+            "attendance_hours": "men_reached",
+            "attendance_rate": "men_reached",
+            "retention_12w": "retention_base",
+        }.items()
+    },
+    "wellbeing_improved": "wellbeing_pairs",
+}
+SURVEY_DERIVED = {
+    key: "matched_pairs"
+    for key in (
+        "mean_change",
+        "ci_low",
+        "ci_high",
+        "d_z",
+        "share_improved",
+        "share_unchanged",
+        "share_worse",
+        "mean_baseline",
+        "mean_later",
+    )
+}
 
 
 def suppress_summary(figures: dict, threshold: int) -> dict:
@@ -128,8 +153,9 @@ def suppress_summary(figures: dict, threshold: int) -> dict:
     safe, hidden = suppress_record(flat, threshold, SUMMARY_COUNTS, SUMMARY_DERIVED)
     surveys = {}
     for instrument_id, survey in figures.get("surveys", {}).items():
-        survey_safe, survey_hidden = suppress_record(survey, threshold, ["matched_pairs"],
-                                                     SURVEY_DERIVED)
+        survey_safe, survey_hidden = suppress_record(
+            survey, threshold, ["matched_pairs"], SURVEY_DERIVED
+        )
         surveys[instrument_id] = survey_safe
         hidden += [f"surveys.{instrument_id}.{key}" for key in survey_hidden]
     safe["surveys"] = surveys

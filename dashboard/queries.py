@@ -35,8 +35,11 @@ def member_conditions(f: Filters) -> list[ColumnElement[bool]]:
     if f.age_bands:
         conds.append(Member.age_band.in_(f.age_bands))
     if f.communities:
-        conds.append(exists().where(MemberCommunity.member_id == Member.id,
-                                    MemberCommunity.community.in_(f.communities)))
+        conds.append(
+            exists().where(
+                MemberCommunity.member_id == Member.id, MemberCommunity.community.in_(f.communities)
+            )
+        )
     return conds
 
 
@@ -50,8 +53,11 @@ def in_period(column, f: Filters) -> ColumnElement[bool]:
 
 def held_sessions_in(f: Filters) -> list[ColumnElement[bool]]:
     """Sessions held (not cancelled) in the period, in the selected groups."""
-    return [GroupSession.cancelled.is_(False), in_period(GroupSession.date, f),
-            *group_conditions(f)]
+    return [
+        GroupSession.cancelled.is_(False),
+        in_period(GroupSession.date, f),
+        *group_conditions(f),
+    ]
 
 
 def member_in_selected_group(f: Filters) -> ColumnElement[bool] | None:
@@ -70,8 +76,11 @@ def home_network_conditions(f: Filters) -> list[ColumnElement[bool]]:
     """Member-based figures belong to the member's home network."""
     conds = list(member_conditions(f))
     if f.networks:
-        conds.append(Member.home_network_id.in_(
-            select(Network.id).where(Network.name.in_(f.networks)).scalar_subquery()))
+        conds.append(
+            Member.home_network_id.in_(
+                select(Network.id).where(Network.name.in_(f.networks)).scalar_subquery()
+            )
+        )
     enrolled = member_in_selected_group(f)
     if enrolled is not None:
         conds.append(enrolled)
@@ -80,13 +89,11 @@ def home_network_conditions(f: Filters) -> list[ColumnElement[bool]]:
 
 def data_end(conn: Connection) -> dt.date | None:
     """The data's end: the latest session held in the database."""
-    return conn.scalar(select(func.max(GroupSession.date))
-                       .where(GroupSession.cancelled.is_(False)))
+    return conn.scalar(select(func.max(GroupSession.date)).where(GroupSession.cancelled.is_(False)))
 
 
 def data_start(conn: Connection) -> dt.date | None:
-    return conn.scalar(select(func.min(GroupSession.date))
-                       .where(GroupSession.cancelled.is_(False)))
+    return conn.scalar(select(func.min(GroupSession.date)).where(GroupSession.cancelled.is_(False)))
 
 
 def network_names(conn: Connection) -> list[str]:
@@ -95,16 +102,22 @@ def network_names(conn: Connection) -> list[str]:
 
 def group_options(conn: Connection, networks: tuple[str, ...] = ()) -> list[dict]:
     """Groups (name, network, program type), of the given networks or all."""
-    query = (select(Group.name, Network.name.label("network"), Group.program_type)
-             .join(Network, Network.id == Group.network_id).order_by(Group.name))
+    query = (
+        select(Group.name, Network.name.label("network"), Group.program_type)
+        .join(Network, Network.id == Group.network_id)
+        .order_by(Group.name)
+    )
     if networks:
         query = query.where(Network.name.in_(networks))
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def community_names(conn: Connection) -> list[str]:
-    return list(conn.scalars(select(MemberCommunity.community).distinct()
-                             .order_by(MemberCommunity.community)))
+    return list(
+        conn.scalars(
+            select(MemberCommunity.community).distinct().order_by(MemberCommunity.community)
+        )
+    )
 
 
 def bucket(column, grain: str, dialect: str):
@@ -119,8 +132,9 @@ def bucket(column, grain: str, dialect: str):
     if grain == "month":
         return func.strftime("%Y-%m-01", column, type_=Date)
     month = cast(func.strftime("%m", column), Integer)
-    return func.printf("%s-%02d-01", func.strftime("%Y", column),
-                       ((month - 1) // 3) * 3 + 1, type_=Date)
+    return func.printf(
+        "%s-%02d-01", func.strftime("%Y", column), ((month - 1) // 3) * 3 + 1, type_=Date
+    )
 
 
 def sa_string():

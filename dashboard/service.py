@@ -46,18 +46,31 @@ class DataService:
         narrowed, refused = scope.restrict(filters)
         if refused:
             with session_scope(self.engine) as session:
-                audit.record(session, "refused", scope.username,
-                             f"asked for network(s) {', '.join(refused)} outside scope")
+                audit.record(
+                    session,
+                    "refused",
+                    scope.username,
+                    f"asked for network(s) {', '.join(refused)} outside scope",
+                )
         return narrowed
 
-    def run(self, scope: Scope, filters: Filters, metric: Callable, *args: Any,
-            **kwargs: Any) -> Any:
+    def run(
+        self, scope: Scope, filters: Filters, metric: Callable, *args: Any, **kwargs: Any
+    ) -> Any:
         """metric(conn, scoped_filters, *args, **kwargs), cached."""
         narrowed = self.scoped(scope, filters)
         key = None
         if self.cache is not None:
-            key = repr((metric.__module__, metric.__name__, narrowed.key(), args,
-                        sorted(kwargs.items()), self.version()))
+            key = repr(
+                (
+                    metric.__module__,
+                    metric.__name__,
+                    narrowed.key(),
+                    args,
+                    sorted(kwargs.items()),
+                    self.version(),
+                )
+            )
             hit = self.cache.get(key)
             if hit is not None:
                 return hit
@@ -81,8 +94,14 @@ class DataService:
     def data_end(self):
         return self.lookup(queries.data_end)
 
-    def table(self, scope: Scope, frame, counts: list[str],
-              derived: dict[str, str] | None = None, totals: tuple[str, ...] = ()) -> Suppressed:
+    def table(
+        self,
+        scope: Scope,
+        frame,
+        counts: list[str],
+        derived: dict[str, str] | None = None,
+        totals: tuple[str, ...] = (),
+    ) -> Suppressed:
         """A table as this scope may receive it: suppressed for funders and leadership."""
         if scope.suppressed:
             return suppress(frame, self.settings.suppression_threshold, counts, derived, totals)

@@ -13,23 +13,45 @@ DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / 'dashboard.db'}"
 
 # (name, default, help): the single table the code, the README and a test read.
 SETTINGS: list[tuple[str, str | None, str]] = [
-    ("DATABASE_URL", None, "SQLAlchemy URL; default an embedded SQLite file data/dashboard.db "
-     "(demo mode). PostgreSQL: postgresql+psycopg://user@host/db"),
-    ("SECRET_KEY", None, "Signs session cookies. Required unless in demo mode, where a random "
-     "key is generated once and kept in data/secret_key"),
-    ("DEMO_MODE", None, "1 to seed demo data and demo accounts on first start; default on when "
-     "DATABASE_URL is unset"),
+    (
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL; default an embedded SQLite file data/dashboard.db "
+        "(demo mode). PostgreSQL: postgresql+psycopg://user@host/db",
+    ),
+    (
+        "SECRET_KEY",
+        None,
+        "Signs session cookies. Required unless in demo mode, where a random "
+        "key is generated once and kept in data/secret_key",
+    ),
+    (
+        "DEMO_MODE",
+        None,
+        "1 to seed demo data and demo accounts on first start; default on when "
+        "DATABASE_URL is unset",
+    ),
     ("SUPPRESSION_THRESHOLD", "5", "k: a count of distinct men below k is shown as <k (SPEC §4)"),
     ("ACTIVE_WINDOW_WEEKS", "8", "A member is active with a present in this many weeks (SPEC §3)"),
-    ("COMPLETION_THRESHOLD", "0.7", "Share of a fixed-length program's sessions attended to "
-     "count as completed"),
-    ("REDIS_URL", None, "Optional shared cache for callback results (e.g. redis://127.0.0.1:6379/0)"),
+    (
+        "COMPLETION_THRESHOLD",
+        "0.7",
+        "Share of a fixed-length program's sessions attended to count as completed",
+    ),
+    (
+        "REDIS_URL",
+        None,
+        "Optional shared cache for callback results (e.g. redis://127.0.0.1:6379/0)",
+    ),
     ("SESSION_IDLE_MINUTES", "30", "Sign-out after this many minutes without a request"),
     ("IMPORT_MAX_ROWS", "50000", "Largest import file, in data rows"),
     ("IMPORT_MAX_COLUMNS", "60", "Widest import file, in columns"),
     ("DEMO_SEED", "42", "Seed of the demo data generated on first start"),
-    ("DEMO_SCALE", "1", "Scale of the demo data generated on first start (1 = ~40 groups, "
-     "3,000 men, 5 years)"),
+    (
+        "DEMO_SCALE",
+        "1",
+        "Scale of the demo data generated on first start (1 = ~40 groups, 3,000 men, 5 years)",
+    ),
 ]
 
 
@@ -88,8 +110,9 @@ class Settings:
             completion = float(raw["COMPLETION_THRESHOLD"])
             scale = float(raw["DEMO_SCALE"])
         except ValueError as exc:
-            raise SettingsError(f"COMPLETION_THRESHOLD and DEMO_SCALE must be numbers: {exc}") \
-                from None
+            raise SettingsError(
+                f"COMPLETION_THRESHOLD and DEMO_SCALE must be numbers: {exc}"
+            ) from None
         settings = cls(
             database_url=raw["DATABASE_URL"] or DEFAULT_DATABASE_URL,
             secret_key=raw["SECRET_KEY"],

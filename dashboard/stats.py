@@ -42,8 +42,9 @@ class SurvivalCurve:
         return sum(1 for d in self.durations if d >= weeks)
 
 
-def kaplan_meier(durations_weeks: Sequence[float], lapsed: Sequence[bool], label: str = "") \
-        -> SurvivalCurve:
+def kaplan_meier(
+    durations_weeks: Sequence[float], lapsed: Sequence[bool], label: str = ""
+) -> SurvivalCurve:
     """Kaplan-Meier fit (lifelines) of membership durations; `lapsed` False means censored."""
     from lifelines import KaplanMeierFitter
 
@@ -60,9 +61,17 @@ def kaplan_meier(durations_weeks: Sequence[float], lapsed: Sequence[bool], label
     at_risk = [int(table.loc[t, "at_risk"]) if t in table.index else 0 for t in sf.index]
     low = ci.iloc[:, 0].fillna(0).tolist()
     high = ci.iloc[:, 1].fillna(1).tolist()
-    return SurvivalCurve(label, len(durations), times, [float(s) for s in sf.iloc[:, 0]],
-                         [float(v) for v in low], [float(v) for v in high], at_risk,
-                         durations, events)
+    return SurvivalCurve(
+        label,
+        len(durations),
+        times,
+        [float(s) for s in sf.iloc[:, 0]],
+        [float(v) for v in low],
+        [float(v) for v in high],
+        at_risk,
+        durations,
+        events,
+    )
 
 
 def logrank(curves: Sequence[SurvivalCurve]) -> dict | None:
@@ -78,8 +87,12 @@ def logrank(curves: Sequence[SurvivalCurve]) -> dict | None:
         events += curve.events
         labels += [curve.label] * curve.n
     result = multivariate_logrank_test(durations, labels, events)
-    return {"statistic": float(result.test_statistic), "p_value": float(result.p_value),
-            "df": len(usable) - 1, "groups": [c.label for c in usable]}
+    return {
+        "statistic": float(result.test_statistic),
+        "p_value": float(result.p_value),
+        "df": len(usable) - 1,
+        "groups": [c.label for c in usable],
+    }
 
 
 def logrank_in_words(result: dict | None) -> str:
@@ -90,27 +103,42 @@ def logrank_in_words(result: dict | None) -> str:
     p = result["p_value"]
     p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
     if p < 0.05:
-        return (f"Retention differs between {names} more than chance would explain "
-                f"(log-rank χ² = {result['statistic']:.1f}, {p_text}).")
-    return (f"No clear difference in retention between {names} "
-            f"(log-rank χ² = {result['statistic']:.1f}, {p_text}).")
+        return (
+            f"Retention differs between {names} more than chance would explain "
+            f"(log-rank χ² = {result['statistic']:.1f}, {p_text})."
+        )
+    return (
+        f"No clear difference in retention between {names} "
+        f"(log-rank χ² = {result['statistic']:.1f}, {p_text})."
+    )
 
 
-def paired_change(baseline: Sequence[float], later: Sequence[float], alpha: float,
-                  higher_is_better: bool) -> dict:
+def paired_change(
+    baseline: Sequence[float], later: Sequence[float], alpha: float, higher_is_better: bool
+) -> dict:
     """Mean change (later - baseline) with a paired-t 95% CI, d_z and reliable change shares."""
     base = np.asarray(baseline, dtype=float)
     after = np.asarray(later, dtype=float)
     n = int(base.size)
-    result = {"matched_pairs": n, "mean_change": None, "ci_low": None, "ci_high": None,
-              "d_z": None, "share_improved": None, "share_unchanged": None,
-              "share_worse": None, "mean_baseline": None, "mean_later": None}
+    result = {
+        "matched_pairs": n,
+        "mean_change": None,
+        "ci_low": None,
+        "ci_high": None,
+        "d_z": None,
+        "share_improved": None,
+        "share_unchanged": None,
+        "share_worse": None,
+        "mean_baseline": None,
+        "mean_later": None,
+    }
     if n == 0:
         return result
     change = after - base
     mean = float(change.mean())
-    result.update(mean_change=mean, mean_baseline=float(base.mean()),
-                  mean_later=float(after.mean()))
+    result.update(
+        mean_change=mean, mean_baseline=float(base.mean()), mean_later=float(after.mean())
+    )
     if n < 2:
         return result
     sd_change = float(change.std(ddof=1))
@@ -123,6 +151,9 @@ def paired_change(baseline: Sequence[float], later: Sequence[float], alpha: floa
         rci = change / (sd_baseline * math.sqrt(2 * (1 - alpha)))
         better = rci > RELIABLE_Z if higher_is_better else rci < -RELIABLE_Z
         worse = rci < -RELIABLE_Z if higher_is_better else rci > RELIABLE_Z
-        result.update(share_improved=float(better.mean()), share_worse=float(worse.mean()),
-                      share_unchanged=float(1 - better.mean() - worse.mean()))
+        result.update(
+            share_improved=float(better.mean()),
+            share_worse=float(worse.mean()),
+            share_unchanged=float(1 - better.mean() - worse.mean()),
+        )
     return result

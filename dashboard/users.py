@@ -48,24 +48,39 @@ def check_password(password: str) -> None:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
-def create_user(session: Session, username: str, role: str, networks: list[str],
-                password: str, by: str | None = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    role: str,
+    networks: list[str],
+    password: str,
+    by: str | None = None,
+) -> User:
     username = (username or "").strip()
     if not USERNAME.fullmatch(username):
-        raise UserError("a username has 1 to 60 characters: letters, digits, '.', '_', '@' "
-                        "or '-', starting with a letter or digit")
-    same = session.scalar(select(User.username)
-                          .where(func.lower(User.username) == username.lower()))
+        raise UserError(
+            "a username has 1 to 60 characters: letters, digits, '.', '_', '@' "
+            "or '-', starting with a letter or digit"
+        )
+    same = session.scalar(
+        select(User.username).where(func.lower(User.username) == username.lower())
+    )
     if same:
         raise UserError(f"user {same!r} already exists")
     network_ids = _check(session, role, networks)
     check_password(password)
-    user = User(username=username, role=role, network_ids=network_ids, active=True,
-                password_hash=generate_password_hash(password, method="scrypt"),
-                session_version=1)
+    user = User(
+        username=username,
+        role=role,
+        network_ids=network_ids,
+        active=True,
+        password_hash=generate_password_hash(password, method="scrypt"),
+        session_version=1,
+    )
     session.add(user)
-    audit.record(session, "user-create", by,
-                 f"{username} as {role}{_networks_text(role, networks)}")
+    audit.record(
+        session, "user-create", by, f"{username} as {role}{_networks_text(role, networks)}"
+    )
     return user
 
 
@@ -77,8 +92,14 @@ def get_user(session: Session, username: str) -> User:
 
 
 def _other_active_admins(session: Session, user: User) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(
-        User.role == "admin", User.active.is_(True), User.id != user.id)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+        )
+        or 0
+    )
 
 
 def _keep_an_admin(session: Session, user: User) -> None:
@@ -87,8 +108,9 @@ def _keep_an_admin(session: Session, user: User) -> None:
         raise UserError(f"{user.username} is the last active admin: make another admin first")
 
 
-def update_user(session: Session, username: str, role: str, networks: list[str],
-                by: str | None = None) -> bool:
+def update_user(
+    session: Session, username: str, role: str, networks: list[str], by: str | None = None
+) -> bool:
     """Change a user's role and networks; their sessions end (they sign in again).
 
     Returns False, changing nothing, when they already have this role and these networks.
@@ -104,8 +126,9 @@ def update_user(session: Session, username: str, role: str, networks: list[str],
     user.network_ids = network_ids
     user.role = role
     user.session_version += 1
-    audit.record(session, "user-change", by,
-                 f"{username} now {role}{_networks_text(role, networks)}")
+    audit.record(
+        session, "user-change", by, f"{username} now {role}{_networks_text(role, networks)}"
+    )
     return True
 
 
@@ -150,15 +173,24 @@ def network_names_of(session: Session, user: User) -> tuple[str, ...] | None:
 def list_users(session: Session) -> list[dict]:
     """Every user for the admin page: username, role, networks, active, last sign-in."""
     names = dict(session.execute(select(Network.id, Network.name)).all())
-    last = dict(session.execute(select(AuditEvent.username, func.max(AuditEvent.at))
-                                .where(AuditEvent.action == "login")
-                                .group_by(AuditEvent.username)).all())
+    last = dict(
+        session.execute(
+            select(AuditEvent.username, func.max(AuditEvent.at))
+            .where(AuditEvent.action == "login")
+            .group_by(AuditEvent.username)
+        ).all()
+    )
     rows = []
     for user in session.scalars(select(User).order_by(User.username)):
         networks = sorted(names[i] for i in user.network_ids or [] if i in names)
         signed_in = last.get(user.username)
-        rows.append({"username": user.username, "role": user.role,
-                     "networks": networks,
-                     "active": bool(user.active),
-                     "last_sign_in": signed_in.strftime("%Y-%m-%d %H:%M") if signed_in else ""})
+        rows.append(
+            {
+                "username": user.username,
+                "role": user.role,
+                "networks": networks,
+                "active": bool(user.active),
+                "last_sign_in": signed_in.strftime("%Y-%m-%d %H:%M") if signed_in else "",
+            }
+        )
     return rows

@@ -22,61 +22,133 @@ PROGRAM_LABELS = {
 
 def labelled(label: str, control, width: dict) -> dbc.Col:
     """A control with a visible label tied to it (keyboard and screen-reader friendly)."""
-    return dbc.Col([dbc.Label(label, html_for=control.id, className="small mb-0"), control],
-                   **width)
+    return dbc.Col(
+        [dbc.Label(label, html_for=control.id, className="small mb-0"), control], **width
+    )
 
 
 def filter_bar(networks: list[str], groups: list[str], communities: list[str]) -> html.Div:
     multi = {"multi": True, "placeholder": "All", "clearable": True}
-    return html.Div(id="filter-bar", className="filter-bar border-bottom py-2 mb-3", children=[
-        dbc.Row(className="g-2 align-items-end", children=[
-            labelled("Networks", dcc.Dropdown(
-                id="filter-network", options=networks, **multi), {"md": 2}),
-            labelled("Groups", dcc.Dropdown(id="filter-group", options=groups, **multi),
-                     {"md": 3}),
-            labelled("Program types", dcc.Dropdown(
-                id="filter-program", options=[{"label": PROGRAM_LABELS.get(p, p), "value": p}
-                                              for p in PROGRAM_TYPES], **multi), {"md": 2}),
-            labelled("Period", dcc.Dropdown(
-                id="filter-preset",
-                options=[{"label": v, "value": k} for k, v in PRESETS.items()]
-                + [{"label": "Custom dates", "value": "custom"}],
-                clearable=False), {"md": 2}),
-            labelled("From – to", dcc.DatePickerRange(
-                id="filter-dates", display_format="YYYY-MM-DD", first_day_of_week=1,
-                minimum_nights=0, className="d-block"), {"md": 3}),
-        ]),
-        dbc.Row(className="g-2 align-items-end mt-1", children=[
-            labelled("Age bands", dcc.Dropdown(id="filter-age", options=AGE_BANDS, **multi),
-                     {"md": 2}),
-            labelled("Communities", dcc.Dropdown(id="filter-community", options=communities,
-                                                 **multi), {"md": 3}),
-            labelled("Time grain", dbc.RadioItems(
-                id="filter-grain", options=[{"label": g.title(), "value": g} for g in GRAINS],
-                value="month", inline=True), {"md": 3}),
-            dbc.Col(dbc.Button("Reset filters", id="filter-reset", color="link", size="sm",
-                               href="?"), md=2),
-            dbc.Col(html.Div(id="filter-summary", className="small text-muted",
-                             **{"aria-live": "polite"}), md=2),
-        ]),
-    ])
+    return html.Div(
+        id="filter-bar",
+        className="filter-bar border-bottom py-2 mb-3",
+        children=[
+            dbc.Row(
+                className="g-2 align-items-end",
+                children=[
+                    labelled(
+                        "Networks",
+                        dcc.Dropdown(id="filter-network", options=networks, **multi),
+                        {"md": 2},
+                    ),
+                    labelled(
+                        "Groups",
+                        dcc.Dropdown(id="filter-group", options=groups, **multi),
+                        {"md": 3},
+                    ),
+                    labelled(
+                        "Program types",
+                        dcc.Dropdown(
+                            id="filter-program",
+                            options=[
+                                {"label": PROGRAM_LABELS.get(p, p), "value": p}
+                                for p in PROGRAM_TYPES
+                            ],
+                            **multi,
+                        ),
+                        {"md": 2},
+                    ),
+                    labelled(
+                        "Period",
+                        dcc.Dropdown(
+                            id="filter-preset",
+                            options=[{"label": v, "value": k} for k, v in PRESETS.items()]
+                            + [{"label": "Custom dates", "value": "custom"}],
+                            clearable=False,
+                        ),
+                        {"md": 2},
+                    ),
+                    labelled(
+                        "From – to",
+                        dcc.DatePickerRange(
+                            id="filter-dates",
+                            display_format="YYYY-MM-DD",
+                            first_day_of_week=1,
+                            minimum_nights=0,
+                            className="d-block",
+                        ),
+                        {"md": 3},
+                    ),
+                ],
+            ),
+            dbc.Row(
+                className="g-2 align-items-end mt-1",
+                children=[
+                    labelled(
+                        "Age bands",
+                        dcc.Dropdown(id="filter-age", options=AGE_BANDS, **multi),
+                        {"md": 2},
+                    ),
+                    labelled(
+                        "Communities",
+                        dcc.Dropdown(id="filter-community", options=communities, **multi),
+                        {"md": 3},
+                    ),
+                    labelled(
+                        "Time grain",
+                        dbc.RadioItems(
+                            id="filter-grain",
+                            options=[{"label": g.title(), "value": g} for g in GRAINS],
+                            value="month",
+                            inline=True,
+                        ),
+                        {"md": 3},
+                    ),
+                    dbc.Col(
+                        dbc.Button(
+                            "Reset filters", id="filter-reset", color="link", size="sm", href="?"
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        html.Div(
+                            id="filter-summary",
+                            className="small text-muted",
+                            **{"aria-live": "polite"},
+                        ),
+                        md=2,
+                    ),
+                ],
+            ),
+        ],
+    )
 
 
 def navbar(scope) -> dbc.Navbar:
     from layouts import PAGES
 
-    links = [dbc.NavItem(dbc.NavLink(title, href=path, id={"type": "nav", "path": path},
-                                     active="exact"))
-             for path, (title, _) in PAGES.items() if scope.can_open(path)]
+    links = [
+        dbc.NavItem(dbc.NavLink(title, href=path, id={"type": "nav", "path": path}, active="exact"))
+        for path, (title, _) in PAGES.items()
+        if scope.can_open(path)
+    ]
     who = f"{scope.username} · {scope.role}"
     if scope.networks:
         who += f" ({', '.join(scope.networks)})"
-    return dbc.Navbar(dbc.Container(fluid=True, children=[
-        dbc.NavbarBrand("Network Dashboard", href="/", className="fw-semibold"),
-        dbc.Nav(links, className="me-auto", navbar=True, id="nav-links"),
-        html.Span(who, className="navbar-text small me-3", id="nav-user"),
-        dbc.NavLink("Sign out", href="/logout", external_link=True, className="text-light"),
-    ]), color="dark", dark=True, className="mb-0 no-print")
+    return dbc.Navbar(
+        dbc.Container(
+            fluid=True,
+            children=[
+                dbc.NavbarBrand("Network Dashboard", href="/", className="fw-semibold"),
+                dbc.Nav(links, className="me-auto", navbar=True, id="nav-links"),
+                html.Span(who, className="navbar-text small me-3", id="nav-user"),
+                dbc.NavLink("Sign out", href="/logout", external_link=True, className="text-light"),
+            ],
+        ),
+        color="dark",
+        dark=True,
+        className="mb-0 no-print",
+    )
 
 
 def layout() -> html.Div:
@@ -88,15 +160,26 @@ def layout() -> html.Div:
         return html.Div(dcc.Location(id="url"))
     scope = current_scope()
     service = current_service()
-    networks = [n for n in service.lookup(queries.network_names)
-                if scope.networks is None or n in scope.networks]
-    return html.Div([
-        dcc.Location(id="url", refresh="callback-nav"),
-        navbar(scope),
-        dbc.Container(fluid=True, className="px-4", children=[
-            filter_bar(networks,
-                       [g["name"] for g in service.lookup(queries.group_options, tuple(networks))],
-                       service.lookup(queries.community_names)),
-            html.Main(id="page"),
-        ]),
-    ])
+    networks = [
+        n
+        for n in service.lookup(queries.network_names)
+        if scope.networks is None or n in scope.networks
+    ]
+    return html.Div(
+        [
+            dcc.Location(id="url", refresh="callback-nav"),
+            navbar(scope),
+            dbc.Container(
+                fluid=True,
+                className="px-4",
+                children=[
+                    filter_bar(
+                        networks,
+                        [g["name"] for g in service.lookup(queries.group_options, tuple(networks))],
+                        service.lookup(queries.community_names),
+                    ),
+                    html.Main(id="page"),
+                ],
+            ),
+        ]
+    )

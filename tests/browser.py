@@ -52,5 +52,6 @@ def wait_for_change(dash_duo, selector: str, old: str, timeout: float = 10) -> s
 
 def console_errors(dash_duo) -> list:
     """Browser console errors, leaving out the favicon (not served on purpose)."""
-    return [entry for entry in dash_duo.get_logs() or []
-            if "favicon" not in entry.get("message", "")]
+    return [
+        entry for entry in dash_duo.get_logs() or [] if "favicon" not in entry.get("message", "")
+    ]

@@ -18,9 +18,17 @@ def pytest_setup_options():
     from selenium.webdriver.chrome.options import Options
 
     options = Options()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     if os.path.exists("/usr/bin/chromium"):
         options.binary_location = "/usr/bin/chromium"
@@ -28,13 +36,19 @@ def pytest_setup_options():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests skip with a reason where chromium is absent (CI makes them mandatory)."""
+    """Every dash_duo test is marked `browser` (`pytest -m "not browser"` is the fast loop);
+    browser tests skip with a reason where chromium is absent (CI makes them mandatory)."""
+    for item in items:
+        if "dash_duo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
     if shutil.which("chromedriver") and shutil.which("chromium"):
         return
     if os.environ.get("REQUIRE_BROWSER") == "1":
         raise pytest.UsageError("REQUIRE_BROWSER=1 but chromium/chromedriver are not installed")
-    skip = pytest.mark.skip(reason="chromium and chromium-driver are not installed "
-                                   "(apt-get install chromium chromium-driver)")
+    skip = pytest.mark.skip(
+        reason="chromium and chromium-driver are not installed "
+        "(apt-get install chromium chromium-driver)"
+    )
     for item in items:
         if "dash_duo" in getattr(item, "fixturenames", ()):
             item.add_marker(skip)
@@ -96,9 +110,13 @@ def session(engine):
 
 DEMO_END = dt.date(2026, 3, 31)  # the demo data's last day in tests: FY2025-26 is complete
 TEST_PASSWORD = "test-password-1"
-ROLE_USERS = {"admin": ("admin", []), "leadership": ("leadership", []),
-              "funder": ("funder", []), "coord-calgary": ("coordinator", ["Calgary"]),
-              "coord-edmonton": ("coordinator", ["Edmonton"])}
+ROLE_USERS = {
+    "admin": ("admin", []),
+    "leadership": ("leadership", []),
+    "funder": ("funder", []),
+    "coord-calgary": ("coordinator", ["Calgary"]),
+    "coord-edmonton": ("coordinator", ["Edmonton"]),
+}
 
 
 @pytest.fixture(scope="session")

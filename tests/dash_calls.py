@@ -10,19 +10,27 @@ def _output_spec(outputs: list[tuple[str, str]]):
     return "..{}..".format("...".join(f"{c}.{p}" for c, p in outputs)), specs
 
 
-def callback_body(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
-                  state: list[tuple[str, str, object]] | None = None) -> dict:
+def callback_body(
+    outputs: list[tuple[str, str]],
+    inputs: list[tuple[str, str, object]],
+    state: list[tuple[str, str, object]] | None = None,
+) -> dict:
     output, spec = _output_spec(outputs)
     return {
-        "output": output, "outputs": spec,
+        "output": output,
+        "outputs": spec,
         "inputs": [{"id": c, "property": p, "value": v} for c, p, v in inputs],
         "state": [{"id": c, "property": p, "value": v} for c, p, v in state or []],
         "changedPropIds": [f"{c}.{p}" for c, p, _ in inputs[:1]],
     }
 
 
-def dash_call(client, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
-              state: list[tuple[str, str, object]] | None = None):
+def dash_call(
+    client,
+    outputs: list[tuple[str, str]],
+    inputs: list[tuple[str, str, object]],
+    state: list[tuple[str, str, object]] | None = None,
+):
     """POST to /_dash-update-component; returns the response (check .status_code)."""
     return client.post("/_dash-update-component", json=callback_body(outputs, inputs, state))
 
@@ -56,8 +64,13 @@ def callback_outputs(app, output: str, input_id: str | None = None) -> list[tupl
     return [tuple(p.rsplit(".", 1)) for p in parts]  # type: ignore[misc]
 
 
-def run_callback(client, app, output: str, inputs: list[tuple[str, str, object]],
-                 state: list[tuple[str, str, object]] | None = None) -> dict:
+def run_callback(
+    client,
+    app,
+    output: str,
+    inputs: list[tuple[str, str, object]],
+    state: list[tuple[str, str, object]] | None = None,
+) -> dict:
     """Call the callback that writes `output` with all its outputs; returns the response
     as {component_id: {property: value}}."""
     outputs = callback_outputs(app, output, inputs[0][0] if inputs else None)

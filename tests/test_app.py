@@ -31,8 +31,13 @@ def test_bootstrap_served_locally(demo_app):
 
 
 def test_filters_round_trip_through_the_query_string():
-    f = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), networks=("Edmonton",),
-                groups=("A & B",), grain="week")
+    f = Filters(
+        start=dt.date(2025, 4, 1),
+        end=dt.date(2026, 3, 31),
+        networks=("Edmonton",),
+        groups=("A & B",),
+        grain="week",
+    )
     again = Filters.from_query(f.to_query(), dt.date(2026, 11, 21))
     assert again == f
 
@@ -42,10 +47,15 @@ def test_overview_cards_follow_the_network_filter(demo_app, client_for):
 
     client = client_for("admin")
     out = "overview-value-sessions_held.children"
-    both = run_callback(client, demo_app, out,
-                        [("url", "search", "?from=2025-04-01&to=2026-03-31")])
-    edmonton = run_callback(client, demo_app, out,
-                            [("url", "search", "?from=2025-04-01&to=2026-03-31&network=Edmonton")])
+    both = run_callback(
+        client, demo_app, out, [("url", "search", "?from=2025-04-01&to=2026-03-31")]
+    )
+    edmonton = run_callback(
+        client,
+        demo_app,
+        out,
+        [("url", "search", "?from=2025-04-01&to=2026-03-31&network=Edmonton")],
+    )
     total = int(both["overview-value-sessions_held"]["children"].replace(",", ""))
     part = int(edmonton["overview-value-sessions_held"]["children"].replace(",", ""))
     assert 0 < part < total

@@ -100,15 +100,25 @@ FY = "?from=2025-04-01&to=2026-03-31"
 
 
 def test_no_member_code_in_anything_served_to_a_funder(dash_duo, demo_app):
-    codes = served_codes(dash_duo, demo_app, "funder",
-                         [("/" + FY, "#overview-trend .scatterlayer"),
-                          ("/impact" + FY, "#impact-content table"),
-                          ("/attendance" + FY, "#nav-links")])
+    codes = served_codes(
+        dash_duo,
+        demo_app,
+        "funder",
+        [
+            ("/" + FY, "#overview-trend .scatterlayer"),
+            ("/impact" + FY, "#impact-content table"),
+            ("/attendance" + FY, "#nav-links"),
+        ],
+    )
     assert codes == []
 
 
 def test_the_search_finds_codes_where_they_belong(dash_duo, demo_app):
     """The same search on a coordinator's at-risk list finds codes: the search works."""
-    codes = served_codes(dash_duo, demo_app, "coord-calgary",
-                         [("/attendance" + FY, "#attendance-atrisk-grid .ag-row")])
+    codes = served_codes(
+        dash_duo,
+        demo_app,
+        "coord-calgary",
+        [("/attendance" + FY, "#attendance-atrisk-grid .ag-row")],
+    )
     assert codes and all(c.startswith(b"CGY-") for c in codes)

@@ -37,8 +37,9 @@ def test_filter_url_reload_and_cross_filter(dash_duo, demo_app):
 
     # A click on a point narrows the period to that month; back undoes it.
     dash_duo.wait_for_element("#overview-trend .scatterlayer .points path", timeout=10)
-    point = dash_duo.driver.find_elements(By.CSS_SELECTOR,
-                                          "#overview-trend .scatterlayer .points path")[2]
+    point = dash_duo.driver.find_elements(
+        By.CSS_SELECTOR, "#overview-trend .scatterlayer .points path"
+    )[2]
     # Plotly listens on its drag layer: hover the point, then click there.
     ActionChains(dash_duo.driver).move_to_element(point).pause(0.5).click().perform()
     narrowed = wait_for_change(dash_duo, SESSIONS, edmonton)

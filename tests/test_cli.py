@@ -14,11 +14,28 @@ from dashboard.cli import main
 from tests.factories import Builder
 
 ROOT = Path(__file__).resolve().parent.parent
-SUMMARY_KEYS = {"sessions_held", "men_reached", "new_members", "attendance",
-                "average_attendance", "attendance_hours", "attendance_rate", "active_members",
-                "retention_12w", "surveys"}
-SURVEY_KEYS = {"matched_pairs", "mean_change", "ci_low", "ci_high", "d_z", "share_improved",
-               "share_unchanged", "share_worse"}
+SUMMARY_KEYS = {
+    "sessions_held",
+    "men_reached",
+    "new_members",
+    "attendance",
+    "average_attendance",
+    "attendance_hours",
+    "attendance_rate",
+    "active_members",
+    "retention_12w",
+    "surveys",
+}
+SURVEY_KEYS = {
+    "matched_pairs",
+    "mean_change",
+    "ci_low",
+    "ci_high",
+    "d_z",
+    "share_improved",
+    "share_unchanged",
+    "share_worse",
+}
 
 
 @pytest.fixture
@@ -42,8 +59,12 @@ def run_cli(args, database_url, capsys, monkeypatch):
 
 
 def test_summary_json_has_every_key(small, database_url, capsys, monkeypatch):
-    code, out, _ = run_cli(["summary", "--from", "2025-01-01", "--to", "2025-01-31",
-                            "--format", "json"], database_url, capsys, monkeypatch)
+    code, out, _ = run_cli(
+        ["summary", "--from", "2025-01-01", "--to", "2025-01-31", "--format", "json"],
+        database_url,
+        capsys,
+        monkeypatch,
+    )
     assert code == 0
     result = json.loads(out)
     assert SUMMARY_KEYS <= set(result)
@@ -54,9 +75,21 @@ def test_summary_json_has_every_key(small, database_url, capsys, monkeypatch):
 
 
 def test_summary_suppressed(small, database_url, capsys, monkeypatch):
-    code, out, _ = run_cli(["summary", "--from", "2025-01-01", "--to", "2025-04-30",
-                            "--network", "Calgary", "--suppress"], database_url, capsys,
-                           monkeypatch)
+    code, out, _ = run_cli(
+        [
+            "summary",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-04-30",
+            "--network",
+            "Calgary",
+            "--suppress",
+        ],
+        database_url,
+        capsys,
+        monkeypatch,
+    )
     result = json.loads(out)
     assert code == 0
     assert result["men_reached"] == 6  # 6 men: shown
@@ -66,28 +99,43 @@ def test_summary_suppressed(small, database_url, capsys, monkeypatch):
 
 
 def test_unknown_network_is_one_line(small, database_url, capsys, monkeypatch):
-    code, _, err = run_cli(["summary", "--from", "2025-01-01", "--to", "2025-01-31",
-                            "--network", "Red Deer"], database_url, capsys, monkeypatch)
+    code, _, err = run_cli(
+        ["summary", "--from", "2025-01-01", "--to", "2025-01-31", "--network", "Red Deer"],
+        database_url,
+        capsys,
+        monkeypatch,
+    )
     assert code == 1
     assert err.count("\n") == 1 and "unknown network Red Deer" in err
 
 
 def cli(*args, env=None):
     """Run `python -m dashboard` as a user would, in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("args, env, message", [
-    (["seed-demo", "--seed", "abc"], {}, "not a whole number: 'abc'"),
-    (["summary", "--from", "2025-13-01", "--to", "2025-01-01"], {}, "not a date"),
-    (["--no-such-option"], {}, "error:"),
-    (["init-db"], {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
-     "cannot connect"),
-    (["init-db"], {"DATABASE_URL": "notadriver://x"}, "error:"),
-    (["seed-demo", "--scale", "-1"], {}, "must be above zero"),
-])
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["seed-demo", "--seed", "abc"], {}, "not a whole number: 'abc'"),
+        (["summary", "--from", "2025-13-01", "--to", "2025-01-01"], {}, "not a date"),
+        (["--no-such-option"], {}, "error:"),
+        (
+            ["init-db"],
+            {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
+            "cannot connect",
+        ),
+        (["init-db"], {"DATABASE_URL": "notadriver://x"}, "error:"),
+        (["seed-demo", "--scale", "-1"], {}, "must be above zero"),
+    ],
+)
 def test_bad_input_one_line_no_traceback(args, env, message, tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", **env}
     result = cli(*args, env=env)
@@ -107,16 +155,45 @@ def test_help_lists_commands():
 def test_create_user_reads_password_from_stdin(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'u.db'}"}
     assert cli("init-db", env=env).returncode == 0
-    subprocess.run([sys.executable, "-c",
-                    "from dashboard.db import *; from dashboard.models import Network;"
-                    "e=get_engine(__import__('os').environ['DATABASE_URL']);"
-                    "s=session_scope(e).__enter__(); s.add(Network(name='Calgary')); s.commit()"],
-                   cwd=ROOT, env=env, check=True)
-    done = subprocess.run([sys.executable, "-m", "dashboard", "create-user", "sam", "--role",
-                           "coordinator", "--network", "Calgary"], input="a-long-password\n",
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from dashboard.db import *; from dashboard.models import Network;"
+            "e=get_engine(__import__('os').environ['DATABASE_URL']);"
+            "s=session_scope(e).__enter__(); s.add(Network(name='Calgary')); s.commit()",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "create-user",
+            "sam",
+            "--role",
+            "coordinator",
+            "--network",
+            "Calgary",
+        ],
+        input="a-long-password\n",
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
-    again = subprocess.run([sys.executable, "-m", "dashboard", "create-user", "sam", "--role",
-                            "admin"], input="a-long-password\n", cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "dashboard", "create-user", "sam", "--role", "admin"],
+        input="a-long-password\n",
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.returncode == 1 and "already exists" in again.stderr

@@ -68,10 +68,10 @@ def test_outputs_one_network(engine, jan_data):
 
 def test_outputs_member_filters(engine, jan_data):
     with engine.connect() as conn:
-        by_age = metrics.outputs(conn, Filters(start=JAN.start, end=JAN.end,
-                                               age_bands=("25-34",)))
-        by_community = metrics.outputs(conn, Filters(start=JAN.start, end=JAN.end,
-                                                     communities=("Indigenous",)))
+        by_age = metrics.outputs(conn, Filters(start=JAN.start, end=JAN.end, age_bands=("25-34",)))
+        by_community = metrics.outputs(
+            conn, Filters(start=JAN.start, end=JAN.end, communities=("Indigenous",))
+        )
     assert by_age["men_reached"] == 2  # A and D
     assert by_age["attendance"] == 3  # A twice, D once
     assert by_age["new_members"] == 1  # D
@@ -170,10 +170,14 @@ def test_attendance_over_time_by_network(engine, jan_data):
     f = Filters(start=d("2025-01-01"), end=d("2025-03-31"), grain="month")
     with engine.connect() as conn:
         series = metrics.attendance_over_time(conn, f, by="network")
-    got = {(r.period.strftime("%Y-%m"), r.key): (r.sessions, r.attendance)
-           for r in series.itertuples()}
-    assert got == {("2025-01", "Calgary"): (3, 4), ("2025-01", "Edmonton"): (2, 3),
-                   ("2025-03", "Edmonton"): (1, 1)}
+    got = {
+        (r.period.strftime("%Y-%m"), r.key): (r.sessions, r.attendance) for r in series.itertuples()
+    }
+    assert got == {
+        ("2025-01", "Calgary"): (3, 4),
+        ("2025-01", "Edmonton"): (2, 3),
+        ("2025-03", "Edmonton"): (1, 1),
+    }
 
 
 def test_at_risk_members(engine, jan_data):
@@ -196,8 +200,14 @@ def program(session):
     b.enroll("CGY-F06", "Calgary WB", "2025-01-02", "2025-03-06", "withdrawn")
     for week in range(10):
         day = (d("2025-01-02") + dt.timedelta(weeks=week)).isoformat()
-        b.session("Calgary WB", day, {"CGY-E05": "present" if week < 7 else "absent",
-                                      "CGY-F06": "present" if week < 6 else "absent"})
+        b.session(
+            "Calgary WB",
+            day,
+            {
+                "CGY-E05": "present" if week < 7 else "absent",
+                "CGY-F06": "present" if week < 6 else "absent",
+            },
+        )
     b.done()
     return b
 
@@ -207,8 +217,7 @@ def test_completion(engine, program):
     with engine.connect() as conn:
         frame = metrics.completion(conn, f)
         dosage = metrics.member_dosage(conn, f).set_index("member_id")["dosage"]
-        before_end = metrics.completion(conn, Filters(start=d("2025-01-01"),
-                                                      end=d("2025-02-28")))
+        before_end = metrics.completion(conn, Filters(start=d("2025-01-01"), end=d("2025-02-28")))
     assert sorted(frame["completed"].tolist()) == [False, True]
     assert metrics.completion_rate(frame) == pytest.approx(0.5)
     assert dosage[program.members["CGY-E05"].id] == pytest.approx(0.7)
@@ -246,9 +255,9 @@ def test_matched_pair_change(engine, surveys):
     # Changes -4, -1, +2, -5: mean -2, SD sqrt(10), t(0.975, 3) = 3.182446.
     assert result["matched_pairs"] == 4
     assert result["mean_change"] == pytest.approx(-2.0)
-    assert result["ci_low"] == pytest.approx(-2 - 3.182446 * 10 ** 0.5 / 2, abs=1e-4)
-    assert result["ci_high"] == pytest.approx(-2 + 3.182446 * 10 ** 0.5 / 2, abs=1e-4)
-    assert result["d_z"] == pytest.approx(-2 / 10 ** 0.5)
+    assert result["ci_low"] == pytest.approx(-2 - 3.182446 * 10**0.5 / 2, abs=1e-4)
+    assert result["ci_high"] == pytest.approx(-2 + 3.182446 * 10**0.5 / 2, abs=1e-4)
+    assert result["d_z"] == pytest.approx(-2 / 10**0.5)
     # Baselines 9, 6, 4, 8: SD 2.21736; SE_diff = 2.21736 x sqrt(0.56) = 1.65934.
     # RCI -2.41 and -3.01 are reliable; lower loneliness is better.
     assert result["share_improved"] == pytest.approx(0.5)
@@ -260,8 +269,9 @@ def test_pair_uses_latest_later_response_up_to_period_end(engine, surveys):
     feb = Filters(start=d("2025-02-01"), end=d("2025-02-28"))
     with engine.connect() as conn:
         pairs = metrics.matched_pairs(conn, feb, "ucla-3")
-        may = metrics.matched_pairs(conn, Filters(start=d("2025-05-01"), end=d("2025-05-31")),
-                                    "ucla-3")
+        may = metrics.matched_pairs(
+            conn, Filters(start=d("2025-05-01"), end=d("2025-05-31")), "ucla-3"
+        )
     m4 = surveys.members["CGY-M04"].id
     assert sorted(pairs["change"].tolist()) == [-4.0, -2.0, -1.0, 2.0]  # M4 by his mid
     assert pairs.set_index("member_id").loc[m4, "later"] == 6.0
@@ -291,25 +301,47 @@ def test_item_distribution(engine, surveys):
 def test_summary_has_every_key(engine, jan_data):
     with engine.connect() as conn:
         result = metrics.summary(conn, JAN)
-    for key in ("sessions_held", "men_reached", "new_members", "attendance",
-                "average_attendance", "attendance_hours", "attendance_rate", "active_members",
-                "retention_12w", "surveys"):
+    for key in (
+        "sessions_held",
+        "men_reached",
+        "new_members",
+        "attendance",
+        "average_attendance",
+        "attendance_hours",
+        "attendance_rate",
+        "active_members",
+        "retention_12w",
+        "surveys",
+    ):
         assert key in result
     assert set(result["surveys"]) == {"swemwbs", "ucla-3", "healthy-relationships"}
     assert result["surveys"]["swemwbs"]["matched_pairs"] == 0
 
 
-@pytest.mark.parametrize("grain, expected", [
-    ("quarter", {("2025-01-01", "Calgary"): (3, 4), ("2025-01-01", "Edmonton"): (3, 4)}),
-    ("week", {("2025-01-06", "Calgary"): (1, 2), ("2025-01-13", "Calgary"): (1, 1),
-              ("2025-01-27", "Calgary"): (1, 1), ("2025-01-06", "Edmonton"): (1, 1),
-              ("2025-01-13", "Edmonton"): (1, 2), ("2025-03-03", "Edmonton"): (1, 1)}),
-])
+@pytest.mark.parametrize(
+    "grain, expected",
+    [
+        ("quarter", {("2025-01-01", "Calgary"): (3, 4), ("2025-01-01", "Edmonton"): (3, 4)}),
+        (
+            "week",
+            {
+                ("2025-01-06", "Calgary"): (1, 2),
+                ("2025-01-13", "Calgary"): (1, 1),
+                ("2025-01-27", "Calgary"): (1, 1),
+                ("2025-01-06", "Edmonton"): (1, 1),
+                ("2025-01-13", "Edmonton"): (1, 2),
+                ("2025-03-03", "Edmonton"): (1, 1),
+            },
+        ),
+    ],
+)
 def test_attendance_buckets_in_sql(engine, jan_data, grain, expected):
     f = Filters(start=d("2025-01-01"), end=d("2025-03-31"), grain=grain)
     with engine.connect() as conn:
         series = metrics.attendance_over_time(conn, f, by="network")
-    got = {(r.period.strftime("%Y-%m-%d"), r.key): (r.sessions, r.attendance)
-           for r in series.itertuples()}
+    got = {
+        (r.period.strftime("%Y-%m-%d"), r.key): (r.sessions, r.attendance)
+        for r in series.itertuples()
+    }
     assert got == expected
     assert series["men"].max() <= 2

@@ -16,23 +16,39 @@ def test_upgrade_from_first_revision_backfills_member_spans(tmp_path):
     assert "first_present" not in {c["name"] for c in inspect(engine).get_columns("member")}
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO network (id, name) VALUES (1, 'Calgary')"))
-        conn.execute(text("INSERT INTO \"group\" (id, network_id, name, program_type, "
-                          "start_date, session_minutes) VALUES (1, 1, 'G', 'peer-support', "
-                          "'2024-01-01', 120)"))
-        conn.execute(text("INSERT INTO member (id, code, home_network_id) "
-                          "VALUES (1, 'CGY-000001', 1)"))
-        for sid, day, cancelled, status in ((1, "2024-02-05", 0, "present"),
-                                            (2, "2024-02-12", 1, "present"),
-                                            (3, "2024-03-04", 0, "present"),
-                                            (4, "2024-03-11", 0, "absent")):
-            conn.execute(text("INSERT INTO session (id, group_id, date, duration_minutes, "
-                              f"cancelled) VALUES ({sid}, 1, '{day}', 120, {cancelled})"))
-            conn.execute(text("INSERT INTO attendance (session_id, member_id, status) "
-                              f"VALUES ({sid}, 1, '{status}')"))
+        conn.execute(
+            text(
+                'INSERT INTO "group" (id, network_id, name, program_type, '
+                "start_date, session_minutes) VALUES (1, 1, 'G', 'peer-support', "
+                "'2024-01-01', 120)"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO member (id, code, home_network_id) VALUES (1, 'CGY-000001', 1)")
+        )
+        for sid, day, cancelled, status in (
+            (1, "2024-02-05", 0, "present"),
+            (2, "2024-02-12", 1, "present"),
+            (3, "2024-03-04", 0, "present"),
+            (4, "2024-03-11", 0, "absent"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO session (id, group_id, date, duration_minutes, "
+                    f"cancelled) VALUES ({sid}, 1, '{day}', 120, {cancelled})"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO attendance (session_id, member_id, status) "
+                    f"VALUES ({sid}, 1, '{status}')"
+                )
+            )
     init_db(engine)  # upgrades to the newest revision
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT first_present, last_present, first_group_id "
-                                "FROM member")).one()
+        row = conn.execute(
+            text("SELECT first_present, last_present, first_group_id FROM member")
+        ).one()
         version = conn.scalar(text("SELECT version_num FROM alembic_version"))
     assert tuple(row) == ("2024-02-05", "2024-03-04", 1)
     assert version == "0003"
@@ -43,8 +59,19 @@ def test_fresh_database_gets_every_table_and_instruments(tmp_path):
     init_db(engine)
     init_db(engine)  # running it again changes nothing
     tables = set(inspect(engine).get_table_names())
-    assert {"network", "group", "member", "enrollment", "session", "attendance",
-            "survey_response", "instrument", "target", "user_account", "audit_event"} <= tables
+    assert {
+        "network",
+        "group",
+        "member",
+        "enrollment",
+        "session",
+        "attendance",
+        "survey_response",
+        "instrument",
+        "target",
+        "user_account",
+        "audit_event",
+    } <= tables
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT COUNT(*) FROM instrument")) == 3
 

@@ -34,57 +34,70 @@ def small_group(demo_settings):
     pytest.skip("the demo data has no small group-month")
 
 
-@pytest.mark.parametrize("search, filters", [
-    (FY, {}),
-    (FY + "&network=Calgary", {"networks": ("Calgary",)}),
-    (FY + "&program=wellbeing-10", {"program_types": ("wellbeing-10",)}),
-    (FY + "&age=25-34&age=35-44", {"age_bands": ("25-34", "35-44")}),
-])
-def test_cards_agree_with_the_metric_engine(demo_app, demo_settings, client_for, search,
-                                            filters):
-    response = run_callback(client_for("admin"), demo_app, CARDS,
-                            [("overview-url", "search", search)])
+@pytest.mark.parametrize(
+    "search, filters",
+    [
+        (FY, {}),
+        (FY + "&network=Calgary", {"networks": ("Calgary",)}),
+        (FY + "&program=wellbeing-10", {"program_types": ("wellbeing-10",)}),
+        (FY + "&age=25-34&age=35-44", {"age_bands": ("25-34", "35-44")}),
+    ],
+)
+def test_cards_agree_with_the_metric_engine(demo_app, demo_settings, client_for, search, filters):
+    response = run_callback(
+        client_for("admin"), demo_app, CARDS, [("overview-url", "search", search)]
+    )
     f = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), **filters)
     with get_engine(demo_settings.database_url).connect() as conn:
         expected = metrics.headline(conn, f)
-    assert number(response["overview-value-sessions_held"]["children"]) == \
-        expected["sessions_held"]
+    assert number(response["overview-value-sessions_held"]["children"]) == expected["sessions_held"]
     assert number(response["overview-value-men_reached"]["children"]) == expected["men_reached"]
-    assert number(response["overview-value-new_members"]["children"]) == \
-        expected["new_members"]
-    assert response["overview-value-retention_12w"]["children"] == \
-        f"{expected['retention_12w']:.0%}"
+    assert number(response["overview-value-new_members"]["children"]) == expected["new_members"]
+    assert (
+        response["overview-value-retention_12w"]["children"] == f"{expected['retention_12w']:.0%}"
+    )
 
 
 def test_one_group(demo_app, demo_settings, client_for):
     with get_engine(demo_settings.database_url).connect() as conn:
-        group = metrics.group_table(conn, Filters(start=dt.date(2025, 4, 1),
-                                                  end=dt.date(2026, 3, 31))).iloc[0]
-    response = run_callback(client_for("admin"), demo_app, CARDS,
-                            [("overview-url", "search", FY + f"&group={group['group']}")])
-    assert number(response["overview-value-sessions_held"]["children"]) == \
-        group["sessions_held"]
+        group = metrics.group_table(
+            conn, Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31))
+        ).iloc[0]
+    response = run_callback(
+        client_for("admin"),
+        demo_app,
+        CARDS,
+        [("overview-url", "search", FY + f"&group={group['group']}")],
+    )
+    assert number(response["overview-value-sessions_held"]["children"]) == group["sessions_held"]
 
 
 def test_period_without_data_says_so(demo_app, client_for):
     client = client_for("admin")
-    cards = run_callback(client, demo_app, CARDS,
-                         [("overview-url", "search", "?from=2010-01-01&to=2010-12-31")])
+    cards = run_callback(
+        client, demo_app, CARDS, [("overview-url", "search", "?from=2010-01-01&to=2010-12-31")]
+    )
     assert cards["overview-value-sessions_held"]["children"] == "0"
-    assert cards["overview-change-men_reached"]["children"] == "no data for these filters" \
+    assert (
+        cards["overview-change-men_reached"]["children"] == "no data for these filters"
         or cards["overview-value-men_reached"]["children"] == "0"
-    trend = run_callback(client, demo_app, "overview-trend.figure",
-                         [("overview-url", "search", "?from=2010-01-01&to=2010-12-31")])
+    )
+    trend = run_callback(
+        client,
+        demo_app,
+        "overview-trend.figure",
+        [("overview-url", "search", "?from=2010-01-01&to=2010-12-31")],
+    )
     annotations = trend["overview-trend"]["figure"]["layout"]["annotations"]
     assert annotations[0]["text"] == "No sessions match these filters"
 
 
-def test_small_group_is_suppressed_for_leadership_not_for_admin(demo_app, client_for,
-                                                                small_group):
+def test_small_group_is_suppressed_for_leadership_not_for_admin(demo_app, client_for, small_group):
     group, start, end, men = small_group
     search = f"?from={start}&to={end}&group={group}"
-    leadership = run_callback(client_for("leadership"), demo_app, CARDS,
-                              [("overview-url", "search", search)])
+    leadership = run_callback(
+        client_for("leadership"), demo_app, CARDS, [("overview-url", "search", search)]
+    )
     admin = run_callback(client_for("admin"), demo_app, CARDS, [("overview-url", "search", search)])
     assert leadership["overview-value-men_reached"]["children"] == "<5"
     assert leadership["overview-value-average_attendance"]["children"] == "—"
@@ -94,24 +107,35 @@ def test_small_group_is_suppressed_for_leadership_not_for_admin(demo_app, client
 
 def test_network_table_complementary_suppression(demo_app, client_for, small_group):
     group, start, end, _ = small_group
-    body = run_callback(client_for("leadership"), demo_app, "overview-networks.children",
-                        [("overview-url", "search", f"?from={start}&to={end}&group={group}")])
+    body = run_callback(
+        client_for("leadership"),
+        demo_app,
+        "overview-networks.children",
+        [("overview-url", "search", f"?from={start}&to={end}&group={group}")],
+    )
     text = str(body)
     assert "<5" in text
 
 
 def test_cross_filter_click_narrows_network_and_period(demo_app, client_for):
-    click = {"points": [{"x": "2025-06-01", "y": 700, "customdata": "Edmonton",
-                         "curveNumber": 1}]}
-    response = run_callback(client_for("admin"), demo_app, "overview-url.search",
-                            [("overview-trend", "clickData", click)],
-                            [("overview-url", "search", FY)])
+    click = {"points": [{"x": "2025-06-01", "y": 700, "customdata": "Edmonton", "curveNumber": 1}]}
+    response = run_callback(
+        client_for("admin"),
+        demo_app,
+        "overview-url.search",
+        [("overview-trend", "clickData", click)],
+        [("overview-url", "search", FY)],
+    )
     search = response["overview-url"]["search"]
     assert "network=Edmonton" in search
     assert "from=2025-06-01" in search and "to=2025-06-30" in search
 
 
 def test_coordinator_cannot_see_other_network(demo_app, client_for):
-    response = run_callback(client_for("coord-calgary"), demo_app, CARDS,
-                            [("overview-url", "search", FY + "&network=Edmonton")])
+    response = run_callback(
+        client_for("coord-calgary"),
+        demo_app,
+        CARDS,
+        [("overview-url", "search", FY + "&network=Edmonton")],
+    )
     assert response["overview-value-sessions_held"]["children"] == "0"

@@ -33,17 +33,21 @@ def test_complementary_suppression_along_rows_and_columns_until_stable():
     # Networks x quarters with row and column totals. Calgary Q1 = 2 is hidden; in its row
     # the next smallest (Q2 = 6) goes too; Q2's column then has one hidden cell, so
     # Edmonton Q2 = 9 goes; Edmonton's row then has one hidden, so Edmonton Q1 = 10 goes.
-    frame = pd.DataFrame({"network": ["Calgary", "Edmonton"], "q1": [2, 10], "q2": [6, 9],
-                          "q3": [20, 30]})
+    frame = pd.DataFrame(
+        {"network": ["Calgary", "Edmonton"], "q1": [2, 10], "q2": [6, 9], "q3": [20, 30]}
+    )
     result = suppress(frame, K, counts=["q1", "q2", "q3"], totals=("row", "column"))
-    assert result.hidden[["q1", "q2", "q3"]].values.tolist() == [[True, True, False],
-                                                                 [True, True, False]]
+    assert result.hidden[["q1", "q2", "q3"]].values.tolist() == [
+        [True, True, False],
+        [True, True, False],
+    ]
     assert result.frame["q3"].tolist() == [20, 30]
 
 
 def test_derived_values_follow_their_base():
-    frame = pd.DataFrame({"network": ["Calgary", "Edmonton"], "pairs": [4, 40],
-                          "mean_change": [2.5, 1.1]})
+    frame = pd.DataFrame(
+        {"network": ["Calgary", "Edmonton"], "pairs": [4, 40], "mean_change": [2.5, 1.1]}
+    )
     result = suppress(frame, K, counts=["pairs"], derived={"mean_change": "pairs"})
     assert result.frame["mean_change"].tolist() == [None, 1.1]
 
@@ -65,22 +69,55 @@ def test_shown_count():
 
 @pytest.fixture
 def figures():
-    return {"sessions_held": 12, "men_reached": 4, "new_members": 2, "attendance": 30,
-            "average_attendance": 2.5, "attendance_hours": 60.0, "attendance_rate": 0.8,
-            "active_members": 3, "retention_12w": 0.5, "retention_base": 2,
-            "surveys": {"ucla-3": {"matched_pairs": 3, "mean_change": -1.0, "ci_low": -2.0,
-                                   "ci_high": 0.0, "d_z": -0.5, "share_improved": 0.33,
-                                   "share_unchanged": 0.67, "share_worse": 0.0},
-                        "swemwbs": {"matched_pairs": 12, "mean_change": 2.0, "ci_low": 1.0,
-                                    "ci_high": 3.0, "d_z": 0.6, "share_improved": 0.5,
-                                    "share_unchanged": 0.5, "share_worse": 0.0}}}
+    return {
+        "sessions_held": 12,
+        "men_reached": 4,
+        "new_members": 2,
+        "attendance": 30,
+        "average_attendance": 2.5,
+        "attendance_hours": 60.0,
+        "attendance_rate": 0.8,
+        "active_members": 3,
+        "retention_12w": 0.5,
+        "retention_base": 2,
+        "surveys": {
+            "ucla-3": {
+                "matched_pairs": 3,
+                "mean_change": -1.0,
+                "ci_low": -2.0,
+                "ci_high": 0.0,
+                "d_z": -0.5,
+                "share_improved": 0.33,
+                "share_unchanged": 0.67,
+                "share_worse": 0.0,
+            },
+            "swemwbs": {
+                "matched_pairs": 12,
+                "mean_change": 2.0,
+                "ci_low": 1.0,
+                "ci_high": 3.0,
+                "d_z": 0.6,
+                "share_improved": 0.5,
+                "share_unchanged": 0.5,
+                "share_worse": 0.0,
+            },
+        },
+    }
 
 
 def test_suppress_summary(figures):
     safe = suppress_summary(figures, K)
     assert safe["sessions_held"] == 12  # sessions are not men
-    for key in ("men_reached", "new_members", "active_members", "attendance",
-                "average_attendance", "attendance_hours", "attendance_rate", "retention_12w"):
+    for key in (
+        "men_reached",
+        "new_members",
+        "active_members",
+        "attendance",
+        "average_attendance",
+        "attendance_hours",
+        "attendance_rate",
+        "retention_12w",
+    ):
         assert safe[key] is None and key in safe["suppressed"]
     assert safe["surveys"]["ucla-3"]["mean_change"] is None
     assert "surveys.ucla-3.matched_pairs" in safe["suppressed"]

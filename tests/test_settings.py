@@ -27,10 +27,13 @@ def test_secret_key_required_outside_demo_mode():
         settings.resolved_secret_key()
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"SUPPRESSION_THRESHOLD": "five"}, "whole number"),
-    ({"SUPPRESSION_THRESHOLD": "0"}, "at least 1"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SUPPRESSION_THRESHOLD": "five"}, "whole number"),
+        ({"SUPPRESSION_THRESHOLD": "0"}, "at least 1"),
+    ],
+)
 def test_bad_settings_are_refused(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)

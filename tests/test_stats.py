@@ -27,12 +27,14 @@ def test_kaplan_meier_empty_and_single():
 
 
 def test_logrank_in_words():
-    text = logrank_in_words({"statistic": 6.2, "p_value": 0.013, "df": 1,
-                             "groups": ["Calgary", "Edmonton"]})
+    text = logrank_in_words(
+        {"statistic": 6.2, "p_value": 0.013, "df": 1, "groups": ["Calgary", "Edmonton"]}
+    )
     assert text.startswith("Retention differs between Calgary and Edmonton")
     assert "p = 0.013" in text
     assert "No clear difference" in logrank_in_words(
-        {"statistic": 0.2, "p_value": 0.6, "df": 1, "groups": ["Calgary", "Edmonton"]})
+        {"statistic": 0.2, "p_value": 0.6, "df": 1, "groups": ["Calgary", "Edmonton"]}
+    )
 
 
 def test_paired_change_higher_is_better_direction():
@@ -47,13 +49,16 @@ def test_paired_change_no_pairs():
     assert result["matched_pairs"] == 0 and result["mean_change"] is None
 
 
-@pytest.mark.parametrize("answers, expected", [
-    ([5, 5, 5, 5, 5, 5, 5], 35.0),       # top of the scale
-    ([1, 1, 1, 1, 1, 1, 1], 7.0),        # bottom
-    ([3, 3, 3, 3, 3, 3, 3], 19.25),      # raw 21 -> 19.25 metric
-    ([3, 3, 3, 3, 3, 3, None], 19.25),   # one of seven missing: prorated to 21
-    ([3, 3, 3, 3, 3, None, None], None),  # two missing: more than one in five
-])
+@pytest.mark.parametrize(
+    "answers, expected",
+    [
+        ([5, 5, 5, 5, 5, 5, 5], 35.0),  # top of the scale
+        ([1, 1, 1, 1, 1, 1, 1], 7.0),  # bottom
+        ([3, 3, 3, 3, 3, 3, 3], 19.25),  # raw 21 -> 19.25 metric
+        ([3, 3, 3, 3, 3, 3, None], 19.25),  # one of seven missing: prorated to 21
+        ([3, 3, 3, 3, 3, None, None], None),  # two missing: more than one in five
+    ],
+)
 def test_swemwbs_scoring(answers, expected):
     assert score_response(answers, SPECS["swemwbs"]) == expected
 
