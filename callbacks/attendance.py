@@ -15,8 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, ctx, no_update
 
-from callbacks.charts import NO_SESSIONS, color_for, empty_figure, styled
 from callbacks.shell import url_filters
+from charts.style import NO_SESSIONS, color_for, empty_figure, styled
 from dashboard import metrics, queries
 from dashboard.audit import record as audit_record
 from dashboard.auth import current_scope

@@ -10,8 +10,8 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from callbacks.charts import GRAPH_CONFIG
 from callbacks.shell import today, url_filters
+from charts.style import GRAPH_CONFIG
 from dashboard import audit, queries, report
 from dashboard.auth import current_scope
 from dashboard.db import session_scope

@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, ctx, no_update
 
-from callbacks.charts import color_for, empty_figure, styled
 from callbacks.shell import today
+from charts.style import color_for, empty_figure, styled
 from dashboard import audit, metrics, queries, report
 from dashboard.auth import current_scope
 from dashboard.db import session_scope

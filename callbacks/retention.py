@@ -11,8 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, html, no_update
 
-from callbacks.charts import color_for, empty_figure, styled
 from callbacks.shell import url_filters
+from charts.style import color_for, empty_figure, styled
 from dashboard import metrics, queries
 from dashboard.auth import current_scope
 from dashboard.filters import Filters

@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 from dash import Input, Output, State
 from plotly.subplots import make_subplots
 
-from callbacks.charts import SERIES_COLORS, color_for, empty_figure, styled
 from callbacks.shell import url_filters
+from charts.style import SERIES_COLORS, color_for, empty_figure, styled
 from dashboard import metrics
 from dashboard.auth import current_scope
 from dashboard.privacy import SURVEY_DERIVED, shown_count, suppress_record

@@ -35,14 +35,43 @@ class Scope:
     username: str | None = None
 
     @property
+    def sees_exact_figures(self) -> bool:
+        """Coordinators (own networks) and admins see exact figures; the others protected
+        ones (SPEC §4)."""
+        return self.role in ("coordinator", "admin")
+
+    @property
+    def may_see_member_rows(self) -> bool:
+        """Only coordinators (own networks) and admins see member-level rows."""
+        return self.role in ("coordinator", "admin")
+
+    @property
+    def may_import(self) -> bool:
+        return self.role in ("coordinator", "admin")
+
+    @property
+    def may_edit_targets(self) -> bool:
+        return self.role in ("leadership", "admin")
+
+    @property
+    def may_manage_users(self) -> bool:
+        return self.role == "admin"
+
+    def may_see_network(self, name: str) -> bool:
+        return self.networks is None or name in self.networks
+
+    def visible_networks(self, names) -> list[str]:
+        """Of these network names, the ones this user may see, in their order."""
+        return [name for name in names if self.may_see_network(name)]
+
+    # Kept while pages move to the gate; the gate is the only reader.
+    @property
     def suppressed(self) -> bool:
-        """Funders and leadership see small cells suppressed (SPEC §4)."""
-        return self.role in ("funder", "leadership")
+        return not self.sees_exact_figures
 
     @property
     def member_rows(self) -> bool:
-        """Only coordinators (own networks) and admins see member-level rows."""
-        return self.role in ("coordinator", "admin")
+        return self.may_see_member_rows
 
     @property
     def pages(self) -> tuple[str, ...]:

@@ -353,6 +353,17 @@ def completion_rate(frame: pd.DataFrame) -> float | None:
     return float(frame["completed"].mean()) if len(frame) else None
 
 
+def completion_figures(frame: pd.DataFrame) -> dict:
+    """Completion as SPEC §3 defines it, the one place every page, download and report reads:
+    the rate over the enrollments (of `completion`'s frame, or any part of it, e.g. one group)
+    and its privacy base, the distinct men of those enrollments."""
+    return {
+        "completion_base": int(frame["member_id"].nunique()) if len(frame) else 0,
+        "completion_enrolments": len(frame),
+        "completion_rate": completion_rate(frame),
+    }
+
+
 def survival_members(
     conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8
 ) -> pd.DataFrame:

@@ -457,7 +457,7 @@ def change_digits(value: float) -> int:
 
 
 def network_color(column: str, index: int = 0) -> str:
-    from callbacks.charts import color_for
+    from charts.style import color_for
 
     return color_for("All" if column == COMBINED else column, index)
 
@@ -611,7 +611,7 @@ def outputs_chart(figures: dict, height: int = 480):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from callbacks.charts import styled
+    from charts.style import styled
 
     keys = ["sessions_held", "men_reached", "new_members", "attendance_hours"]
     part = section(figures, "outputs")
@@ -669,7 +669,7 @@ def change_chart(figures: dict, height: int = 300):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from callbacks.charts import styled
+    from charts.style import styled
 
     parts = [p for p in figures["sections"] if p["instrument"]]
     if not parts:
@@ -762,7 +762,7 @@ def shares_chart(figures: dict, height: int | None = None):
     """Share of the pairs reliably improved, unchanged and worse, per instrument and column."""
     import plotly.graph_objects as go
 
-    from callbacks.charts import styled
+    from charts.style import styled
 
     parts = [p for p in figures["sections"] if p["instrument"]]
     if not parts:

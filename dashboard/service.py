@@ -13,6 +13,7 @@ from dashboard import audit, queries
 from dashboard.access import Scope
 from dashboard.db import data_version, session_scope
 from dashboard.filters import Filters
+from dashboard.gate import Gate
 from dashboard.privacy import Suppressed, suppress
 from dashboard.settings import Settings
 
@@ -93,6 +94,10 @@ class DataService:
 
     def data_end(self):
         return self.lookup(queries.data_end)
+
+    def gate(self, scope: Scope) -> Gate:
+        """The privacy gate for this user (SPEC §4)."""
+        return Gate(scope, self.settings.suppression_threshold)
 
     def table(
         self,

@@ -6,7 +6,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from callbacks.charts import GRAPH_CONFIG
+from charts.style import GRAPH_CONFIG
 
 # AG Grid value formatters (JavaScript, run in the browser). Hidden counts arrive as the text
 # "<5" and hidden shares or means as null: the server has already removed the values.

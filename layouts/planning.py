@@ -7,7 +7,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from callbacks.charts import GRAPH_CONFIG
+from charts.style import GRAPH_CONFIG
 from dashboard.targets import METRICS
 
 TREND_METRICS = [

@@ -6,7 +6,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from callbacks.charts import GRAPH_CONFIG
+from charts.style import GRAPH_CONFIG
 
 TABLE_HELP = (
     "The Kaplan–Meier estimate at each point: the share of the curve's new members still "

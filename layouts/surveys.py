@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from callbacks.charts import GRAPH_CONFIG
+from charts.style import GRAPH_CONFIG
 
 DEFAULT_INSTRUMENT = "swemwbs"
 

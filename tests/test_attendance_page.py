@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from callbacks.charts import NO_SESSIONS
+from charts.style import NO_SESSIONS
 from dashboard import metrics, queries
 from dashboard.db import get_engine
 from dashboard.filters import Filters

@@ -1,0 +1,403 @@
+"""The catalogue of figures: one entry per figure of SPEC §3, read by every page, report and
+download for its label, definition, kind, privacy base and display format.
+
+A figure's *kind* says what it counts, and so how the privacy gate treats it:
+- `men`: a count of distinct men (protected: `<k` below the threshold, cell-key for leadership);
+- `sessions`: a count of sessions (not about men: never hidden);
+- `rows`, `hours`, `ratio`, `share`, `mean`, `change`, `survival`: derived from the men of its
+  *base* (another figure of kind `men`): hidden when that base is hidden or below k.
+
+Definitions are templates filled from the settings (`{window}` weeks, `{completion}` share), so
+a setting changed in the environment changes the sentence users read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MEN = "men"
+SESSIONS = "sessions"
+ROWS = "rows"
+HOURS = "hours"
+RATIO = "ratio"
+SHARE = "share"
+MEAN = "mean"
+CHANGE = "change"
+SURVIVAL = "survival"
+KINDS = (MEN, SESSIONS, ROWS, HOURS, RATIO, SHARE, MEAN, CHANGE, SURVIVAL)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: what users read about it, how it is shown and what protects it."""
+
+    key: str
+    label: str
+    definition: str
+    kind: str
+    base: str | None = None  # the `men` figure it rests on (None: it is a count itself)
+    metric: str | None = None  # the function of dashboard.metrics that computes it
+    digits: int = 0  # decimals shown
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"figure {self.key}: unknown kind {self.kind!r}")
+        if self.kind not in (MEN, SESSIONS) and self.base is None:
+            raise ValueError(f"figure {self.key}: a {self.kind} needs the count of men it rests on")
+
+    @property
+    def counts_men(self) -> bool:
+        return self.kind == MEN
+
+
+def _entries(*figures: Figure) -> dict[str, Figure]:
+    return {figure.key: figure for figure in figures}
+
+
+FIGURES: dict[str, Figure] = _entries(
+    # Outputs (what the programs did)
+    Figure(
+        "sessions_held",
+        "Sessions held",
+        "Group sessions held in the period; cancelled ones are not counted.",
+        SESSIONS,
+        metric="sessions_held",
+    ),
+    Figure(
+        "cancelled",
+        "Sessions cancelled",
+        "Sessions in the period marked cancelled.",
+        SESSIONS,
+        metric="group_table",
+    ),
+    Figure(
+        "men_reached",
+        "Men reached",
+        "Different men who attended at least one session in the period.",
+        MEN,
+        metric="outputs",
+    ),
+    Figure(
+        "new_members",
+        "New members",
+        "Men reached whose first session ever was in the period.",
+        MEN,
+        metric="new_members",
+    ),
+    Figure(
+        "attendance",
+        "Attendance",
+        "Attendances ('present' records) in the period.",
+        ROWS,
+        base="men_reached",
+        metric="outputs",
+    ),
+    Figure(
+        "average_attendance",
+        "Average attendance",
+        "Attendances per session held.",
+        RATIO,
+        base="men_reached",
+        metric="outputs",
+        digits=1,
+    ),
+    Figure(
+        "attendance_hours",
+        "Attendance-hours",
+        "Hours men spent in sessions: every attendance counts the session's length.",
+        HOURS,
+        base="men_reached",
+        metric="outputs",
+    ),
+    Figure(
+        "attendance_rate",
+        "Attendance rate",
+        "Presents among the recorded attendance of sessions held (present, excused and absent).",
+        SHARE,
+        base="men_reached",
+        metric="outputs",
+    ),
+    Figure(
+        "excused",
+        "Excused absences",
+        "Absences marked 'excused' in sessions held.",
+        ROWS,
+        base="men_reached",
+        metric="outputs",
+    ),
+    Figure(
+        "excused_rate",
+        "Excused rate",
+        "Excused absences among the recorded attendance of sessions held.",
+        SHARE,
+        base="men_reached",
+        metric="outputs",
+    ),
+    Figure(
+        "capacity_use",
+        "Capacity use",
+        "Average attendance as a share of the group's capacity.",
+        SHARE,
+        base="men_reached",
+        metric="group_table",
+    ),
+    Figure(
+        "dosage",
+        "Dosage",
+        "Sessions a man attended / sessions held in his groups while he was enrolled.",
+        SHARE,
+        base="dosage_men",
+        metric="member_dosage",
+    ),
+    Figure(
+        "dosage_men",
+        "Men with a dosage",
+        "Men enrolled in the selected groups while sessions were held.",
+        MEN,
+        metric="member_dosage",
+    ),
+    Figure(
+        "completion_base",
+        "Men ending a fixed-length group",
+        "Different men whose place "
+        "in a fixed-length program (e.g. a 10-session Men's Well-Being Group) ended in the "
+        "period.",
+        MEN,
+        metric="completion",
+    ),
+    Figure(
+        "completion_enrolments",
+        "Places ended",
+        "Places (enrollments) in fixed-length programs that ended in the period.",
+        ROWS,
+        base="completion_base",
+        metric="completion",
+    ),
+    Figure(
+        "completion_rate",
+        "Completion rate",
+        "Share of those places where the man "
+        "attended at least {completion} of the program's sessions.",
+        SHARE,
+        base="completion_base",
+        metric="completion",
+    ),
+    # Retention
+    Figure(
+        "active_members",
+        "Active members",
+        "Men with a 'present' in the {window} weeks up to the period's last day.",
+        MEN,
+        metric="active_members",
+    ),
+    Figure(
+        "at_risk",
+        "Members at risk",
+        "Active men with no 'present' in the last 3 weeks.",
+        MEN,
+        metric="at_risk_members",
+    ),
+    Figure(
+        "retention_base",
+        "New members followed",
+        "New members of the period, followed to "
+        "the data's end (the base of the retention estimates).",
+        MEN,
+        metric="retention_at",
+    ),
+    Figure(
+        "retention_12w",
+        "Retention at 12 weeks",
+        "Kaplan-Meier estimate: share of the period's new members still coming 12 weeks on.",
+        SURVIVAL,
+        base="retention_base",
+        metric="retention_at",
+    ),
+    Figure(
+        "at_risk_number",
+        "Numbers at risk",
+        "Men of the curve still followed at that time.",
+        MEN,
+        metric="survival_curves",
+    ),
+    Figure(
+        "cohort_size",
+        "Cohort size",
+        "Men whose first 'present' fell in that month or quarter.",
+        MEN,
+        metric="cohort_matrix",
+    ),
+    Figure(
+        "cohort_share",
+        "Still coming",
+        "Share of the cohort with a 'present' that many months or quarters after joining.",
+        SHARE,
+        base="cohort_size",
+        metric="cohort_matrix",
+    ),
+    # Outcomes (what changed for the men)
+    Figure(
+        "matched_pairs",
+        "Matched pairs",
+        "Men with a baseline survey and a later one on "
+        "this scale, the later one in the period; each counts in his home network.",
+        MEN,
+        metric="survey_change",
+    ),
+    Figure(
+        "mean_baseline",
+        "Mean at baseline",
+        "Average baseline score of the matched pairs.",
+        MEAN,
+        base="matched_pairs",
+        metric="survey_change",
+        digits=1,
+    ),
+    Figure(
+        "mean_later",
+        "Mean later",
+        "Average later score of the matched pairs.",
+        MEAN,
+        base="matched_pairs",
+        metric="survey_change",
+        digits=1,
+    ),
+    Figure(
+        "mean_change",
+        "Mean change (95% CI)",
+        "Average of later score minus baseline score, with its 95% confidence interval.",
+        CHANGE,
+        base="matched_pairs",
+        metric="survey_change",
+        digits=2,
+    ),
+    Figure(
+        "ci_low",
+        "95% CI, low end",
+        "Low end of the mean change's 95% confidence interval (paired t).",
+        CHANGE,
+        base="matched_pairs",
+        metric="survey_change",
+        digits=2,
+    ),
+    Figure(
+        "ci_high",
+        "95% CI, high end",
+        "High end of the mean change's 95% confidence interval (paired t).",
+        CHANGE,
+        base="matched_pairs",
+        metric="survey_change",
+        digits=2,
+    ),
+    Figure(
+        "d_z",
+        "Effect size d_z",
+        "Mean change divided by the standard deviation of the changes (paired effect size).",
+        CHANGE,
+        base="matched_pairs",
+        metric="survey_change",
+        digits=2,
+    ),
+    Figure(
+        "share_improved",
+        "Reliably improved",
+        "Share of pairs whose score moved the "
+        "better way by more than measurement error (Jacobson-Truax reliable change).",
+        SHARE,
+        base="matched_pairs",
+        metric="survey_change",
+    ),
+    Figure(
+        "share_unchanged",
+        "No reliable change",
+        "Share of pairs whose change is within measurement error.",
+        SHARE,
+        base="matched_pairs",
+        metric="survey_change",
+    ),
+    Figure(
+        "share_worse",
+        "Reliably worse",
+        "Share of pairs whose score moved the worse way by more than measurement error.",
+        SHARE,
+        base="matched_pairs",
+        metric="survey_change",
+    ),
+    Figure(
+        "wellbeing_pairs",
+        "Well-being pairs",
+        "Matched SWEMWBS pairs of the period.",
+        MEN,
+        metric="headline",
+    ),
+    Figure(
+        "wellbeing_improved",
+        "Reliably improved well-being",
+        "Share of matched SWEMWBS pairs whose change is reliable (Jacobson-Truax) and upward.",
+        SHARE,
+        base="wellbeing_pairs",
+        metric="headline",
+    ),
+)
+
+# The survey figures of one instrument, in the order tables show them.
+SURVEY_KEYS = (
+    "matched_pairs",
+    "mean_baseline",
+    "mean_later",
+    "mean_change",
+    "ci_low",
+    "ci_high",
+    "d_z",
+    "share_improved",
+    "share_unchanged",
+    "share_worse",
+)
+
+
+def figure(key: str) -> Figure:
+    """The catalogue entry of `key` (a KeyError names a figure missing from the catalogue)."""
+    try:
+        return FIGURES[key]
+    except KeyError:
+        raise KeyError(f"figure {key!r} is not in the catalogue (dashboard/catalogue.py)") from None
+
+
+def label(key: str) -> str:
+    return figure(key).label
+
+
+def definition(key: str, settings=None) -> str:
+    """The sentence users read, with the settings it depends on filled in."""
+    window = getattr(settings, "active_window_weeks", 8)
+    completion = getattr(settings, "completion_threshold", 0.7)
+    return figure(key).definition.format(window=window, completion=f"{completion:.0%}")
+
+
+def roles(columns: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """For a table whose columns hold figures ({column: figure key}): the columns counting men,
+    and {derived column: the column holding its base}. A base absent from the table is looked
+    for under its own key (tables often carry their base as a plain column)."""
+    column_of = {key: column for column, key in columns.items()}
+    counts, derived = [], {}
+    for column, key in columns.items():
+        entry = figure(key)
+        if entry.counts_men:
+            counts.append(column)
+        elif entry.base is not None:
+            derived[column] = column_of.get(entry.base, entry.base)
+    return counts, derived
+
+
+def format_value(key: str, value, hidden_text: str = "—") -> str:
+    """How a figure's value reads on screen and in files: `hidden_text` when withheld."""
+    if value is None:
+        return hidden_text
+    entry = figure(key)
+    if entry.kind in (SHARE, SURVIVAL):
+        return f"{value:.{entry.digits}%}"
+    if entry.kind == CHANGE:
+        return f"{value:+.{entry.digits}f}"
+    if entry.kind in (RATIO, MEAN):
+        return f"{value:,.{entry.digits}f}"
+    return f"{value:,.0f}"
