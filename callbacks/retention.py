@@ -1,39 +1,46 @@
 """Retention callbacks: survival curves with numbers at risk, retention at 4/12/26/52 weeks,
-the cohort matrix and completion. Each chart has its own callback; the metric results are
-cached by the data service, so two callbacks on the same figures compute them once."""
+the cohort matrix and completion. Each callback reads the URL's filters, asks the data service
+for the figures, passes them through the privacy gate and hands them to a builder of
+charts/retention.py. The metric results are cached by the data service, so two callbacks on
+the same figures compute them once."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import takewhile
 
-import dash_bootstrap_components as dbc
 import pandas as pd
-import plotly.graph_objects as go
 from dash import Input, Output, State, html, no_update
 
 from callbacks.shell import url_filters
-from charts.style import color_for, empty_figure, styled
-from dashboard import metrics, queries
+from charts.retention import (
+    FUTURE,
+    HIDDEN,
+    SHOWN,
+    at_risk_table,
+    cohort_heatmap,
+    completion_bars,
+    survival_figure,
+)
+from charts.style import color_for, empty_figure
+from dashboard import catalogue, metrics, queries
 from dashboard.auth import current_scope
 from dashboard.filters import Filters
-from dashboard.privacy import shown_count, suppress_record
+from dashboard.gate import Gate
 from dashboard.service import current_service
 from dashboard.stats import SurvivalCurve, logrank, logrank_in_words
 
 AT_RISK_WEEKS = (0, 4, 12, 26, 52)
-MIN_GROUP_MEMBERS = 10  # by group: fewer new members than this make an unreadable curve
+# Readability, not privacy: by group, fewer new members than this make an unreadable curve.
+MIN_GROUP_MEMBERS = 10
 MAX_BANDS = 4  # more overlapping confidence bands than this hide the curves
 GRID_ROWS = 12  # the retention table grows to this many rows, then scrolls
 MAX_GROUP_CURVES = 8  # by group: more curves than this cannot be told apart
 NO_NEW_MEMBERS = "No new members in this period for these filters"
 NOT_FOLLOWED = "— nobody followed that long"
-HIDDEN = "— hidden (fewer than {k} men)"
-
-
-def rgba(hex_colour: str, alpha: float) -> str:
-    value = hex_colour.lstrip("#")
-    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
+HIDDEN_POINT = "— hidden (fewer than {k} men)"
+# The catalogue figure of each retention point of the table.
+POINTS = {f"w{w}": f"retention_{w}w" for w in metrics.RETENTION_WEEKS}
 
 
 def _by(by: str | None) -> str:
@@ -46,18 +53,32 @@ def survival(scope, f: Filters, by: str) -> dict:
     return service.run(scope, f, metrics.retention, by, service.settings.active_window_weeks)
 
 
+def gated_curve(gate: Gate, curve: SurvivalCurve) -> SurvivalCurve:
+    """The curve as this user may receive it: it stops before the first point where the gate
+    withholds the number still followed (SPEC §4); its band stops with it."""
+    kept = sum(1 for _ in takewhile(gate.allows, curve.at_risk))
+    return replace(
+        curve,
+        times=curve.times[:kept],
+        survival=curve.survival[:kept],
+        ci_low=curve.ci_low[:kept],
+        ci_high=curve.ci_high[:kept],
+        at_risk=curve.at_risk[:kept],
+    )
+
+
 def drawable(
-    curves: list[SurvivalCurve], by: str, threshold: int, suppressed: bool
+    curves: list[SurvivalCurve], by: str, gate: Gate
 ) -> tuple[list[SurvivalCurve], list[str]]:
     """The curves to draw, and sentences on the curves left out (with the reason)."""
     notes = []
-    hidden = [c for c in curves if suppressed and c.n < threshold]
+    hidden = [c for c in curves if c.n > 0 and not gate.allows(c.n)]
     if hidden:
         names = ", ".join(c.label for c in hidden)
         notes.append(
-            f"{names}: fewer than {threshold} new members — not drawn (small numbers are hidden)."
+            f"{names}: fewer than {gate.k} new members — not drawn (small numbers are hidden)."
         )
-    rest = [c for c in curves if c.n > 0 and not (suppressed and c.n < threshold)]
+    rest = [c for c in curves if c.n > 0 and gate.allows(c.n)]
     if by != "group":
         return rest, notes
     small = [c for c in rest if c.n < MIN_GROUP_MEMBERS]
@@ -92,15 +113,25 @@ def comparison_in_words(drawn: list[SurvivalCurve]) -> str:
     return logrank_in_words(result)
 
 
+def at_risk_rows(gate: Gate, curves: list[SurvivalCurve]) -> pd.DataFrame:
+    """Men still followed at 0/4/12/26/52 weeks per curve, as text this user may read."""
+    columns = {f"w{w}": "at_risk_number" for w in AT_RISK_WEEKS}
+    frame = pd.DataFrame(
+        [{"curve": c.label, **{f"w{w}": c.at_risk_at(w) for w in AT_RISK_WEEKS}} for c in curves]
+    )
+    safe = gate.table(frame, columns).frame
+    for column, key in columns.items():
+        safe[column] = [gate.shown(key, value) for value in safe[column]]
+    return safe
+
+
 def km_chart(search, by):
     """The Kaplan-Meier figure, numbers at risk, notes on what is not drawn, the log-rank."""
     scope = current_scope()
     f = url_filters(search)
     by = _by(by)
-    service = current_service()
-    k = service.settings.suppression_threshold
-    result = survival(scope, f, by)
-    curves = result["curves"]
+    gate = current_service().gate(scope)
+    curves = survival(scope, f, by)["curves"]
     if not curves:
         return (
             empty_figure(NO_NEW_MEMBERS),
@@ -108,137 +139,90 @@ def km_chart(search, by):
             "",
             "No curves to compare.",
         )
-    drawn, notes = drawable(curves, by, k, scope.suppressed)
+    drawn, notes = drawable(curves, by, gate)
     if not drawn:
-        words = "No curve can be drawn for these filters."
         return (
             empty_figure("No curve has enough new members to draw"),
             html.P("—", className="text-muted"),
             " ".join(notes),
-            words,
+            "No curve can be drawn for these filters.",
         )
-    fig = go.Figure()
-    longest = 0.0
+    shown = [gated_curve(gate, c) for c in drawn]
+    if any(len(s.times) < len(c.times) for s, c in zip(shown, drawn, strict=True)):
+        notes.append(f"A curve stops where fewer than {gate.k} of its men are still followed.")
     bands = len(drawn) <= MAX_BANDS
     if not bands:
         notes.append(
             f"Confidence bands are drawn when {MAX_BANDS} or fewer curves are shown; "
             "choose fewer groups to see them."
         )
-    for index, curve in enumerate(drawn):
-        colour = color_for(curve.label, index)
-        key = [[by, curve.label]] * len(curve.times)
-        if bands:
-            fig.add_trace(
-                go.Scatter(
-                    x=curve.times,
-                    y=curve.ci_high,
-                    mode="lines",
-                    line=dict(width=0, shape="hv"),
-                    legendgroup=curve.label,
-                    showlegend=False,
-                    hoverinfo="skip",
-                    customdata=key,
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=curve.times,
-                    y=curve.ci_low,
-                    mode="lines",
-                    line=dict(width=0, shape="hv"),
-                    fill="tonexty",
-                    fillcolor=rgba(colour, 0.15),
-                    legendgroup=curve.label,
-                    showlegend=False,
-                    hoverinfo="skip",
-                    customdata=key,
-                )
-            )
-        fig.add_trace(
-            go.Scatter(
-                x=curve.times,
-                y=curve.survival,
-                mode="lines",
-                name=f"{curve.label} (n={curve.n})",
-                line=dict(color=colour, width=3 if bands else 2, shape="hv"),
-                legendgroup=curve.label,
-                customdata=[
-                    [by, curve.label, lo, hi]
-                    for lo, hi in zip(curve.ci_low, curve.ci_high, strict=True)
-                ],
-                hovertemplate=(
-                    f"{curve.label}<br>week %{{x:.0f}}: %{{y:.0%}} still coming"
-                    "<br>95% CI %{customdata[2]:.0%}–%{customdata[3]:.0%}"
-                    "<extra></extra>"
-                ),
-            )
-        )
-        longest = max(longest, max(curve.times, default=0))
-    ticks = [t for t in (0, 4, 12, 26, 52) if t <= max(longest, 4)]
-    ticks += list(range(78, int(longest) + 1, 26))
-    fig.update_xaxes(
-        title="Weeks since first session",
-        tickvals=ticks,
-        rangemode="tozero",
-        range=[0, max(longest, 4) * 1.02],
-    )
-    fig.update_yaxes(title="Still coming", tickformat=".0%", range=[0, 1.02])
-    fig = styled(fig, height=420 + (24 * ((len(drawn) + 1) // 2) if by == "group" else 0))
-    return fig, at_risk_table(scope, drawn, k), " ".join(notes), comparison_in_words(drawn)
-
-
-def at_risk_table(scope, curves: list[SurvivalCurve], threshold: int):
-    """Men still followed at 0/4/12/26/52 weeks per drawn curve; small counts as '<k'."""
-    columns = [f"w{w}" for w in AT_RISK_WEEKS]
-    frame = pd.DataFrame(
-        [{"curve": c.label, **{f"w{w}": c.at_risk_at(w) for w in AT_RISK_WEEKS}} for c in curves]
-    )
-    safe = current_service().table(scope, frame, columns).frame
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th("Weeks", scope="col"),
-                *[html.Th(str(w), scope="col", className="text-end") for w in AT_RISK_WEEKS],
-            ]
-        )
-    )
-    rows = []
-    for index, row in safe.iterrows():
-        label = row["curve"]
-        rows.append(
-            html.Tr(
-                [
-                    html.Th(
-                        [
-                            html.Span("■ ", style={"color": color_for(label, index)}),
-                            label,
-                        ],
-                        scope="row",
-                        className="fw-normal",
-                    ),
-                    *[
-                        html.Td(shown_count(row[c], threshold), className="text-end")
-                        for c in columns
-                    ],
-                ]
-            )
-        )
-    return dbc.Table(
-        [header, html.Tbody(rows)],
-        size="sm",
-        bordered=False,
-        className="mb-1 small",
-        responsive=True,
+    return (
+        survival_figure(shown, by, bands),
+        at_risk_table(at_risk_rows(gate, drawn), AT_RISK_WEEKS),
+        " ".join(notes),
+        comparison_in_words(drawn),
     )
 
 
-def format_retention(value, hidden: bool, threshold: int) -> str:
+def format_point(value, hidden: bool, k: int) -> str:
+    """A retention point as the table shows it."""
     if hidden:
-        return HIDDEN.format(k=threshold)
+        return HIDDEN_POINT.format(k=k)
     if value is None or pd.isna(value):
         return NOT_FOLLOWED
-    return f"{value:.0%}"
+    return catalogue.format_value("retention_12w", value)
+
+
+def retention_rows(gate: Gate, curves: list[SurvivalCurve], at_weeks: dict) -> list[dict]:
+    """One row per curve: its new members and its retention points, as this user may read
+    them. A point is withheld with its base, and where the gate withholds the number still
+    followed at that week (the curve stops there too)."""
+    frame = pd.DataFrame(
+        [
+            {
+                "curve": c.label,
+                "n": c.n,
+                **{f"w{w}": at_weeks[c.label][w] for w in metrics.RETENTION_WEEKS},
+            }
+            for c in curves
+        ]
+    )
+    sup = gate.table(frame, {"n": "retention_base", **POINTS})
+    rows = []
+    for i, curve in enumerate(curves):
+        row = {"curve": curve.label, "n": gate.shown("retention_base", sup.frame.loc[i, "n"])}
+        for column in POINTS:
+            value = sup.frame.loc[i, column]
+            weeks = int(column[1:])
+            stopped = value is not None and not pd.isna(value)
+            stopped = stopped and not gate.allows(curve.at_risk_at(weeks))
+            row[column] = format_point(value, bool(sup.hidden.loc[i, column]) or stopped, gate.k)
+        rows.append(row)
+    return rows
+
+
+def retention_columns(by: str) -> list[dict]:
+    """The table's columns: headers and their hover text from the catalogue."""
+    return [
+        {"field": "curve", "headerName": by.capitalize(), "minWidth": 290, "flex": 2},
+        {
+            "field": "n",
+            "headerName": catalogue.label("retention_base"),
+            "headerTooltip": catalogue.definition("retention_base"),
+            "minWidth": 125,
+            "flex": 0.6,
+        },
+        *[
+            {
+                "field": column,
+                "headerName": catalogue.label(key),
+                "headerTooltip": catalogue.definition(key),
+                "minWidth": 205,
+                "tooltipField": column,
+            }
+            for column, key in POINTS.items()
+        ],
+    ]
 
 
 def retention_table(search, by):
@@ -246,44 +230,18 @@ def retention_table(search, by):
     scope = current_scope()
     f = url_filters(search)
     by = _by(by)
-    service = current_service()
-    k = service.settings.suppression_threshold
+    gate = current_service().gate(scope)
     result = survival(scope, f, by)
-    label = "Network" if by == "network" else "Group"
-    columns = [
-        {"field": "curve", "headerName": label, "minWidth": 290, "flex": 2},
-        {"field": "n", "headerName": "New members", "minWidth": 125, "flex": 0.6},
-        *[
-            {"field": f"w{w}", "headerName": f"{w} weeks", "minWidth": 205, "tooltipField": f"w{w}"}
-            for w in metrics.RETENTION_WEEKS
-        ],
-    ]
+    columns = retention_columns(by)
     if not result["curves"]:
         return [], columns, NO_NEW_MEMBERS + ".", *grid_size(0)
-    frame = pd.DataFrame(
-        [
-            {
-                "curve": c.label,
-                "n": c.n,
-                **{f"w{w}": result["at_weeks"][c.label][w] for w in metrics.RETENTION_WEEKS},
-            }
-            for c in result["curves"]
-        ]
-    )
-    points = [f"w{w}" for w in metrics.RETENTION_WEEKS]
-    sup = service.table(scope, frame, ["n"], {p: "n" for p in points})
-    rows = []
-    for i in range(len(frame)):
-        row = {"curve": frame.loc[i, "curve"], "n": shown_count(sup.frame.loc[i, "n"], k)}
-        for p in points:
-            row[p] = format_retention(sup.frame.loc[i, p], bool(sup.hidden.loc[i, p]), k)
-        rows.append(row)
+    rows = retention_rows(gate, result["curves"], result["at_weeks"])
     note = (
         "'Nobody followed that long': no new member of that curve was still followed "
         "that many weeks after his first session, so there is no estimate."
     )
-    if sup.any_hidden:
-        note += f" Hidden: figures resting on fewer than {k} men."
+    if any(row[column].startswith("— hidden") for row in rows for column in POINTS):
+        note += f" Hidden: figures resting on fewer than {gate.k} men."
     return rows, columns, note, *grid_size(len(rows))
 
 
@@ -298,97 +256,79 @@ def month_index(day) -> int:
     return day.year * 12 + day.month - 1
 
 
+def not_reached(cohorts, offsets: list[int], end, quarter: bool) -> list[list[bool]]:
+    """Per cohort and offset: whether that month (quarter) lies after the data's end."""
+    step = 3 if quarter else 1
+    starts = [
+        pd.Period(c.replace("-Q", "Q") if quarter else c, freq="Q" if quarter else "M").start_time
+        for c in cohorts
+    ]
+    last = month_index(end) // step
+    return [[month_index(s) // step + o > last for o in offsets] for s in starts]
+
+
+def cohort_cells(frame: pd.DataFrame, offsets: list[int]) -> pd.DataFrame:
+    """The cohort matrix as one row per (cohort, offset): the cohort's size, the men of it
+    present then and their share."""
+    cells = []
+    for i in range(len(frame)):
+        size = int(frame.loc[i, "size"])
+        for o in offsets:
+            share = frame.loc[i, o]
+            present = 0 if pd.isna(share) else round(share * size)
+            cells.append({"row": i, "offset": o, "size": size, "present": present, "share": share})
+    return pd.DataFrame(cells)
+
+
 def cohort_chart(search):
     """Cohort x months (quarters) since joining: share of the cohort present, as a heatmap."""
     scope = current_scope()
     f = url_filters(search)
     service = current_service()
-    k = service.settings.suppression_threshold
+    gate = service.gate(scope)
     frame = service.run(scope, f, metrics.cohort_matrix)
     if frame.empty:
         return empty_figure(NO_NEW_MEMBERS), ""
     quarter = f.grain == "quarter"
-    step = 3 if quarter else 1
     offsets = [c for c in frame.columns if isinstance(c, int)]
-    end = service.data_end()
-    starts = [
-        pd.Period(c.replace("-Q", "Q") if quarter else c, freq="Q" if quarter else "M").start_time
-        for c in frame["cohort"]
-    ]
     # A cell after the data's end is not known yet: left blank, not 0%.
-    future = pd.DataFrame(
-        {
-            o: [(month_index(s) // step + o) > month_index(end) // step for s in starts]
-            for o in offsets
-        }
+    future = not_reached(frame["cohort"], offsets, service.data_end(), quarter)
+    sizes = gate.table(frame[["cohort", "size"]], {"size": "cohort_size"}).frame["size"]
+    cells = gate.table(
+        cohort_cells(frame, offsets),
+        {"size": "cohort_size", "present": "cohort_present", "share": "cohort_share"},
     )
-    counts = pd.DataFrame(
-        {f"c{o}": (frame[o].fillna(0) * frame["size"]).round().astype(int) for o in offsets}
+    shares = [[None] * len(offsets) for _ in range(len(frame))]
+    status = [[SHOWN] * len(offsets) for _ in range(len(frame))]
+    for j, cell in cells.frame.iterrows():
+        i, o = int(cell["row"]), offsets.index(cell["offset"])
+        if future[i][o]:
+            status[i][o] = FUTURE
+        elif cells.hidden.loc[j, "share"]:
+            status[i][o] = HIDDEN
+        else:
+            shares[i][o] = cell["share"]
+    labels = [
+        f"{cohort} · {gate.shown('cohort_size', size)} men"
+        for cohort, size in zip(frame["cohort"], sizes, strict=True)
+    ]
+    fig = cohort_heatmap(
+        labels, offsets, shares, status, quarter, f"hidden: fewer than {gate.k} men"
     )
-    shares = pd.DataFrame({f"s{o}": frame[o] for o in offsets})
-    table = pd.concat([frame[["cohort", "size"]], counts, shares], axis=1)
-    sup = service.table(
-        scope, table, ["size", *counts.columns], {f"s{o}": f"c{o}" for o in offsets}
-    )
-    z, text, hover = [], [], []
-    labels = []
-    for i in range(len(table)):
-        size = shown_count(sup.frame.loc[i, "size"], k)
-        labels.append(f"{table.loc[i, 'cohort']} · {size} men")
-        z_row, text_row, hover_row = [], [], []
-        for o in offsets:
-            value = sup.frame.loc[i, f"s{o}"]
-            if future.loc[i, o]:
-                z_row.append(None)
-                text_row.append("")
-                hover_row.append("not reached yet")
-            elif sup.hidden.loc[i, f"s{o}"]:
-                z_row.append(None)
-                text_row.append("–")
-                hover_row.append(f"hidden: fewer than {k} men")
-            else:
-                z_row.append(float(value))
-                text_row.append(f"{value:.0%}")
-                hover_row.append(f"{value:.0%} of the cohort came at least once")
-        z.append(z_row)
-        text.append(text_row)
-        hover.append(hover_row)
-    unit = "Quarters" if quarter else "Months"
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[str(o) for o in offsets],
-            y=labels,
-            text=text,
-            texttemplate="%{text}",
-            customdata=hover,
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            xgap=1,
-            ygap=1,
-            colorbar=dict(title="Share", tickformat=".0%", thickness=12),
-            hovertemplate=(
-                f"%{{y}}<br>{unit[:-1].lower()} %{{x}} after joining: "
-                "%{customdata}<extra></extra>"
-            ),
-        )
-    )
-    fig.update_xaxes(
-        title=f"{unit} since joining (0 = the month of the first session)"
-        if not quarter
-        else f"{unit} since joining (0 = the quarter joined)",
-        side="bottom",
-        type="category",
-    )
-    fig.update_yaxes(autorange="reversed", type="category")
-    height = max(300, 90 + 26 * len(labels))
-    fig = styled(fig, height=height)
-    fig.update_layout(margin=dict(l=150, r=20, t=20, b=50))
     note = "Blank cells are months not reached yet by the data."
-    if sup.any_hidden:
-        note += f" '–': hidden, fewer than {k} men."
+    if any(HIDDEN in row for row in status):
+        note += f" '–': hidden, fewer than {gate.k} men."
     return fig, note
+
+
+def completion_table(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Completion per network or group (`metrics.completion_figures` of each one's places)."""
+    return pd.DataFrame(
+        [
+            {"key": key, **metrics.completion_figures(part)}
+            for key, part in frame.groupby(by, sort=True)
+        ]
+    )
 
 
 def completion_chart(search, by):
@@ -397,65 +337,37 @@ def completion_chart(search, by):
     f = url_filters(search)
     by = _by(by)
     service = current_service()
-    k = service.settings.suppression_threshold
-    threshold = service.settings.completion_threshold
-    frame = service.run(scope, f, metrics.completion, threshold)
+    gate = service.gate(scope)
+    frame = service.run(scope, f, metrics.completion, service.settings.completion_threshold)
     note = (
-        f"Completed: attended at least {threshold:.0%} of the program's sessions. "
-        "Counted when the enrollment ended in the period."
+        f"n = {catalogue.label('completion_base').lower()}: "
+        f"{catalogue.definition('completion_base')}"
     )
     if frame.empty:
         return empty_figure("No fixed-length program enrollments ended in this period"), note
     network_of = dict(zip(frame[by], frame["network"], strict=True))
-    grouped = (
-        frame.groupby(by, sort=True)
-        .agg(enrollments=("completed", "size"), completed=("completed", "sum"))
-        .reset_index()
-        .rename(columns={by: "key"})
-    )
-    grouped["rate"] = grouped["completed"] / grouped["enrollments"]
-    parts = grouped[["key", "enrollments", "rate"]]
-    sup = service.table(
-        scope,
-        parts,
-        ["enrollments"],
-        {"rate": "enrollments"},
-        totals=("column",) if len(parts) > 1 else (),
-    )
-    total = {"key": "All", "enrollments": len(frame), "rate": metrics.completion_rate(frame)}
-    if scope.suppressed:
-        total, _ = suppress_record(total, k, ["enrollments"], {"rate": "enrollments"})
-    rows = (
-        [*sup.frame.to_dict("records"), total] if len(parts) > 1 else sup.frame.to_dict("records")
-    )
-    labels, values, texts, colours = [], [], [], []
+    parts = completion_table(frame, by)
+    several = len(parts) > 1
+    rows = gate.table(parts, totals=("column",) if several else ()).frame.to_dict("records")
+    if several:
+        total, _ = gate.record({"key": "All", **metrics.completion_figures(frame)})
+        rows.append(total)
+    hidden = f"hidden: fewer than {gate.k} men"
+    labels, rates, texts, hovers, colours = [], [], [], [], []
     for index, row in enumerate(rows):
-        n = shown_count(row["enrollments"], k)
-        labels.append(f"{row['key']} (n={n})")
-        rate = row["rate"]
-        values.append(None if rate is None else float(rate))
-        texts.append(f"hidden: fewer than {k} men" if rate is None else f"{rate:.0%}")
+        rate = row["completion_rate"]
+        labels.append(f"{row['key']} (n={gate.shown('completion_base', row['completion_base'])})")
+        rates.append(rate)
+        shown = gate.shown("completion_rate", rate)
+        texts.append(hidden if rate is None else shown)
+        places = gate.shown("completion_enrolments", row["completion_enrolments"])
+        hovers.append(hidden if rate is None else f"{shown} of {places} places completed")
         colours.append(color_for(network_of.get(row["key"], "All"), index))
-    fig = go.Figure(
-        go.Bar(
-            x=[v if v is not None else 0 for v in values],
-            y=labels,
-            orientation="h",
-            text=texts,
-            textposition="outside",
-            marker_color=colours,
-            cliponaxis=False,
-            hovertemplate="%{y}: %{text} completed<extra></extra>",
-        )
-    )
-    fig.update_xaxes(
-        title="Completed", tickformat=".0%", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1]
-    )
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig = styled(fig, height=max(240, 80 + 44 * len(labels)))
-    fig.update_layout(showlegend=False)
-    if by == "group" and len(parts) > 1:
+    fig = completion_bars(labels, rates, texts, hovers, colours)
+    if by == "group" and several:
         note += " 'All' counts every enrollment of the groups above."
+    if any(rate is None for rate in rates):
+        note += " " + gate.note()
     return fig, note
 
 
@@ -467,11 +379,15 @@ def cross_filter(click, search, by):
     if not data or len(data) < 2:
         return no_update
     kind, key = data[0], data[1]
+    scope = current_scope()
     f = url_filters(search)
     service = current_service()
-    if kind == "network" and key in service.lookup(queries.network_names):
+    networks = scope.visible_networks(service.lookup(queries.network_names))
+    if kind == "network" and key in networks:
         narrowed = replace(f, networks=(key,))
-    elif kind == "group" and key in {g["name"] for g in service.lookup(queries.group_options)}:
+    elif kind == "group" and key in {
+        g["name"] for g in service.lookup(queries.group_options) if g["network"] in networks
+    }:
         narrowed = replace(f, groups=(key,))
     else:
         return no_update

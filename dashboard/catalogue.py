@@ -214,6 +214,41 @@ FIGURES: dict[str, Figure] = _entries(
         metric="retention_at",
     ),
     Figure(
+        "retention_4w",
+        "Retention at 4 weeks",
+        "Kaplan-Meier estimate: share of the period's new members still coming 4 weeks on.",
+        SURVIVAL,
+        base="retention_base",
+        metric="retention",
+    ),
+    Figure(
+        "retention_26w",
+        "Retention at 26 weeks",
+        "Kaplan-Meier estimate: share of the period's new members still coming 26 weeks on.",
+        SURVIVAL,
+        base="retention_base",
+        metric="retention",
+    ),
+    Figure(
+        "retention_52w",
+        "Retention at 52 weeks",
+        "Kaplan-Meier estimate: share of the period's new members still coming 52 weeks on.",
+        SURVIVAL,
+        base="retention_base",
+        metric="retention",
+    ),
+    Figure(
+        "survival_curve",
+        "Still coming (Kaplan-Meier)",
+        "Share of the period's new members still coming that many weeks after their first "
+        "session, with its 95% confidence band; a man lapses at his last 'present' when no "
+        "'present' follows within {window} weeks, and a man still coming at the data's end is "
+        "counted as followed so far (censored).",
+        SURVIVAL,
+        base="retention_base",
+        metric="survival_curves",
+    ),
+    Figure(
         "at_risk_number",
         "Numbers at risk",
         "Men of the curve still followed at that time.",
@@ -228,11 +263,19 @@ FIGURES: dict[str, Figure] = _entries(
         metric="cohort_matrix",
     ),
     Figure(
+        "cohort_present",
+        "Cohort members coming",
+        "Men of the cohort with a 'present' that many months or quarters after joining.",
+        MEN,
+        metric="cohort_matrix",
+    ),
+    Figure(
         "cohort_share",
         "Still coming",
         "Share of the cohort with a 'present' that many months or quarters after joining.",
         SHARE,
-        base="cohort_size",
+        # The share reveals the men counted in it: it rests on them (fewer than the cohort).
+        base="cohort_present",
         metric="cohort_matrix",
     ),
     # Outcomes (what changed for the men)

@@ -7,20 +7,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from charts.style import GRAPH_CONFIG
+from dashboard import catalogue
 
-TABLE_HELP = (
-    "The Kaplan–Meier estimate at each point: the share of the curve's new members still "
-    "coming that many weeks after their first session."
-)
-COMPLETION_HELP = (
-    "Enrollments in fixed-length programs (Men's Well-Being, 10 sessions) that ended in the "
-    "period, and the share completed."
-)
-COHORT_HELP = (
-    "Each row is the men whose first 'present' fell in that month (or quarter, with the "
-    "quarter grain); each cell the share of them with at least one 'present' that many months "
-    "(quarters) later."
-)
 BY_OPTIONS = [{"label": "By network", "value": "network"}, {"label": "By group", "value": "group"}]
 
 
@@ -57,18 +45,43 @@ def retention_grid() -> html.Div:
     )
 
 
+def page_settings():
+    """The running app's settings; None outside a request (the catalogue's defaults)."""
+    import flask
+
+    if not flask.has_app_context():
+        return None
+    from dashboard.service import current_service
+
+    return current_service().settings
+
+
+def help_texts(settings=None) -> dict[str, str]:
+    """The page's help texts, from the catalogue's definitions (windows and shares filled in
+    from the settings)."""
+
+    def define(key: str) -> str:
+        return catalogue.definition(key, settings)
+
+    return {
+        "intro": f"Who keeps coming: {define('retention_base')} {define('survival_curve')}",
+        "km": f"{define('survival_curve')} Click a curve to narrow the filters to that network "
+        "or group; the browser's back button undoes it.",
+        "at_risk": define("at_risk_number"),
+        "table": "The curves above read at 4, 12, 26 and 52 weeks (hover a column's header "
+        "for its definition).",
+        "completion": f"{define('completion_enrolments')} {define('completion_rate')}",
+        "cohorts": f"Rows: {define('cohort_size')} Cells: {define('cohort_share')}",
+    }
+
+
 def layout(scope) -> html.Div:
+    text = help_texts(page_settings())
     return html.Div(
         [
             dcc.Location(id="retention-url", refresh="callback-nav"),
             html.H1("Retention", className="h3 mb-2"),
-            html.P(
-                "Who keeps coming: the period's new members (first 'present' in the period), "
-                "followed to the end of the data. A man lapses at his last 'present' when no "
-                "'present' follows within 8 weeks; a man still coming at the data's end is "
-                "counted as followed so far (censored).",
-                className="text-muted small",
-            ),
+            html.P(text["intro"], className="text-muted small"),
             dbc.Row(
                 className="g-2 align-items-center mb-2",
                 children=[
@@ -90,18 +103,20 @@ def layout(scope) -> html.Div:
                     id="retention-logrank", className="fw-semibold mb-1", **{"aria-live": "polite"}
                 ),
                 dcc.Loading(dcc.Graph(id="retention-km", config=GRAPH_CONFIG), delay_show=300),
-                html.H3("Number still followed (at risk)", className="h6 mt-2"),
+                html.H3(
+                    catalogue.label("at_risk_number"),
+                    title=text["at_risk"],
+                    className="h6 mt-2",
+                ),
                 dcc.Loading(html.Div(id="retention-at-risk"), delay_show=300),
                 html.Div(id="retention-km-note", className="small text-muted"),
-                help_text="Share of new members still coming after each week, with its 95% "
-                "confidence band. Click a curve to narrow the filters to that network "
-                "or group; the browser's back button undoes it.",
+                help_text=text["km"],
             ),
             section(
                 "Retention at 4, 12, 26 and 52 weeks",
                 dcc.Loading(retention_grid(), delay_show=300),
                 html.Div(id="retention-table-note", className="small text-muted mt-1"),
-                help_text=TABLE_HELP,
+                help_text=text["table"],
             ),
             section(
                 "Completion of fixed-length programs",
@@ -109,13 +124,13 @@ def layout(scope) -> html.Div:
                     dcc.Graph(id="retention-completion", config=GRAPH_CONFIG), delay_show=300
                 ),
                 html.Div(id="retention-completion-note", className="small text-muted"),
-                help_text=COMPLETION_HELP,
+                help_text=text["completion"],
             ),
             section(
                 "Cohort retention",
                 dcc.Loading(dcc.Graph(id="retention-cohorts", config=GRAPH_CONFIG), delay_show=300),
                 html.Div(id="retention-cohorts-note", className="small text-muted"),
-                help_text=COHORT_HELP,
+                help_text=text["cohorts"],
             ),
         ]
     )

@@ -92,6 +92,21 @@ def curve_names(figure) -> list[str]:
     return [t["name"].split(" (n=")[0] for t in figure["data"] if t.get("name")]
 
 
+def at_risk_cells(table) -> dict[str, list[str]]:
+    """The numbers-at-risk table as sent: {curve: the text of its cells}."""
+
+    def children(component):
+        kids = component["props"].get("children")
+        return kids if isinstance(kids, list) else [kids]
+
+    _, body = children(table)
+    cells = {}
+    for row in children(body):
+        head, *rest = children(row)
+        cells[children(head)[-1]] = [children(cell)[0] for cell in rest]
+    return cells
+
+
 def annotation(figure) -> str:
     return " ".join(a["text"] for a in figure["layout"].get("annotations", []))
 
@@ -109,7 +124,8 @@ def test_all_networks_curves_and_logrank_agree_with_metrics(demo_app, client_for
     bands = [t for t in figure["data"] if t.get("fill") == "tonexty"]
     assert len(bands) == 2 and "rgba" in bands[0]["fillcolor"]
     assert f"n={calgary.n}" in lines[0]["name"]
-    assert str(calgary.at_risk_at(12)) in str(at_risk)
+    cells = at_risk_cells(at_risk)
+    assert cells["Calgary"] == [str(calgary.at_risk_at(w)) for w in page.AT_RISK_WEEKS]
     assert figure["layout"]["xaxis"]["title"]["text"].startswith("Weeks")
 
 
@@ -152,7 +168,10 @@ def test_by_group_leaves_out_small_groups_and_says_so(demo_app, client_for, engi
     big = sorted((c for c in curves if c.n >= page.MIN_GROUP_MEMBERS), key=lambda c: -c.n)
     largest = sorted(c.label for c in big[: page.MAX_GROUP_CURVES])
     assert small and curve_names(figure) == largest
-    assert all(name in note for name in small) or f"({len(small)} groups)" in note
+    if len(small) <= 6:
+        assert all(f"{c.label} ({c.n})" in note for c in curves if c.label in small)
+    else:
+        assert f"({len(small)} groups)" in note
     if len(big) > page.MAX_GROUP_CURVES:
         assert f"Only the {page.MAX_GROUP_CURVES} groups" in note
     rows, _ = table(client_for("admin"), demo_app, FY, by="group")
@@ -211,7 +230,12 @@ def test_numbers_at_risk_below_k_shown_as_less_than(demo_app, client_for, engine
         curves = metrics.retention(conn, FY_FILTERS, "network")["curves"]
     at_52 = [c.at_risk_at(52) for c in curves]
     assert all(n < 5 for n in at_52)  # nobody of one year's new members is followed a year
-    assert "<5" in str(at_risk) and "<5" not in str(admin_at_risk)
+    cells, admin_cells = at_risk_cells(at_risk), at_risk_cells(admin_at_risk)
+    for curve in curves:
+        counts = [curve.at_risk_at(w) for w in page.AT_RISK_WEEKS]
+        assert cells[curve.label] == [str(n) if n >= 5 else "<5" for n in counts]
+        assert admin_cells[curve.label] == [str(n) for n in counts]
+    assert cells[curves[0].label][-1] == "<5"
 
 
 def test_coordinator_sees_own_network_only(demo_app, client_for):
@@ -267,7 +291,7 @@ def test_cohort_heatmap_suppressed_for_leadership(demo_app, client_for, engine):
                 assert trace["z"][i][k] == pytest.approx(matrix.loc[i, k])
 
 
-def completion(client, app, search, by):
+def completion(client, app, search, by, hover=False):
     out = run_callback(
         client,
         app,
@@ -275,38 +299,54 @@ def completion(client, app, search, by):
         [("retention-url", "search", search), ("retention-by", "value", by)],
     )
     trace = out["retention-completion"]["figure"]["data"][0]
-    return dict(zip(trace["y"], trace["text"], strict=True))
+    return dict(zip(trace["y"], trace["customdata" if hover else "text"], strict=True))
 
 
 def test_completion_agrees_with_metrics(demo_app, client_for, engine):
+    """Completion as SPEC §3 defines it once: the rate over the enrollments, beside its base,
+    the distinct men of those enrollments (the same figures as /attendance and /impact)."""
     bars = completion(client_for("admin"), demo_app, FY, "network")
+    hovers = completion(client_for("admin"), demo_app, FY, "network", hover=True)
     with engine.connect() as conn:
         frame = metrics.completion(conn, FY_FILTERS, 0.7)
-    for network, part in frame.groupby("network"):
-        assert bars[f"{network} (n={len(part)})"] == f"{metrics.completion_rate(part):.0%}"
-    assert bars[f"All (n={len(frame)})"] == f"{metrics.completion_rate(frame):.0%}"
+    expected = {key: metrics.completion_figures(part) for key, part in frame.groupby("network")}
+    expected["All"] = metrics.completion_figures(frame)
+    assert len(bars) == len(expected) == 3
+    for key, figures in expected.items():
+        label = f"{key} (n={figures['completion_base']})"
+        rate = f"{figures['completion_rate']:.0%}"
+        assert bars[label] == rate
+        assert hovers[label] == f"{rate} of {figures['completion_enrolments']} places completed"
+    # The base counts men, not places: on the demo data some man ended two places.
+    assert expected["All"]["completion_base"] < expected["All"]["completion_enrolments"]
 
 
 def mixed_completion(conn, f) -> bool:
-    sizes = metrics.completion(conn, f, 0.7).groupby("group").size()
-    return bool((sizes < 5).any() and (sizes >= 5).any())
+    men = metrics.completion(conn, f, 0.7).groupby("group")["member_id"].nunique()
+    return bool((men < 5).any() and (men >= 5).any())
 
 
 def test_completion_small_groups_hidden_for_leadership(demo_app, client_for, engine):
     f = find(engine, mixed_completion)
     with engine.connect() as conn:
-        sizes = metrics.completion(conn, f, 0.7).groupby("group").size()
+        frame = metrics.completion(conn, f, 0.7)
+    men = frame.groupby("group")["member_id"].nunique()
     bars = completion(client_for("leadership"), demo_app, search_of(f), "group")
     hidden = {
         label.rsplit(" (n=", 1)[0] for label, text in bars.items() if text.startswith("hidden")
-    }
-    small = set(sizes.index[sizes < 5])
-    assert small <= hidden
+    } - {"All"}
+    small = set(men.index[men < 5])
     for group in small:
-        assert f"{group} (n=<5)" in bars
+        assert bars[f"{group} (n=<5)"] == "hidden: fewer than 5 men"
     if len(small) == 1:  # one hidden beside a total: the next smallest is hidden too
-        rest = sizes[sizes >= 5]
-        assert hidden - small == {rest.idxmin()}
+        rest = men[men >= 5]
+        assert hidden == small | {rest.idxmin()}
+    else:
+        assert hidden == small
+    for group in set(men.index) - hidden:
+        figures = metrics.completion_figures(frame[frame["group"] == group])
+        label = f"{group} (n={figures['completion_base']})"
+        assert bars[label] == f"{figures['completion_rate']:.0%}"
     admin = completion(client_for("admin"), demo_app, search_of(f), "group")
     assert not any(text.startswith("hidden") for text in admin.values())
 

@@ -1,0 +1,227 @@
+"""Retention charts: pure builders from figures already through the privacy gate to plotly
+figures and small tables. No data access, no roles, no Dash callback context."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+import plotly.graph_objects as go
+from dash import html
+
+from charts.style import color_for, styled
+from dashboard.stats import SurvivalCurve
+
+# The weeks the x axis marks, then every 26 weeks after a year.
+AXIS_WEEKS = (0, 4, 12, 26, 52)
+BAND_ALPHA = 0.15  # the confidence band's opacity: the curve stays readable through it
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    """'#0072B2' -> 'rgba(0,114,178,alpha)'."""
+    value = hex_colour.lstrip("#")
+    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def survival_figure(curves: Sequence[SurvivalCurve], by: str, bands: bool) -> go.Figure:
+    """Kaplan-Meier curves (already cut where the gate stops them), each with its 95% band
+    when `bands`; a point's customdata is [by, label, ci low, ci high] for the cross-filter."""
+    fig = go.Figure()
+    longest = 0.0
+    for index, curve in enumerate(curves):
+        colour = color_for(curve.label, index)
+        key = [[by, curve.label]] * len(curve.times)
+        if bands:
+            fig.add_trace(
+                go.Scatter(
+                    x=curve.times,
+                    y=curve.ci_high,
+                    mode="lines",
+                    line=dict(width=0, shape="hv"),
+                    legendgroup=curve.label,
+                    showlegend=False,
+                    hoverinfo="skip",
+                    customdata=key,
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=curve.times,
+                    y=curve.ci_low,
+                    mode="lines",
+                    line=dict(width=0, shape="hv"),
+                    fill="tonexty",
+                    fillcolor=rgba(colour, BAND_ALPHA),
+                    legendgroup=curve.label,
+                    showlegend=False,
+                    hoverinfo="skip",
+                    customdata=key,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=curve.times,
+                y=curve.survival,
+                mode="lines",
+                name=f"{curve.label} (n={curve.n})",
+                line=dict(color=colour, width=3 if bands else 2, shape="hv"),
+                legendgroup=curve.label,
+                customdata=[
+                    [by, curve.label, lo, hi]
+                    for lo, hi in zip(curve.ci_low, curve.ci_high, strict=True)
+                ],
+                hovertemplate=(
+                    f"{curve.label}<br>week %{{x:.0f}}: %{{y:.0%}} still coming"
+                    "<br>95% CI %{customdata[2]:.0%}–%{customdata[3]:.0%}"
+                    "<extra></extra>"
+                ),
+            )
+        )
+        longest = max(longest, max(curve.times, default=0))
+    ticks = [t for t in AXIS_WEEKS if t <= max(longest, 4)]
+    ticks += list(range(78, int(longest) + 1, 26))
+    fig.update_xaxes(
+        title="Weeks since first session",
+        tickvals=ticks,
+        rangemode="tozero",
+        range=[0, max(longest, 4) * 1.02],
+    )
+    fig.update_yaxes(title="Still coming", tickformat=".0%", range=[0, 1.02])
+    # By group the legend takes a line per two curves.
+    return styled(fig, height=420 + (24 * ((len(curves) + 1) // 2) if by == "group" else 0))
+
+
+def at_risk_table(frame: pd.DataFrame, weeks: Sequence[int]) -> dbc.Table:
+    """Men still followed per curve at each of `weeks`: `frame` has a `curve` column and one
+    text column `w<weeks>` per week, as the user may read them."""
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("Weeks", scope="col"),
+                *[html.Th(str(w), scope="col", className="text-end") for w in weeks],
+            ]
+        )
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Th(
+                    [
+                        html.Span("■ ", style={"color": color_for(row["curve"], index)}),
+                        row["curve"],
+                    ],
+                    scope="row",
+                    className="fw-normal",
+                ),
+                *[html.Td(row[f"w{w}"], className="text-end") for w in weeks],
+            ]
+        )
+        for index, row in enumerate(frame.to_dict("records"))
+    ]
+    return dbc.Table(
+        [header, html.Tbody(rows)],
+        size="sm",
+        bordered=False,
+        className="mb-1 small",
+        responsive=True,
+    )
+
+
+# What a cohort cell holds: a share shown, a share withheld, or a month the data has not reached.
+SHOWN, HIDDEN, FUTURE = "shown", "hidden", "future"
+
+
+def cohort_heatmap(
+    labels: Sequence[str],
+    offsets: Sequence[int],
+    shares: Sequence[Sequence[float | None]],
+    status: Sequence[Sequence[str]],
+    quarter: bool,
+    hidden_hover: str,
+) -> go.Figure:
+    """Cohort x months (quarters) since joining, each cell the share of the cohort present;
+    `status` marks each cell SHOWN, HIDDEN ('–') or FUTURE (blank, not 0%)."""
+    z, text, hover = [], [], []
+    for share_row, status_row in zip(shares, status, strict=True):
+        z_row, text_row, hover_row = [], [], []
+        for value, state in zip(share_row, status_row, strict=True):
+            if state == FUTURE:
+                z_row.append(None)
+                text_row.append("")
+                hover_row.append("not reached yet")
+            elif state == HIDDEN:
+                z_row.append(None)
+                text_row.append("–")
+                hover_row.append(hidden_hover)
+            else:
+                z_row.append(float(value))
+                text_row.append(f"{value:.0%}")
+                hover_row.append(f"{value:.0%} of the cohort came at least once")
+        z.append(z_row)
+        text.append(text_row)
+        hover.append(hover_row)
+    unit = "Quarters" if quarter else "Months"
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[str(o) for o in offsets],
+            y=list(labels),
+            text=text,
+            texttemplate="%{text}",
+            customdata=hover,
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            xgap=1,
+            ygap=1,
+            colorbar=dict(title="Share", tickformat=".0%", thickness=12),
+            hovertemplate=(
+                f"%{{y}}<br>{unit[:-1].lower()} %{{x}} after joining: "
+                "%{customdata}<extra></extra>"
+            ),
+        )
+    )
+    fig.update_xaxes(
+        title=f"{unit} since joining (0 = the quarter joined)"
+        if quarter
+        else f"{unit} since joining (0 = the month of the first session)",
+        side="bottom",
+        type="category",
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig = styled(fig, height=max(300, 90 + 26 * len(labels)))
+    fig.update_layout(margin=dict(l=150, r=20, t=20, b=50))
+    return fig
+
+
+def completion_bars(
+    labels: Sequence[str],
+    rates: Sequence[float | None],
+    texts: Sequence[str],
+    hovers: Sequence[str],
+    colours: Sequence[str],
+) -> go.Figure:
+    """Completion rate per network or group (and 'All'), one horizontal bar each; a withheld
+    rate (None) draws no bar, its text says why."""
+    fig = go.Figure(
+        go.Bar(
+            x=[float(r) if r is not None else 0 for r in rates],
+            y=list(labels),
+            orientation="h",
+            text=list(texts),
+            customdata=list(hovers),
+            textposition="outside",
+            marker_color=list(colours),
+            cliponaxis=False,
+            hovertemplate="%{y}: %{customdata}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(
+        title="Completed", tickformat=".0%", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1]
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig = styled(fig, height=max(240, 80 + 44 * len(labels)))
+    fig.update_layout(showlegend=False)
+    return fig
