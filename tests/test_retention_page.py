@@ -394,3 +394,81 @@ def test_layout_renders_for_admin_and_leadership():
     for role in ("admin", "leadership"):
         text = str(retention.layout(Scope(role=role)))
         assert "retention-km" in text and "retention-by" in text
+
+
+def lines_of(figure) -> dict[str, dict]:
+    """The KM line of each curve, by curve name."""
+    return {t["name"].split(" (n=")[0]: t for t in figure["data"] if t.get("name")}
+
+
+def test_leadership_curves_stop_where_fewer_than_k_are_followed(demo_app, client_for, engine):
+    figure, _, note, _ = km(client_for("leadership"), demo_app, FY)
+    admin, _, admin_note, _ = km(client_for("admin"), demo_app, FY)
+    with engine.connect() as conn:
+        curves = {c.label: c for c in metrics.retention(conn, FY_FILTERS, "network")["curves"]}
+    cut = False
+    for name, line in lines_of(figure).items():
+        curve = curves[name]
+        kept = next((i for i, n in enumerate(curve.at_risk) if n < 5), len(curve.at_risk))
+        assert line["x"] == pytest.approx(curve.times[:kept])
+        assert line["y"] == pytest.approx(curve.survival[:kept])
+        assert [d[2] for d in line["customdata"]] == pytest.approx(curve.ci_low[:kept])
+        assert [d[3] for d in line["customdata"]] == pytest.approx(curve.ci_high[:kept])
+        band = [t for t in figure["data"] if t.get("legendgroup") == name and not t.get("name")]
+        assert len(band) == 2 and all(len(t["x"]) == kept for t in band)
+        assert band[0]["y"] == pytest.approx(curve.ci_high[:kept])
+        assert band[1]["y"] == pytest.approx(curve.ci_low[:kept])
+        cut |= kept < len(curve.times)
+    assert cut and "A curve stops where fewer than 5 of its men are still followed." in note
+    # Coordinators and admins see every point of every curve.
+    for name, line in lines_of(admin).items():
+        assert line["y"] == pytest.approx(curves[name].survival)
+    assert "stops" not in admin_note
+
+
+def test_leadership_retention_points_follow_the_gate(demo_app, client_for, engine):
+    """A point is hidden with its curve's new members, and where fewer than k are still
+    followed at that week (the curve stops there); else shown as for the admin."""
+    rows, note = table(client_for("leadership"), demo_app, FY, by="group")
+    admin_rows, _ = table(client_for("admin"), demo_app, FY, by="group")
+    with engine.connect() as conn:
+        result = metrics.retention(conn, FY_FILTERS, "group")
+    stopped = 0
+    for curve in result["curves"]:
+        assert rows[curve.label]["n"] == (str(curve.n) if curve.n >= 5 else "<5")
+        assert admin_rows[curve.label]["n"] == str(curve.n)
+        for w in metrics.RETENTION_WEEKS:
+            value = result["at_weeks"][curve.label][w]
+            exact = page.NOT_FOLLOWED if value is None else f"{value:.0%}"
+            assert admin_rows[curve.label][f"w{w}"] == exact
+            followed = value is None or curve.at_risk_at(w) >= 5
+            stopped += curve.n >= 5 and not followed
+            shown = curve.n >= 5 and followed
+            expected = exact if shown else "— hidden (fewer than 5 men)"
+            assert rows[curve.label][f"w{w}"] == expected
+    assert stopped  # the demo data have the case
+    assert "Hidden: figures resting on fewer than 5 men." in note
+
+
+def test_help_texts_read_the_settings():
+    from types import SimpleNamespace
+
+    from layouts import retention
+
+    texts = retention.help_texts(SimpleNamespace(active_window_weeks=6, completion_threshold=0.8))
+    assert "within 6 weeks" in texts["intro"] and "within 6 weeks" in texts["km"]
+    assert not any("8 weeks" in text for text in texts.values())
+    assert "at least 80% of the program's sessions" in texts["completion"]
+
+
+def test_layout_reads_the_apps_window(demo_settings):
+    from dataclasses import replace
+
+    from dashboard.access import Scope
+    from dashboard.app_factory import create_app
+    from layouts import retention
+
+    app = create_app(replace(demo_settings, active_window_weeks=6), prepare=False)
+    with app.server.app_context():
+        text = str(retention.layout(Scope(role="leadership")))
+    assert "within 6 weeks" in text and "within 8 weeks" not in text

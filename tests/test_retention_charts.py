@@ -1,0 +1,96 @@
+"""The retention page's chart builders (charts/retention.py) and its gating of survival curves,
+without a database or a server."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from callbacks.retention import gated_curve
+from charts.retention import (
+    FUTURE,
+    HIDDEN,
+    SHOWN,
+    at_risk_table,
+    cohort_heatmap,
+    completion_bars,
+    rgba,
+    survival_figure,
+)
+from dashboard.access import Scope
+from dashboard.gate import Gate
+from dashboard.stats import kaplan_meier
+
+# Twelve men: lapses at 1..8 weeks, four still coming (censored) at 10 weeks.
+CURVE = kaplan_meier([1, 2, 3, 4, 5, 6, 7, 8, 10, 10, 10, 10], [True] * 8 + [False] * 4, "A")
+
+
+def test_rgba():
+    assert rgba("#0072B2", 0.15) == "rgba(0,114,178,0.15)"
+
+
+@pytest.mark.parametrize("bands, traces", [(True, 3), (False, 1)])
+def test_survival_figure_draws_a_line_and_its_band(bands, traces):
+    fig = survival_figure([CURVE], "network", bands).to_plotly_json()
+    assert len(fig["data"]) == traces
+    line = fig["data"][-1]
+    assert line["name"] == "A (n=12)"
+    assert list(line["y"]) == pytest.approx(CURVE.survival)
+    assert [list(d[:2]) for d in line["customdata"]] == [["network", "A"]] * len(CURVE.times)
+    if bands:
+        assert fig["data"][1]["fill"] == "tonexty"
+        assert list(fig["data"][0]["y"]) == pytest.approx(CURVE.ci_high)
+    assert list(fig["layout"]["xaxis"]["tickvals"]) == [0, 4]
+
+
+def test_gated_curve_stops_where_fewer_than_k_are_followed():
+    leadership = gated_curve(Gate(Scope(role="leadership"), 5), CURVE)
+    # At risk: 12 at 0 weeks, then 12, 11, ..., 5 (at 8 weeks), then 4 at 10 weeks.
+    assert min(leadership.at_risk) >= 5
+    kept = len(leadership.times)
+    assert CURVE.at_risk[kept] < 5 and kept < len(CURVE.times)
+    assert leadership.survival == CURVE.survival[:kept]
+    assert leadership.ci_low == CURVE.ci_low[:kept]
+    assert leadership.ci_high == CURVE.ci_high[:kept]
+    assert leadership.n == CURVE.n
+    admin = gated_curve(Gate(Scope(role="admin"), 5), CURVE)
+    assert admin.times == CURVE.times and admin.survival == CURVE.survival
+
+
+def test_at_risk_table_shows_the_cells_it_is_given():
+    frame = pd.DataFrame([{"curve": "A", "w0": "12", "w4": "<5"}])
+    head, body = at_risk_table(frame, (0, 4)).children
+    assert [th.children for th in head.children.children] == ["Weeks", "0", "4"]
+    (row,) = body.children
+    assert row.children[0].children[-1] == "A"
+    assert [cell.children for cell in row.children[1:]] == ["12", "<5"]
+
+
+def test_cohort_heatmap_blank_for_future_dash_for_hidden():
+    fig = cohort_heatmap(
+        ["2025-04 · 12 men", "2025-05 · <5 men"],
+        [0, 1],
+        [[1.0, 0.5], [None, None]],
+        [[SHOWN, SHOWN], [HIDDEN, FUTURE]],
+        quarter=False,
+        hidden_hover="hidden: fewer than 5 men",
+    ).to_plotly_json()
+    trace = fig["data"][0]
+    assert [list(row) for row in trace["z"]] == [[1.0, 0.5], [None, None]]
+    assert [list(row) for row in trace["text"]] == [["100%", "50%"], ["–", ""]]
+    assert trace["customdata"][1] == ["hidden: fewer than 5 men", "not reached yet"]
+    assert fig["layout"]["xaxis"]["title"]["text"].startswith("Months since joining")
+
+
+def test_completion_bars_draw_no_bar_for_a_withheld_rate():
+    fig = completion_bars(
+        ["A (n=12)", "B (n=<5)"],
+        [0.75, None],
+        ["75%", "hidden: fewer than 5 men"],
+        ["75% of 16 places completed", "hidden: fewer than 5 men"],
+        ["#0072B2", "#E69F00"],
+    ).to_plotly_json()
+    bar = fig["data"][0]
+    assert list(bar["x"]) == [0.75, 0] and list(bar["y"]) == ["A (n=12)", "B (n=<5)"]
+    assert list(bar["text"]) == ["75%", "hidden: fewer than 5 men"]
+    assert list(bar["customdata"])[0] == "75% of 16 places completed"
