@@ -268,15 +268,15 @@ def not_reached(cohorts, offsets: list[int], end, quarter: bool) -> list[list[bo
 
 
 def cohort_cells(frame: pd.DataFrame, offsets: list[int]) -> pd.DataFrame:
-    """The cohort matrix as one row per (cohort, offset): the cohort's size, the men of it
-    present then and their share."""
+    """The cohort matrix as one row per (cohort, offset): the men of the cohort present then
+    and their share of it."""
     cells = []
     for i in range(len(frame)):
         size = int(frame.loc[i, "size"])
         for o in offsets:
             share = frame.loc[i, o]
             present = 0 if pd.isna(share) else round(share * size)
-            cells.append({"row": i, "offset": o, "size": size, "present": present, "share": share})
+            cells.append({"row": i, "offset": o, "present": present, "share": share})
     return pd.DataFrame(cells)
 
 
@@ -296,7 +296,7 @@ def cohort_chart(search):
     sizes = gate.table(frame[["cohort", "size"]], {"size": "cohort_size"}).frame["size"]
     cells = gate.table(
         cohort_cells(frame, offsets),
-        {"size": "cohort_size", "present": "cohort_present", "share": "cohort_share"},
+        {"present": "cohort_present", "share": "cohort_share"},
     )
     shares = [[None] * len(offsets) for _ in range(len(frame))]
     status = [[SHOWN] * len(offsets) for _ in range(len(frame))]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
+import flask
 from dash import dcc, html
 
 from charts.style import GRAPH_CONFIG
 from dashboard import catalogue
+from dashboard.service import current_service
 
 BY_OPTIONS = [{"label": "By network", "value": "network"}, {"label": "By group", "value": "group"}]
 
@@ -46,14 +48,8 @@ def retention_grid() -> html.Div:
 
 
 def page_settings():
-    """The running app's settings; None outside a request (the catalogue's defaults)."""
-    import flask
-
-    if not flask.has_app_context():
-        return None
-    from dashboard.service import current_service
-
-    return current_service().settings
+    """The running app's settings; None outside the app (the catalogue's defaults)."""
+    return current_service().settings if flask.has_app_context() else None
 
 
 def help_texts(settings=None) -> dict[str, str]:
@@ -64,9 +60,9 @@ def help_texts(settings=None) -> dict[str, str]:
         return catalogue.definition(key, settings)
 
     return {
-        "intro": f"Who keeps coming: {define('retention_base')} {define('survival_curve')}",
-        "km": f"{define('survival_curve')} Click a curve to narrow the filters to that network "
-        "or group; the browser's back button undoes it.",
+        "intro": f"Who keeps coming. {define('retention_base')} {define('survival_curve')}",
+        "km": "Click a curve to narrow the filters to that network or group; the browser's "
+        "back button undoes it.",
         "at_risk": define("at_risk_number"),
         "table": "The curves above read at 4, 12, 26 and 52 weeks (hover a column's header "
         "for its definition).",
