@@ -82,6 +82,13 @@ class Settings:
     survey_min_pairs: int = setting(
         10, "Survey outcomes reach leadership only with this many pairs (SPEC §4)", 1, 1000
     )
+    query_rate_per_minute: int = setting(
+        30,
+        "Different selections a leadership or funder user may ask per minute before his "
+        "answers are slowed down (SPEC §4)",
+        1,
+        10_000,
+    )
     active_window_weeks: int = setting(
         8, "A member is active with a present in this many weeks (SPEC §3)", 1, 104
     )
