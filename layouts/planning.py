@@ -226,7 +226,7 @@ def layout(scope) -> html.Div:
                 graph("planning-trend"),
             ),
             slide(
-                "Capacity use",
+                catalogue.label("capacity_use"),
                 "Average attendance per session as a share of the group's "
                 "capacity, this fiscal year so far.",
                 graph("planning-capacity"),
