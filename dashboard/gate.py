@@ -160,6 +160,12 @@ class Gate:
         """Whether a figure resting on `count` men may be shown to this user."""
         return count is not None and (self.exact or count >= self.k)
 
+    def enough(self, count) -> bool:
+        """Whether an estimate over `count` men is shown beside others in a ranking (e.g. the
+        groups where retention is weakest): k for every role, exact ones too, since a share
+        of fewer men says little and would fill the ranking."""
+        return count is not None and count >= self.k
+
     def member_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A member-level table: only coordinators and admins ever receive one."""
         if not self.scope.may_see_member_rows:
