@@ -1,8 +1,14 @@
 """Run the Network Dashboard: `python app.py` (or `gunicorn app:server`)."""
 
-from dashboard.app_factory import create_app
+import sys
 
-app = create_app()
+from dashboard.app_factory import create_app
+from dashboard.settings import SettingsError
+
+try:
+    app = create_app()
+except SettingsError as exc:  # a bad setting stops start-up with one line, not a traceback
+    sys.exit(f"error: {exc}")
 server = app.server
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ import io
 import dash_bootstrap_components as dbc
 import flask
 from dash import ALL, Input, Output, State, dcc, html, no_update
-from sqlalchemy import Connection, and_, or_, select
 
 from callbacks.shell import today
+from dashboard import entry
 from dashboard.access import Scope
 from dashboard.auth import current_scope
 from dashboard.importing import (
@@ -34,11 +34,9 @@ from dashboard.importing import (
 )
 from dashboard.importing.report import TABLE_LABELS
 from dashboard.importing.validate import COLUMNS
-from dashboard.models import Attendance, Enrollment, Group, GroupSession, Member, Network
 from dashboard.service import current_service
 from layouts.data import KIND_TITLES, MARKS, preview_grid, problem_grid, upload_prompt
 
-IMPORT_ROLES = ("coordinator", "admin")
 # The largest upload the page accepts. IMPORT_MAX_ROWS (50,000) rows of the widest kind
 # (surveys, ~20 columns) is about 5 MB as CSV, so 10 MB leaves room without letting a
 # mistaken upload (a video, a database dump) tie up a worker.
@@ -57,15 +55,15 @@ class UploadError(ValueError):
 def importer() -> Scope:
     """The signed-in user, refused (403) unless a coordinator or an admin."""
     scope = current_scope()
-    if scope.role not in IMPORT_ROLES:
+    if not scope.may_import:
         flask.abort(403)
     return scope
 
 
 def allowed_networks(scope: Scope) -> set[str] | None:
-    """Networks this user may import for: None = all (admin); a coordinator his own, and
-    none at all if he has no network yet (never "all" by omission)."""
-    return None if scope.role == "admin" else set(scope.networks or ())
+    """Networks this user may import for: None = all (admin)."""
+    networks = scope.writable_networks
+    return None if networks is None else set(networks)
 
 
 # ---------------------------------------------------------------- helpers
@@ -416,92 +414,10 @@ def undo_batch(submitted, batch_id):
 # ---------------------------------------------------------------- a session by hand
 
 
-def entry_groups_query(conn: Connection, networks: tuple[str, ...] | None) -> list[dict]:
-    """Groups (of these networks; None = all) with their network and dates."""
-    query = (
-        select(Group.name, Network.name.label("network"), Group.start_date, Group.end_date)
-        .join(Network, Network.id == Group.network_id)
-        .order_by(Network.name, Group.name)
-    )
-    if networks is not None:
-        query = query.where(Network.name.in_(networks))
-    return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def session_roster(conn: Connection, group_name: str, day: str) -> dict | None:
-    """A group's session on a day: the group, the session if recorded, and its men.
-
-    The men are those enrolled that day (an enrollment without an end that is marked
-    withdrawn is left out) plus anyone already marked at that session.
-    """
-    on = dt.date.fromisoformat(day)
-    group = conn.execute(
-        select(
-            Group.id,
-            Group.name,
-            Group.start_date,
-            Group.end_date,
-            Group.session_minutes,
-            Network.name.label("network"),
-        )
-        .join(Network, Network.id == Group.network_id)
-        .where(Group.name == group_name)
-    ).one_or_none()
-    if group is None:
-        return None
-    session = conn.execute(
-        select(GroupSession.id, GroupSession.duration_minutes, GroupSession.cancelled).where(
-            GroupSession.group_id == group.id, GroupSession.date == on
-        )
-    ).one_or_none()
-    marks = {}
-    if session is not None:
-        marks = dict(
-            conn.execute(
-                select(Member.code, Attendance.status)
-                .join(Member, Member.id == Attendance.member_id)
-                .where(Attendance.session_id == session.id)
-            ).all()
-        )
-    enrolled = set(
-        conn.scalars(
-            select(Member.code)
-            .join(Enrollment, Enrollment.member_id == Member.id)
-            .where(
-                Enrollment.group_id == group.id,
-                Enrollment.enrolled_from <= on,
-                or_(
-                    Enrollment.enrolled_to >= on,
-                    and_(Enrollment.enrolled_to.is_(None), Enrollment.status != "withdrawn"),
-                ),
-            )
-            .distinct()
-        )
-    )
-    members = [
-        {"code": code, "status": marks.get(code), "enrolled": code in enrolled}
-        for code in sorted(enrolled | set(marks))
-    ]
-    return {
-        "group": group.name,
-        "network": group.network,
-        "start": group.start_date,
-        "end": group.end_date,
-        "minutes": group.session_minutes,
-        "session": None if session is None else dict(session._mapping),
-        "members": members,
-    }
-
-
-def _scope_networks(scope: Scope) -> tuple[str, ...] | None:
-    """The networks whose groups this user may pick: None = all (admin)."""
-    return None if scope.role == "admin" else tuple(scope.networks or ())
-
-
 def entry_groups(_pathname):
     """The groups this user may enter a session for (his networks'; all for an admin)."""
     scope = importer()
-    groups = current_service().lookup(entry_groups_query, _scope_networks(scope))
+    groups = current_service().lookup(entry.entry_groups, scope.writable_networks)
     many = len({g["network"] for g in groups}) > 1
     return [
         {"label": f"{g['name']} ({g['network']})" if many else g["name"], "value": g["name"]}
@@ -518,8 +434,7 @@ def _parse_day(value) -> dt.date | None:
 
 def roster_problem(roster: dict | None, scope: Scope, day: dt.date) -> str | None:
     """Why marks can't be entered for this group and day, or None."""
-    networks = _scope_networks(scope)
-    if roster is None or (networks is not None and roster["network"] not in networks):
+    if roster is None or not scope.may_write_network(roster["network"]):
         return "This group is not one of your network's groups."
     if day > today():
         return f"{day:%A %d %B %Y} is in the future: enter a session once it has been held."
@@ -549,7 +464,9 @@ def entry_roster(group, day_text, _saved):
     day = _parse_day(day_text)
     if not group or day is None:
         return (html.P("Choose a group and a date.", className="small text-muted"), True, "usual")
-    roster = current_service().lookup(session_roster, group, day.isoformat())
+    roster = current_service().lookup(
+        entry.session_roster, group, day.isoformat(), scope.writable_networks
+    )
     problem = roster_problem(roster, scope, day)
     if problem:
         return dbc.Alert(problem, color="warning", id="data-entry-problem"), True, "usual"

@@ -1,77 +1,59 @@
-"""Overview callbacks: cards with change against the previous period, trend, networks."""
+"""Overview callbacks: cards with change against the previous period, trend, networks.
+
+Thin wiring: the filters of the URL -> the data service -> the privacy gate -> a chart
+builder (charts/overview.py) or a component (layouts/overview.py)."""
 
 from __future__ import annotations
 
-import dash_bootstrap_components as dbc
+from dataclasses import replace
+
 import pandas as pd
-import plotly.graph_objects as go
 from dash import Input, Output, State, html, no_update
 
 from callbacks.shell import url_filters
-from charts.style import NO_SESSIONS, color_for, empty_figure, styled
-from dashboard import metrics, queries
+from charts import overview as charts
+from charts.style import NO_SESSIONS
+from dashboard import catalogue, metrics, queries
 from dashboard.auth import current_scope
 from dashboard.filters import Filters
-from dashboard.privacy import (
-    HEADLINE_COUNTS,
-    HEADLINE_DERIVED,
-    hidden_reason,
-    shown_count,
-    suppress_record,
-)
+from dashboard.gate import Gate
 from dashboard.service import current_service
-from layouts.overview import CARDS
+from layouts.overview import CARDS, networks_table, page_settings
 
-PERCENT_KEYS = {"retention_12w", "wellbeing_improved", "attendance_rate"}
-COUNT_KEYS = {"men_reached", "new_members", "active_members"}
-
-
-def format_figure(key: str, value, threshold: int) -> str:
-    if value is None:
-        return shown_count(None, threshold) if key in COUNT_KEYS else "—"
-    if key in PERCENT_KEYS:
-        return f"{value:.0%}"
-    if key in ("average_attendance",):
-        return f"{value:.1f}"
-    if key == "attendance_hours":
-        return f"{value:,.0f}"
-    return f"{int(value):,}"
+# Figures whose change reads in percentage points.
+POINTS = (catalogue.SHARE, catalogue.SURVIVAL)
 
 
 def format_change(key: str, now, before) -> tuple[str, str]:
     """Change against the previous period, as text and a colour class."""
     if now is None or before is None:
         return "no comparison", "text-muted"
-    if before == 0 and key not in PERCENT_KEYS:
-        return "no data in the previous period", "text-muted"
-    if key in PERCENT_KEYS:
+    entry = catalogue.figure(key)
+    if entry.kind in POINTS:
         diff = (now - before) * 100
         text = f"{diff:+.0f} points"
+    elif before == 0:
+        return "no data in the previous period", "text-muted"
     else:
         diff = now - before
-        text = f"{diff:+,.1f}" if key == "average_attendance" else f"{diff:+,.0f}"
-        if before:
-            text += f" ({diff / before:+.0%})"
-    return text + " vs previous period", "text-success" if diff > 0 else (
-        "text-danger" if diff < 0 else "text-muted"
-    )
+        text = f"{diff:+,.{entry.digits}f} ({diff / before:+.0%})"
+    css = "text-success" if diff > 0 else "text-danger" if diff < 0 else "text-muted"
+    return text + " vs previous period", css
 
 
-def headline_figures(scope, f: Filters) -> tuple[dict, list[str]]:
-    """The cards' figures as this user may see them, and the keys hidden by suppression."""
+def headline_figures(gate: Gate, f: Filters) -> tuple[dict, dict, list[str]]:
+    """The cards' figures: exact (stays on the server), as this user may receive them, and
+    the keys the gate hid."""
     service = current_service()
-    figures = service.run(scope, f, metrics.headline, service.settings.active_window_weeks)
-    if scope.suppressed:
-        return suppress_record(
-            figures, service.settings.suppression_threshold, HEADLINE_COUNTS, HEADLINE_DERIVED
-        )
-    return figures, []
+    exact = service.run(gate.scope, f, metrics.headline, service.settings.active_window_weeks)
+    safe, hidden = gate.record(exact)
+    return exact, safe, hidden
 
 
-def missing_reason(key: str, hidden: list[str], threshold: int) -> str:
+def missing_reason(key: str, exact: dict, hidden: list[str], gate: Gate) -> str:
     """Why a card shows no value."""
     if key in hidden:
-        return f"hidden: fewer than {threshold} men"
+        return f"hidden: {gate.reason(exact, key)}"
     if key == "retention_12w":
         return "nobody of the period's new members followed 12 weeks yet"
     if key == "wellbeing_improved":
@@ -80,16 +62,15 @@ def missing_reason(key: str, hidden: list[str], threshold: int) -> str:
 
 
 def update_cards(search):
-    scope = current_scope()
+    gate = current_service().gate(current_scope())
     f = url_filters(search)
-    now, hidden = headline_figures(scope, f)
-    before, _ = headline_figures(scope, f.previous())
-    threshold = current_service().settings.suppression_threshold
+    exact, now, hidden = headline_figures(gate, f)
+    _, before, _ = headline_figures(gate, f.previous())
     values, changes, classes = [], [], []
-    for key, _, _ in CARDS:
-        values.append(format_figure(key, now[key], threshold))
+    for key in CARDS:
+        values.append(gate.shown(key, now[key]))
         if now[key] is None:
-            text, css = missing_reason(key, hidden, threshold), "text-muted"
+            text, css = missing_reason(key, exact, hidden, gate), "text-muted"
         else:
             text, css = format_change(key, now[key], before[key])
         changes.append(text)
@@ -100,120 +81,50 @@ def update_cards(search):
 
 
 def trend_figure(search):
-    scope = current_scope()
-    f = url_filters(search)
     service = current_service()
-    frame = service.run(scope, f, metrics.attendance_over_time, "network")
-    if frame.empty:
-        return empty_figure(NO_SESSIONS)
-    frame = service.table(
-        scope, frame, ["men"], {"attendance": "men", "average_attendance": "men"}
-    ).frame
-    fig = go.Figure()
-    for index, (key, part) in enumerate(frame.groupby("key", sort=True)):
-        fig.add_trace(
-            go.Scatter(
-                x=part["period"],
-                y=part["attendance"],
-                name=key,
-                mode="lines+markers",
-                line=dict(color=color_for(key, index), width=3),
-                customdata=[key] * len(part),
-                hovertemplate=f"{key}<br>%{{x|%d %b %Y}}: %{{y:,}} present<extra></extra>",
-            )
-        )
-    fig.update_yaxes(title="Attendance (presents)", rangemode="tozero")
-    ticks = {
-        "month": dict(tickformat="%b %Y", dtick="M1" if f.days <= 400 else None),
-        "quarter": dict(tickformat="Q%q %Y", dtick="M3" if f.days <= 1100 else None),
-    }.get(f.grain, {})
-    fig.update_xaxes(
-        title=f"{f.grain.title()} starting (the first and last may be partial)", **ticks
-    )
-    return styled(fig)
+    gate = service.gate(current_scope())
+    f = url_filters(search)
+    frame = service.run(gate.scope, f, metrics.attendance_over_time, "network")
+    safe = gate.table(frame, columns={"men": "men_reached"}).frame
+    return charts.trend(safe, f.grain, f.days)
+
+
+def visible_networks(scope, f: Filters) -> list[str]:
+    """The networks this user may see, of those the filters choose (all when none)."""
+    names = scope.visible_networks(current_service().lookup(queries.network_names))
+    return [name for name in names if not f.networks or name in f.networks]
 
 
 def network_table(search):
-    scope = current_scope()
-    f = url_filters(search)
     service = current_service()
-    names = [
-        n
-        for n in service.lookup(queries.network_names)
-        if (scope.networks is None or n in scope.networks) and (not f.networks or n in f.networks)
-    ]
+    gate = service.gate(current_scope())
+    f = url_filters(search)
+    names = visible_networks(gate.scope, f)
     if not names:
         return html.P(NO_SESSIONS, className="text-muted")
-    rows = []
-    for name in names:
-        narrowed = Filters(
-            start=f.start,
-            end=f.end,
-            networks=(name,),
-            groups=f.groups,
-            program_types=f.program_types,
-            age_bands=f.age_bands,
-            communities=f.communities,
-            grain=f.grain,
-        )
-        rows.append(
-            {
-                "network": name,
-                **service.run(
-                    scope, narrowed, metrics.headline, service.settings.active_window_weeks
-                ),
-            }
-        )
-    frame = pd.DataFrame(rows)
-    threshold = service.settings.suppression_threshold
+    window = service.settings.active_window_weeks
+    exact = [
+        service.run(gate.scope, replace(f, networks=(name,), preset=None), metrics.headline, window)
+        for name in names
+    ]
     # Networks side by side with the combined column beside them: a total, so complementary
     # suppression applies down each figure's column.
-    combined, _ = headline_figures(scope, f)
-    safe = service.table(
-        scope,
-        frame,
-        HEADLINE_COUNTS,
-        HEADLINE_DERIVED,
-        totals=("column",) if len(names) > 1 else (),
-    ).frame
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th("Figure"),
-                *[html.Th(n, style={"color": color_for(n)}) for n in names],
-                html.Th("Combined"),
-            ]
-        )
-    )
-    body = []
-    for key, title, help_text in CARDS:
-        cells = []
+    safe = gate.table(pd.DataFrame(exact), totals=("column",) if len(names) > 1 else ())
+    _, combined, _ = headline_figures(gate, f)
+    cells = {}
+    for key in CARDS:
+        cells[key] = []
         for i in range(len(names)):
-            text = format_figure(key, safe.loc[i, key], threshold)
-            if safe.loc[i, key] is None and scope.suppressed:
-                reason = hidden_reason(rows[i], key, HEADLINE_COUNTS, HEADLINE_DERIVED, threshold)
-                # A cell hidden only to protect its neighbour is not "<5": say so.
-                text = text if reason.startswith("fewer") else "—"
-                cells.append(html.Td(text, title=f"hidden: {reason}"))
+            if safe.hidden.loc[i, key]:
+                reason = gate.reason(exact[i], key)
+                # A cell hidden only to protect its neighbour is not "<k": say so.
+                text = gate.hidden_text(key) if reason.startswith("fewer") else "—"
+                cells[key].append((text, reason))
             else:
-                cells.append(html.Td(text))
-        body.append(
-            html.Tr(
-                [
-                    html.Th(title, title=help_text, scope="row"),
-                    *cells,
-                    html.Td(format_figure(key, combined[key], threshold)),
-                ]
-            )
-        )
-    return dbc.Table(
-        [header, html.Tbody(body)],
-        bordered=False,
-        hover=True,
-        size="sm",
-        responsive=True,
-        className="mb-0",
-    )
+                value = safe.frame.loc[i, key]
+                cells[key].append((gate.shown(key, None if pd.isna(value) else value), None))
+    shown = {key: gate.shown(key, combined[key]) for key in CARDS}
+    return networks_table(names, cells, shown, page_settings())
 
 
 def cross_filter(click, search):
@@ -229,7 +140,7 @@ def cross_filter(click, search):
         - pd.Timedelta(days=1)
     ).date()
     network = point.get("customdata")
-    known = current_service().lookup(queries.network_names)
+    known = current_scope().visible_networks(current_service().lookup(queries.network_names))
     networks = (network,) if network in known else f.networks
     narrowed = Filters(
         start=start,
@@ -245,7 +156,7 @@ def cross_filter(click, search):
 
 
 def register(app) -> None:
-    keys = [key for key, _, _ in CARDS]
+    keys = list(CARDS)
     app.callback(
         *(Output(f"overview-value-{k}", "children") for k in keys),
         *(Output(f"overview-change-{k}", "children") for k in keys),

@@ -6,15 +6,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import plotly.graph_objects as go
 from dash import Input, Output, State, ctx, no_update
 
 from callbacks.shell import today
-from charts.style import color_for, empty_figure, styled
-from dashboard import audit, metrics, queries, report
+from charts import planning as charts
+from charts.style import color_for, empty_figure
+from dashboard import audit, catalogue, metrics, queries
 from dashboard.auth import current_scope
 from dashboard.db import session_scope
 from dashboard.filters import Filters, fiscal_year_label, fiscal_year_start
+from dashboard.gate import Gate
 from dashboard.service import current_service
 from dashboard.targets import (
     COMBINED,
@@ -22,36 +23,19 @@ from dashboard.targets import (
     TargetError,
     actual_vs_target,
     delete_target,
+    fiscal_year_actuals,
     fiscal_years,
     list_targets,
+    metric_kind,
+    network_actuals,
     parse_period,
     previous_period,
     quarters,
     set_target,
 )
 
-EDITORS = ("leadership", "admin")
 YEARS_SHOWN = 5
 TOP = 5  # groups growing / shrinking / with the weakest retention shown
-GROUP_DERIVED = {
-    "attendance": "men_reached",
-    "average_attendance": "men_reached",
-    "capacity_use": "men_reached",
-    "attendance_rate": "men_reached",
-    "excused": "men_reached",
-    "excused_rate": "men_reached",
-}
-
-
-def chart_height(presenting: bool, normal: int = 380) -> int:
-    return 620 if presenting else normal
-
-
-def big(fig: go.Figure, presenting: bool) -> go.Figure:
-    """Presentation mode: large type for a meeting room's screen."""
-    if presenting:
-        fig.update_layout(font_size=20, title_font_size=24, hoverlabel_font_size=18)
-    return fig
 
 
 # --- Periods ---
@@ -85,7 +69,8 @@ def window(fiscal_year: str) -> Filters | None:
 
 def target_choices(fiscal_year):
     """The form's networks and periods (the fiscal year and its quarters)."""
-    names = current_service().lookup(queries.network_names)
+    scope = current_scope()
+    names = scope.visible_networks(current_service().lookup(queries.network_names))
     networks = [
         {"label": "Combined (all networks)", "value": COMBINED},
         *({"label": n, "value": n} for n in names),
@@ -99,7 +84,7 @@ def target_choices(fiscal_year):
 def write_target(save_clicks, delete_clicks, changed, network, metric, period, value, version):
     """Save, delete or edit (in the grid) one target: leadership and admin only."""
     scope = current_scope()
-    if scope.role not in EDITORS:
+    if not scope.may_edit_targets:
         with session_scope(current_service().engine) as session:
             audit.record(session, "refused", scope.username, "tried to change a target")
         return "Only leadership and admin can set targets.", no_update
@@ -118,7 +103,9 @@ def write_target(save_clicks, delete_clicks, changed, network, metric, period, v
         return no_update, no_update
     if not (network and metric and period):
         return "Choose a network, a figure and a period.", no_update
-    label, kind = METRICS.get(metric, (metric, "count"))
+    known = metric in METRICS
+    label = catalogue.label(metric) if known else metric
+    kind = metric_kind(metric) if known else "count"
     try:
         with session_scope(current_service().engine) as session:
             if action == "delete":
@@ -138,8 +125,27 @@ def write_target(save_clicks, delete_clicks, changed, network, metric, period, v
     return message, (version or 0) + 1
 
 
+def gate_columns(gate: Gate, values: dict[str, dict]) -> dict[str, dict]:
+    """Figures per network column and the combined one, as this user may receive them.
+
+    The combined column is the networks' total: with two or more networks beside it,
+    complementary suppression runs down each figure's column."""
+    networks = [column for column in values if column != COMBINED]
+    safe = {}
+    if networks:
+        totals = ("column",) if COMBINED in values and len(networks) > 1 else ()
+        hidden = gate.table(pd.DataFrame([values[n] for n in networks]), totals=totals).hidden
+        for i, name in enumerate(networks):
+            safe[name] = {
+                key: None if hidden.iloc[i][key] else value for key, value in values[name].items()
+            }
+    if COMBINED in values:
+        safe[COMBINED], _ = gate.record(values[COMBINED])
+    return {column: safe[column] for column in values}
+
+
 def actuals_for(
-    scope, periods: list[str], with_retention: set[str] = frozenset()
+    gate: Gate, periods: list[str], with_retention: set[str] = frozenset()
 ) -> dict[str, dict[str, dict]]:
     """Each period's figures per network and combined, as this user may see them.
 
@@ -153,32 +159,24 @@ def actuals_for(
         start, end = parse_period(period)
         window_weeks = settings.active_window_weeks if period in with_retention else None
         values = service.run(
-            scope,
+            gate.scope,
             Filters(start=start, end=end),
-            report.network_outputs,
+            network_actuals,
             settings.completion_threshold,
             window_weeks,
         )
         if COMBINED not in values and len(values) == 1:
             values = {**values, COMBINED: next(iter(values.values()))}
-        if scope.suppressed:
-            values, _ = report.suppress_columns(
-                values,
-                settings.suppression_threshold,
-                report.PLANNING_COUNTS,
-                report.PLANNING_DERIVED,
-            )
-        result[period] = values
+        result[period] = gate_columns(gate, values)
     return result
 
 
-def target_rows(fiscal_year: str) -> pd.DataFrame:
-    scope = current_scope()
+def target_rows(gate: Gate, fiscal_year: str) -> pd.DataFrame:
     with session_scope(current_service().engine) as session:
         targets = list_targets(session, fiscal_year)
     periods = sorted({t["period"] for t in targets})
     retention = {t["period"] for t in targets if t["metric"] == "retention_12w"}
-    return actual_vs_target(targets, actuals_for(scope, periods, retention), today())
+    return actual_vs_target(targets, actuals_for(gate, periods, retention), today())
 
 
 def _number(value, kind: str, digits: int = 0):
@@ -238,89 +236,24 @@ def column_defs(editable: bool) -> list[dict]:
     ]
 
 
-def actual_chart(rows: list[dict], presenting: bool) -> go.Figure:
-    if not rows:
-        return empty_figure("No targets for this fiscal year yet: set one above.")
-    labels = [f"{r['figure']} · {r['network']} · {r['period']}" for r in rows]
-    reached = [r["reached"] for r in rows]
-    texts = []
-    for r in rows:
-        if r["status"] == "not started":
-            texts.append("not started")
-        elif r["actual"] is None:
-            texts.append("hidden: fewer than 5 men")
-        else:
-            unit = r["unit"]
-            actual = f"{r['actual']:g}%" if unit else f"{r['actual']:,.0f}"
-            target = f"{r['target']:g}%" if unit else f"{r['target']:,.0f}"
-            texts.append(f"{actual} of {target} ({r['reached']:.0f}%)")
-    colors = [
-        "#009E73"
-        if r["status"] in ("met", "on track")
-        else "#D55E00"
-        if r["status"] in ("behind", "below target")
-        else "#BBBBBB"
-        for r in rows
-    ]
-    fig = go.Figure(
-        go.Bar(
-            y=labels,
-            x=[v or 0 for v in reached],
-            orientation="h",
-            marker_color=colors,
-            text=texts,
-            textposition="outside",
-            cliponaxis=False,
-            name="Reached so far",
-            customdata=[r["status"] for r in rows],
-            hovertemplate="%{y}: %{text}, %{customdata}<extra></extra>",
-        )
-    )
-    projected = [
-        (label, r["projected"])
-        for label, r in zip(labels, rows, strict=True)
-        if r["projected"] is not None
-    ]
-    if projected:
-        fig.add_trace(
-            go.Scatter(
-                y=[p[0] for p in projected],
-                x=[p[1] for p in projected],
-                mode="markers",
-                name="Projected at period end",
-                marker=dict(symbol="diamond", size=14, color="#000000"),
-                hovertemplate="%{y}: projected %{x:.0f}% of target<extra></extra>",
-            )
-        )
-    fig.add_vline(
-        x=100,
-        line_dash="dash",
-        line_color="#555",
-        annotation_text="target",
-        annotation_position="top",
-    )
-    top = max([v or 0 for v in reached] + [p[1] for p in projected] + [100])
-    fig.update_xaxes(range=[0, top * 1.45], ticksuffix="%", title="share of target")
-    fig.update_yaxes(autorange="reversed")
-    height = max(chart_height(presenting, 260), 120 + 44 * len(rows))
-    return big(styled(fig, height=height), presenting)
-
-
 def targets_view(fiscal_year, version, presenting):
     """The grid and the chart of actual against target for the fiscal year's targets."""
     scope = current_scope()
     if not fiscal_year:
         return [], column_defs(False), empty_figure("Choose a fiscal year")
-    rows = grid_rows(target_rows(fiscal_year))
-    return rows, column_defs(scope.role in EDITORS), actual_chart(rows, bool(presenting))
+    gate = current_service().gate(scope)
+    rows = grid_rows(target_rows(gate, fiscal_year))
+    hidden_text = f"hidden: fewer than {gate.k} men"
+    chart = charts.actual_chart(rows, bool(presenting), hidden_text)
+    return rows, column_defs(scope.may_edit_targets), chart
 
 
 # --- Year on year ---
 
 
 def trend_figure(fiscal_year, metric, presenting):
-    scope = current_scope()
     service = current_service()
+    gate = service.gate(current_scope())
     settings = service.settings
     if not fiscal_year:
         return empty_figure("Choose a fiscal year")
@@ -332,129 +265,47 @@ def trend_figure(fiscal_year, metric, presenting):
     _, end = parse_period(labels[-1])
     window_weeks = settings.active_window_weeks if metric == "retention_12w" else None
     years = service.run(
-        scope,
+        gate.scope,
         Filters(start=start, end=end),
-        report.fiscal_year_outputs,
+        fiscal_year_actuals,
         labels,
         settings.completion_threshold,
         window_weeks,
     )
-    label, kind = METRICS[metric]
+    safe = {fy: gate_columns(gate, years[fy]) for fy in labels}
     # The running year is shown as far as it has gone.
     ticks = [f"{fy} (so far)" if parse_period(fy)[1] > today() else fy for fy in labels]
-    fig = go.Figure()
     columns = list(next(iter(years.values())).keys())
-    for index, column in enumerate(columns):
-        ys, texts = [], []
-        for fy in labels:
-            values = years[fy]
-            if scope.suppressed:
-                values, _ = report.suppress_columns(
-                    values,
-                    settings.suppression_threshold,
-                    report.PLANNING_COUNTS,
-                    report.PLANNING_DERIVED,
-                )
-            value = values.get(column, {}).get(metric)
-            ys.append(None if value is None else (value * 100 if kind == "rate" else value))
-            texts.append(
-                "—" if value is None else f"{value:.0%}" if kind == "rate" else f"{value:,.0f}"
-            )
-        if column == report.COMBINED:
-            fig.add_trace(
-                go.Scatter(
-                    x=ticks,
-                    y=ys,
-                    name=column,
-                    text=texts,
-                    mode="lines+markers+text",
-                    textposition="top center",
-                    line=dict(color=color_for("All"), width=3, dash="dot"),
-                )
-            )
-        else:
-            fig.add_trace(
-                go.Bar(
-                    x=ticks,
-                    y=ys,
-                    name=column,
-                    text=texts,
-                    textposition="outside",
-                    cliponaxis=False,
-                    marker_color=color_for(column, index),
-                )
-            )
-    fig.update_yaxes(title=label + (" (%)" if kind == "rate" else ""), rangemode="tozero")
-    fig.update_layout(barmode="group")
-    return big(styled(fig, height=chart_height(bool(presenting))), bool(presenting))
+    series = {column: [safe[fy].get(column, {}).get(metric) for fy in labels] for column in columns}
+    return charts.year_on_year(metric, ticks, series, COMBINED, bool(presenting))
 
 
 # --- Groups: capacity, growth, retention ---
 
 
-def safe_groups(scope, f: Filters) -> pd.DataFrame:
-    service = current_service()
-    frame = service.run(scope, f, metrics.group_table)
-    return service.table(scope, frame, ["men_reached"], GROUP_DERIVED).frame
+def safe_groups(gate: Gate, f: Filters) -> pd.DataFrame:
+    frame = current_service().run(gate.scope, f, metrics.group_table)
+    return gate.table(frame).frame
 
 
 def capacity_figure(fiscal_year, presenting):
-    scope = current_scope()
+    gate = current_service().gate(current_scope())
     f = window(fiscal_year) if fiscal_year else None
     if f is None:
         return empty_figure("This fiscal year hasn't started yet."), ""
-    frame = safe_groups(scope, f)
+    frame = safe_groups(gate, f)
     frame = frame[(frame["sessions_held"] > 0) & frame["capacity"].notna()]
     hidden = frame[frame["capacity_use"].isna()]
     frame = frame[frame["capacity_use"].notna()].copy()
     if frame.empty:
-        return empty_figure("No group held sessions this fiscal year."), ""
+        return charts.capacity(frame, bool(presenting)), ""
     frame["capacity_use"] = frame["capacity_use"].astype(float)
     frame = frame.sort_values("capacity_use", ascending=False)
-    fig = go.Figure()
-    for index, (network, part) in enumerate(frame.groupby("network", sort=True)):
-        fig.add_trace(
-            go.Bar(
-                y=part["group"],
-                x=part["capacity_use"] * 100,
-                orientation="h",
-                name=network,
-                marker_color=color_for(network, index),
-                text=[
-                    f"{a:.1f} of {int(c)} ({u:.0%})"
-                    for a, c, u in zip(
-                        part["average_attendance"],
-                        part["capacity"],
-                        part["capacity_use"],
-                        strict=True,
-                    )
-                ],
-                textposition="auto",
-                insidetextanchor="end",
-                cliponaxis=False,
-                hovertemplate="%{y}: %{text}<extra>" + network + "</extra>",
-            )
-        )
-    fig.add_vline(x=100, line_dash="dash", line_color="#555")
-    fig.update_yaxes(
-        categoryorder="array", categoryarray=list(frame["group"]), autorange="reversed"
-    )
-    fig.update_xaxes(
-        ticksuffix="%",
-        title="average attendance / capacity",
-        range=[0, max(110, float(frame["capacity_use"].max()) * 135)],
-    )
-    height = max(chart_height(bool(presenting)), 110 + 24 * len(frame))
-    note = (
-        f"{len(hidden)} group(s) not shown: fewer than "
-        f"{current_service().settings.suppression_threshold} men."
-        if len(hidden)
-        else ""
-    )
-    return big(styled(fig, height=height), bool(presenting)), note
+    note = f"{len(hidden)} group(s) not shown: fewer than {gate.k} men." if len(hidden) else ""
+    return charts.capacity(frame, bool(presenting)), note
 
 
-def growth_table(scope, f: Filters) -> tuple[pd.DataFrame, int]:
+def growth_table(gate: Gate, f: Filters) -> tuple[pd.DataFrame, int]:
     """Attendance per group now and in the same number of days just before, and the change.
 
     A group without sessions in one of the periods had 0 presents then; a group whose
@@ -462,8 +313,8 @@ def growth_table(scope, f: Filters) -> tuple[pd.DataFrame, int]:
     """
     start, end = previous_period(f.start, f.end)
     columns = ["group", "network", "attendance"]
-    now = safe_groups(scope, f)[columns]
-    before = safe_groups(scope, Filters(start=start, end=end))[columns]
+    now = safe_groups(gate, f)[columns]
+    before = safe_groups(gate, Filters(start=start, end=end))[columns]
     both = now.merge(
         before, on=["group", "network"], how="outer", suffixes=("", "_before"), indicator=True
     )
@@ -477,81 +328,48 @@ def growth_table(scope, f: Filters) -> tuple[pd.DataFrame, int]:
 
 
 def growth_figure(fiscal_year, presenting):
-    scope = current_scope()
+    gate = current_service().gate(current_scope())
     f = window(fiscal_year) if fiscal_year else None
     if f is None:
         return empty_figure("This fiscal year hasn't started yet."), ""
-    table, left_out = growth_table(scope, f)
+    table, left_out = growth_table(gate, f)
     growing = table[table["change"] > 0].nlargest(TOP, "change")
     shrinking = table[table["change"] < 0].nsmallest(TOP, "change")
     shown = pd.concat([growing, shrinking.iloc[::-1]])
     if shown.empty:
-        return empty_figure("No group's attendance changed."), ""
-    texts = []
-    for now, before, change in zip(
-        shown["attendance"], shown["attendance_before"], shown["change"], strict=True
-    ):
-        pct = f" ({change / before:+.0%})" if before else ""
-        texts.append(f"{before:,.0f} → {now:,.0f}{pct}")
-    fig = go.Figure(
-        go.Bar(
-            y=shown["group"],
-            x=shown["change"],
-            orientation="h",
-            marker_color=["#009E73" if c > 0 else "#D55E00" for c in shown["change"]],
-            text=texts,
-            textposition="outside",
-            cliponaxis=False,
-            showlegend=False,
-            hovertemplate="%{y}: %{x:+,} presents (%{text})<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    reach = float(shown["change"].abs().max())
-    fig.update_xaxes(title="change in attendance (presents)", range=[-reach * 1.8, reach * 1.8])
+        return charts.growth(shown, bool(presenting)), ""
     start, end = previous_period(f.start, f.end)
     note = f"Compared with {start:%d %b %Y} – {end:%d %b %Y}."
     if left_out:
-        note += (
-            f" {left_out} group(s) left out: fewer than "
-            f"{current_service().settings.suppression_threshold} men in one of the periods."
-        )
-    return big(styled(fig, height=chart_height(bool(presenting))), bool(presenting)), note
+        note += f" {left_out} group(s) left out: fewer than {gate.k} men in one of the periods."
+    return charts.growth(shown, bool(presenting)), note
 
 
 def retention_figure(fiscal_year, presenting):
-    scope = current_scope()
     service = current_service()
+    gate = service.gate(current_scope())
     f = window(fiscal_year) if fiscal_year else None
     if f is None:
         return empty_figure("This fiscal year hasn't started yet."), ""
-    k = service.settings.suppression_threshold
     curves = service.run(
-        scope, f, metrics.survival_curves, "group", service.settings.active_window_weeks
+        gate.scope, f, metrics.survival_curves, "group", service.settings.active_window_weeks
     )
-    rows = [(c.label, c.n, c.at(12)) for c in curves]
-    usable = sorted([r for r in rows if r[1] >= k and r[2] is not None], key=lambda r: r[2])
-    weakest = usable[:TOP]
-    note = f"Groups with at least {k} new men followed to 12 weeks: {len(usable)} of {len(rows)}."
-    if not weakest:
+    exact = pd.DataFrame(
+        [{"group": c.label, "retention_base": c.n, "retention_12w": c.at(12)} for c in curves],
+        columns=["group", "retention_base", "retention_12w"],
+    )
+    safe = gate.table(exact).frame
+    usable = safe[
+        safe["retention_12w"].notna() & [gate.enough(n) for n in safe["retention_base"]]
+    ].sort_values("retention_12w", kind="stable")
+    weakest = usable.head(TOP)
+    k = gate.k
+    note = f"Groups with at least {k} new men followed to 12 weeks: {len(usable)} of {len(safe)}."
+    if weakest.empty:
         return empty_figure(f"No group has {k} or more new men followed 12 weeks yet."), note
     networks = {g["name"]: g["network"] for g in service.lookup(queries.group_options, ())}
-    fig = go.Figure(
-        go.Bar(
-            y=[r[0] for r in weakest],
-            x=[r[2] * 100 for r in weakest],
-            orientation="h",
-            marker_color=[color_for(networks.get(r[0], ""), 0) for r in weakest],
-            text=[f"{r[2]:.0%} of {r[1]} new men" for r in weakest],
-            textposition="outside",
-            cliponaxis=False,
-            showlegend=False,
-            hovertemplate="%{y}: %{text} still coming at 12 weeks<extra></extra>",
-        )
-    )
-    fig.update_xaxes(range=[0, 119], ticksuffix="%", title="retention at 12 weeks")
-    fig.update_yaxes(autorange="reversed")
-    return big(styled(fig, height=chart_height(bool(presenting), 320)), bool(presenting)), note
+    colors = [color_for(networks.get(group, ""), 0) for group in weakest["group"]]
+    return charts.weakest_retention(weakest, colors, bool(presenting)), note
 
 
 # --- Presentation mode ---

@@ -57,6 +57,17 @@ class Scope:
     def may_manage_users(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def writable_networks(self) -> tuple[str, ...] | None:
+        """Networks this user may import or enter data for: None = all (admin); a coordinator
+        his own, and none at all if he has no network yet (never "all" by omission)."""
+        if self.role == "admin":
+            return None
+        return tuple(self.networks or ()) if self.may_import else ()
+
+    def may_write_network(self, name: str) -> bool:
+        return self.writable_networks is None or name in self.writable_networks
+
     def may_see_network(self, name: str) -> bool:
         return self.networks is None or name in self.networks
 

@@ -321,6 +321,7 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
             if callback_map is not None and str(body.get("output", "")) not in callback_map:
                 return flask.Response("no such callback", status=400)
             scope = current_user.scope
+            flask.g.callback_page = ", ".join(sorted(callback_pages(body, callback_map)))
             refused = refused_pages(scope, body, callback_map)
             if refused:
                 with session_scope(engine) as session:

@@ -59,7 +59,7 @@ def cmd_report(args, settings) -> int:
     """Write the impact summary, the same one /impact shows and downloads."""
     from dashboard import audit, queries, report
     from dashboard.access import FULL_SCOPE, Scope
-    from dashboard.cli import CliError, _engine
+    from dashboard.cli_common import CliError, _engine
     from dashboard.db import session_scope
     from dashboard.filters import Filters
     from dashboard.targets import normalise_period, parse_period

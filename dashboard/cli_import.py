@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dashboard.cli import CliError, _engine
+from dashboard.cli_common import CliError, _engine
 from dashboard.importing import KIND_ALIASES, KINDS
 from dashboard.settings import Settings
 

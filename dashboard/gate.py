@@ -3,17 +3,42 @@ passes through `Gate`, which knows the user's scope and each figure's kind and p
 from the catalogue. Nothing else in the code decides what is hidden.
 
 - coordinators (own networks) and admins receive exact figures;
-- leadership and funders receive counts of men below k as hidden (shown `<k`), every figure
-  resting on such a count hidden, and complementary cells hidden where a table shows totals.
+- leadership and funders (through releases) receive protected figures: every count of men
+  perturbed by the cell-key method (dashboard/cellkey.py), hidden (`<k`) when the exact or
+  the protected count is below k, every figure resting on a hidden count hidden, survey
+  outcomes only with `SURVEY_MIN_PAIRS` pairs, shares rounded to whole percent, means and
+  changes to one decimal, and complementary cells hidden where a table shows totals.
+Cell keys that metrics return beside their counts (`<count>__cellkey`) never leave the gate.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 
-from dashboard import catalogue
+from dashboard import catalogue, cellkey
 from dashboard.access import Scope
 from dashboard.privacy import Suppressed, suppress
+
+# Decimals a protected figure of each kind keeps (SPEC §4: shares to whole percent, means of
+# scores to one decimal): no unrounded float of a protected figure leaves the server.
+PROTECTED_DIGITS = {
+    catalogue.SHARE: 2,
+    catalogue.SURVIVAL: 2,
+    catalogue.MEAN: 1,
+    catalogue.CHANGE: 1,
+    catalogue.RATIO: 1,
+    catalogue.HOURS: 0,
+    catalogue.ROWS: 0,
+}
+
+
+def _plain(value):
+    """A cell of a gated one-row table as a plain Python value (None when hidden)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 class MemberRowsRefused(PermissionError):
@@ -23,9 +48,10 @@ class MemberRowsRefused(PermissionError):
 class Gate:
     """What one user may receive: exact, or protected (SPEC §4)."""
 
-    def __init__(self, scope: Scope, threshold: int):
+    def __init__(self, scope: Scope, threshold: int, survey_min_pairs: int = 10):
         self.scope = scope
         self.k = threshold
+        self.min_pairs = survey_min_pairs
 
     @property
     def exact(self) -> bool:
@@ -55,15 +81,66 @@ class Gate:
         totals: "column"/"row" when the page shows totals along that direction (complementary
             suppression then hides a second cell so no hidden one can be subtracted back).
         """
-        counts, derived = catalogue.roles(self._columns(frame.columns, columns))
+        mapping = self._columns(frame.columns, columns)
+        counts, derived = catalogue.roles(mapping)
         counts = [c for c in counts if c in frame.columns]
         derived = {c: b for c, b in derived.items() if c in frame.columns and b in frame.columns}
-        return suppress(frame, self.threshold, counts, derived, () if self.exact else totals)
+        frame = frame.reset_index(drop=True)
+        keys = [c for c in frame.columns if c.endswith(cellkey.KEY_SUFFIX)]
+        if self.exact:
+            return suppress(frame.drop(columns=keys), 0, counts, derived, ())
+        protected = frame.drop(columns=keys)
+        for column in counts:
+            protected[column] = self._protected_counts(frame, column, mapping[column])
+        result = suppress(protected, self.k, counts, derived, totals)
+        for column, base in derived.items():
+            if mapping.get(base, base) in catalogue.SURVEY_BASES:
+                few = pd.to_numeric(frame[base], errors="coerce").fillna(0) < self.min_pairs
+                result.hidden[column] |= few
+                result.frame[column] = result.frame[column].where(~few, None)
+        for column in result.frame.columns:
+            key = mapping.get(column)
+            digits = PROTECTED_DIGITS.get(catalogue.figure(key).kind) if key else None
+            if digits is not None:
+                rounded = [
+                    None if v is None or pd.isna(v) else round(float(v), digits)
+                    for v in result.frame[column]
+                ]
+                result.frame[column] = pd.Series(rounded, index=result.frame.index, dtype=object)
+        return result
+
+    def _protected_counts(self, frame: pd.DataFrame, column: str, key: str) -> list:
+        """A column of counts of men as protected counts: the cell-key perturbation of each
+        (SPEC §4), 0 where the exact count is below k so that it stays hidden."""
+        key_of = frame.get(cellkey.key_column(column), frame.get(cellkey.key_column(key)))
+        values = []
+        for row, count in enumerate(frame[column]):
+            if count is None or pd.isna(count):
+                values.append(None)
+                continue
+            count = int(count)
+            if count < self.k:
+                values.append(0)
+                continue
+            if key_of is not None and not pd.isna(key_of.iloc[row]):
+                cell = cellkey.cell_key(int(key_of.iloc[row]))
+            else:
+                cell = self._fallback_key(frame.iloc[row], key, count)
+            values.append(cellkey.perturb(count, cell, self.k))
+        return values
+
+    @staticmethod
+    def _fallback_key(row: pd.Series, key: str, count: int) -> float:
+        """A cell key for a count whose metric gives no key sum: from the figure, the row's
+        labels and the count, so the same cell always gets the same adjustment."""
+        labels = [str(v) for v in row.to_numpy() if isinstance(v, str)]
+        digest = hashlib.sha256("|".join([key, str(count), *labels]).encode()).digest()
+        return int.from_bytes(digest[:5], "big") / cellkey.KEY_SPACE
 
     def record(self, record: dict, columns: dict[str, str] | None = None) -> tuple[dict, list[str]]:
         """One row of figures: the dict this user may receive, and the keys it hid."""
         result = self.table(pd.DataFrame([record]), columns)
-        safe = {key: (None if result.hidden.iloc[0][key] else record[key]) for key in record}
+        safe = {key: _plain(result.frame.iloc[0][key]) for key in result.frame.columns}
         return safe, result.hidden_columns()
 
     def summary(self, figures: dict) -> dict:
@@ -82,6 +159,12 @@ class Gate:
     def allows(self, count) -> bool:
         """Whether a figure resting on `count` men may be shown to this user."""
         return count is not None and (self.exact or count >= self.k)
+
+    def enough(self, count) -> bool:
+        """Whether an estimate over `count` men is shown beside others in a ranking (e.g. the
+        groups where retention is weakest): k for every role, exact ones too, since a share
+        of fewer men says little and would fill the ranking."""
+        return count is not None and count >= self.k
 
     def member_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A member-level table: only coordinators and admins ever receive one."""

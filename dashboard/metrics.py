@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, case, distinct, extract, func, select
 
 from dashboard import queries as q
+from dashboard.cellkey import key_column, without_keys
 from dashboard.filters import Filters
 from dashboard.models import (
     FIXED_LENGTH_PROGRAMS,
@@ -28,6 +29,8 @@ AT_RISK_WEEKS = 3  # a member "at risk": no present in the last 3 weeks (issue 3
 LATER_WAVES = ("mid", "exit", "follow-up")
 
 _present = Attendance.status == "present"
+# The sum of the record keys of the distinct men present: a cell key (dashboard/cellkey.py).
+_present_keys = func.sum(distinct(case((_present, Member.record_key))))
 
 
 def _attendance_base(f: Filters, with_group: bool = False):
@@ -43,8 +46,9 @@ def _attendance_base(f: Filters, with_group: bool = False):
             Network, Network.id == Group.network_id
         )
     query = query.where(*q.held_sessions_in(f))
+    query = query.join(Member, Member.id == Attendance.member_id)
     if q.has_member_filter(f):
-        query = query.join(Member, Member.id == Attendance.member_id).where(*q.member_conditions(f))
+        query = query.where(*q.member_conditions(f))
     return query
 
 
@@ -68,6 +72,7 @@ def outputs(conn: Connection, f: Filters) -> dict:
         func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
         func.count().label("recorded"),
         func.sum(case((_present, GroupSession.duration_minutes), else_=0)).label("minutes"),
+        _present_keys.label("keys"),
     )
     row = conn.execute(query).one()
     attendance = int(row.attendance or 0)
@@ -75,7 +80,9 @@ def outputs(conn: Connection, f: Filters) -> dict:
     return {
         "sessions_held": held,
         "men_reached": int(row.men_reached or 0),
+        key_column("men_reached"): int(row.keys or 0),
         "new_members": new_members(conn, f),
+        key_column("new_members"): new_members(conn, f, keys=True),
         "attendance": attendance,
         "average_attendance": attendance / held if held else None,
         "attendance_hours": round(float(row.minutes or 0) / 60, 2),
@@ -85,14 +92,14 @@ def outputs(conn: Connection, f: Filters) -> dict:
     }
 
 
-def new_members(conn: Connection, f: Filters) -> int:
+def new_members(conn: Connection, f: Filters, keys: bool = False) -> int:
     """Men reached whose first ever present (in any group) falls in the period.
 
     Starts from the men whose first present is in the period (an index on the member table),
     so the cost follows the answer; a group selection then asks whether each was present in
-    a selected group's session in the period."""
+    a selected group's session in the period. keys=True: their cell key instead."""
     query = (
-        select(func.count())
+        select(func.sum(Member.record_key) if keys else func.count())
         .select_from(Member)
         .where(q.in_period(Member.first_present, f), *q.member_conditions(f))
     )
@@ -114,14 +121,18 @@ def active_window(f: Filters, on: dt.date, window_weeks: int) -> Filters:
     return replace(f, start=start, end=on, preset=None)
 
 
-def active_members(conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8) -> int:
-    """Distinct members with a present in the `window_weeks` weeks up to `on`."""
+def active_members(
+    conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8, keys: bool = False
+) -> int:
+    """Distinct members with a present in the `window_weeks` weeks up to `on` (keys=True:
+    their cell key instead)."""
     window = active_window(f, on, window_weeks)
-    query = (
-        _attendance_base(window)
-        .add_columns(func.count(distinct(Attendance.member_id)))
-        .where(_present)
+    counted = (
+        func.sum(distinct(Member.record_key))
+        if keys
+        else func.count(distinct(Attendance.member_id))
     )
+    query = _attendance_base(window).add_columns(counted).where(_present)
     return int(conn.scalar(query) or 0)
 
 
@@ -195,6 +206,7 @@ def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
             func.sum(case((_present, 1), else_=0)).label("attendance"),
             func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
             func.count().label("recorded"),
+            _present_keys.label(key_column("men_reached")),
         )
         .group_by(GroupSession.group_id)
     )
@@ -212,10 +224,17 @@ def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
     )
     counts = pd.DataFrame(
         [r._mapping for r in conn.execute(people)],
-        columns=["group_id", "men_reached", "attendance", "excused", "recorded"],
+        columns=[
+            "group_id",
+            "men_reached",
+            "attendance",
+            "excused",
+            "recorded",
+            key_column("men_reached"),
+        ],
     )
     frame = frame.merge(counts, on="group_id", how="left")
-    for column in ("men_reached", "attendance", "excused", "recorded"):
+    for column in ("men_reached", "attendance", "excused", "recorded", key_column("men_reached")):
         frame[column] = frame[column].fillna(0).astype(int)
     held = frame["sessions_held"].where(frame["sessions_held"] > 0)
     frame["average_attendance"] = frame["attendance"] / held
@@ -557,6 +576,7 @@ def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFr
             SurveyResponse.score,
             SurveyResponse.answers,
             Network.name,
+            Member.record_key,
         )
         .join(Member, Member.id == SurveyResponse.member_id)
         .join(Network, Network.id == Member.home_network_id)
@@ -570,7 +590,7 @@ def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFr
     )
     responses = pd.DataFrame(
         conn.execute(query).all(),
-        columns=["member_id", "date", "wave", "score", "answers", "network"],
+        columns=["member_id", "date", "wave", "score", "answers", "network", "record_key"],
     )
     columns = [
         "member_id",
@@ -582,13 +602,14 @@ def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFr
         "later_date",
         "baseline_answers",
         "later_answers",
+        "record_key",
     ]
     if responses.empty:
         return pd.DataFrame(columns=columns)
     responses = responses.sort_values(["member_id", "date", "wave"])
     base = responses[responses["wave"] == "baseline"].groupby("member_id").head(1)
     later = responses[responses["wave"].isin(LATER_WAVES)].groupby("member_id").tail(1)
-    pairs = base.merge(later, on=["member_id", "network"], suffixes=("_b", "_l"))
+    pairs = base.merge(later, on=["member_id", "network", "record_key"], suffixes=("_b", "_l"))
     pairs = pairs[(pairs["date_l"] >= f.start) & (pairs["date_b"] <= pairs["date_l"])]
     out = pd.DataFrame(
         {
@@ -600,6 +621,7 @@ def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFr
             "later_date": pairs["date_l"],
             "baseline_answers": pairs["answers_b"],
             "later_answers": pairs["answers_l"],
+            "record_key": pairs["record_key"],
         }
     )
     out["change"] = out["later"] - out["baseline"]
@@ -615,9 +637,11 @@ def survey_change(
         raise ValueError(f"unknown instrument {instrument_id!r}")
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
-    return paired_change(
+    change = paired_change(
         pairs["baseline"].tolist(), pairs["later"].tolist(), spec["alpha"], spec["higher_is_better"]
     )
+    change[key_column("matched_pairs")] = int(pairs["record_key"].sum()) if len(pairs) else 0
+    return change
 
 
 def survey_change_by(
@@ -673,8 +697,10 @@ def summary(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     figures.pop("excused_rate")
     figures["active_members"] = active_members(conn, f, f.end, window_weeks)
     figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
-    figures["surveys"] = {iid: survey_change(conn, f, iid) for iid in instrument_ids(conn)}
-    return figures
+    figures["surveys"] = {
+        iid: without_keys(survey_change(conn, f, iid)) for iid in instrument_ids(conn)
+    }
+    return without_keys(figures)
 
 
 HEADLINE_INSTRUMENT = "swemwbs"  # "share of men reliably improved on well-being"
@@ -684,9 +710,11 @@ def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     """The overview's cards: outputs, active members, 12-week retention, well-being."""
     figures = outputs(conn, f)
     figures["active_members"] = active_members(conn, f, f.end, window_weeks)
+    figures[key_column("active_members")] = active_members(conn, f, f.end, window_weeks, True)
     figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
     wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT)
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
+    figures[key_column("wellbeing_pairs")] = wellbeing[key_column("matched_pairs")]
     figures["wellbeing_improved"] = wellbeing["share_improved"]
     return figures
 

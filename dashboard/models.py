@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dashboard.cellkey import new_record_key
 
 PROGRAM_TYPES = ["wellbeing-10", "peer-support", "mens-shed", "fathers", "healing-circle"]
 # Fixed-length programs and their number of sessions: completion applies to these only.
@@ -65,6 +68,8 @@ class Member(Base):
     first_present: Mapped[dt.date | None] = mapped_column(Date, index=True)
     last_present: Mapped[dt.date | None] = mapped_column(Date)
     first_group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id"))
+    # Secret, never sent: the cell-key method's record key (dashboard/cellkey.py).
+    record_key: Mapped[int] = mapped_column(BigInteger, default=new_record_key)
 
 
 class MemberCommunity(Base):

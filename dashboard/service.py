@@ -18,6 +18,17 @@ from dashboard.privacy import Suppressed, suppress
 from dashboard.settings import Settings
 
 VERSION_TTL = 2.0  # seconds a data version is trusted before it is read again
+SLOW_DOWN_SECONDS = 0.5  # per selection over the per-minute limit ...
+MAX_SLOW_DOWN_SECONDS = 5.0  # ... up to this much per answer
+
+
+def _current_page() -> str:
+    """The page a callback serves (from its output ids), or the request's path."""
+    import flask
+
+    if not flask.has_request_context():
+        return "(command line)"
+    return getattr(flask.g, "callback_page", None) or flask.request.path
 
 
 class DataService:
@@ -60,6 +71,8 @@ class DataService:
     ) -> Any:
         """metric(conn, scoped_filters, *args, **kwargs), cached."""
         narrowed = self.scoped(scope, filters)
+        if not scope.sees_exact_figures:
+            self.watch_query(scope, narrowed)
         key = None
         if self.cache is not None:
             key = repr(
@@ -81,6 +94,34 @@ class DataService:
             self.cache.set(key, value)
         return value
 
+    def watch_query(self, scope: Scope, filters: Filters) -> None:
+        """SPEC §4: every query of a protected user is audited (user, page, filters), once per
+        selection and page every ten minutes; more than QUERY_RATE_PER_MINUTE different
+        selections in a minute slows his answers down (and is audited)."""
+        if self.cache is None:
+            return
+        page = _current_page()
+        seen = repr(("query", scope.username, page, filters.key()))
+        if self.cache.get(seen) is not None:
+            return
+        self.cache.set(seen, 1, timeout=600)
+        minute = repr(("query-rate", scope.username, int(time.time() // 60)))
+        asked = (self.cache.get(minute) or 0) + 1
+        self.cache.set(minute, asked, timeout=120)
+        excess = asked - self.settings.query_rate_per_minute
+        with session_scope(self.engine) as session:
+            audit.record(session, "query", scope.username, f"{page} ?{filters.to_query()}")
+            if excess > 0:
+                audit.record(
+                    session,
+                    "query-slowed",
+                    scope.username,
+                    f"{asked} different selections this minute (limit "
+                    f"{self.settings.query_rate_per_minute})",
+                )
+        if excess > 0:
+            time.sleep(min(SLOW_DOWN_SECONDS * excess, MAX_SLOW_DOWN_SECONDS))
+
     def lookup(self, function: Callable, *args: Any) -> Any:
         """Option lists and other scope-free look-ups (network names, groups)."""
         key = repr(("lookup", function.__name__, args, self.version()))
@@ -97,7 +138,7 @@ class DataService:
 
     def gate(self, scope: Scope) -> Gate:
         """The privacy gate for this user (SPEC §4)."""
-        return Gate(scope, self.settings.suppression_threshold)
+        return Gate(scope, self.settings.suppression_threshold, self.settings.survey_min_pairs)
 
     def table(
         self,

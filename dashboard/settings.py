@@ -4,55 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
 DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / 'dashboard.db'}"
 
-# (name, default, help): the single table the code, the README and a test read.
-SETTINGS: list[tuple[str, str | None, str]] = [
-    (
-        "DATABASE_URL",
-        None,
-        "SQLAlchemy URL; default an embedded SQLite file data/dashboard.db "
-        "(demo mode). PostgreSQL: postgresql+psycopg://user@host/db",
-    ),
-    (
-        "SECRET_KEY",
-        None,
-        "Signs session cookies. Required unless in demo mode, where a random "
-        "key is generated once and kept in data/secret_key",
-    ),
-    (
-        "DEMO_MODE",
-        None,
-        "1 to seed demo data and demo accounts on first start; default on when "
-        "DATABASE_URL is unset",
-    ),
-    ("SUPPRESSION_THRESHOLD", "5", "k: a count of distinct men below k is shown as <k (SPEC §4)"),
-    ("ACTIVE_WINDOW_WEEKS", "8", "A member is active with a present in this many weeks (SPEC §3)"),
-    (
-        "COMPLETION_THRESHOLD",
-        "0.7",
-        "Share of a fixed-length program's sessions attended to count as completed",
-    ),
-    (
-        "REDIS_URL",
-        None,
-        "Optional shared cache for callback results (e.g. redis://127.0.0.1:6379/0)",
-    ),
-    ("SESSION_IDLE_MINUTES", "30", "Sign-out after this many minutes without a request"),
-    ("IMPORT_MAX_ROWS", "50000", "Largest import file, in data rows"),
-    ("IMPORT_MAX_COLUMNS", "60", "Widest import file, in columns"),
-    ("DEMO_SEED", "42", "Seed of the demo data generated on first start"),
-    (
-        "DEMO_SCALE",
-        "1",
-        "Scale of the demo data generated on first start (1 = ~40 groups, 3,000 men, 5 years)",
-    ),
-]
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class SettingsError(ValueError):
@@ -67,28 +27,92 @@ def _load_dotenv() -> None:
         load_dotenv(env_file, override=False)
 
 
-def _int(name: str, raw: str) -> int:
+def setting(default, help: str, low: float | None = None, high: float | None = None):
+    """A dataclass field that is also an environment setting (its name upper-cased), with the
+    help text the README's table is checked against and the bounds start-up enforces."""
+    return field(default=default, metadata={"help": help, "low": low, "high": high})
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _parse(spec: Field, raw: str):
+    """One environment value as its field's type, within its bounds."""
+    name = spec.name.upper()
+    if spec.type == "bool":
+        if raw.lower() in _TRUE | _FALSE:
+            return raw.lower() in _TRUE
+        raise SettingsError(f"{name} must be 1 or 0 (or true/false), got {raw!r}")
+    if spec.type not in ("int", "float"):
+        return raw
     try:
-        return int(raw)
+        value = int(raw) if spec.type == "int" else float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        what = "a whole number" if spec.type == "int" else "a number"
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+    low, high = spec.metadata["low"], spec.metadata["high"]
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise SettingsError(f"{name} must be between {_number(low)} and {_number(high)}, got {raw}")
+    return value
 
 
 @dataclass
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    secret_key: str | None = None
-    demo_mode: bool = True
-    suppression_threshold: int = 5
-    active_window_weeks: int = 8
-    completion_threshold: float = 0.7
-    redis_url: str | None = None
-    session_idle_minutes: int = 30
-    import_max_rows: int = 50000
-    import_max_columns: int = 60
-    demo_seed: int = 42
-    demo_scale: float = 1.0
-    extra: dict = field(default_factory=dict)
+    """Every setting, declared once: a field's name upper-cased is its environment name."""
+
+    database_url: str = setting(
+        DEFAULT_DATABASE_URL,
+        "SQLAlchemy URL; default an embedded SQLite file data/dashboard.db (demo mode). "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    secret_key: str | None = setting(
+        None,
+        "Signs session cookies. Required unless in demo mode, where a random key is "
+        "generated once and kept in data/secret_key",
+    )
+    demo_mode: bool = setting(
+        True,
+        "1 to seed demo data and demo accounts on first start; default on when DATABASE_URL "
+        "is unset",
+    )
+    suppression_threshold: int = setting(
+        5, "k: a count of distinct men below k is shown as <k (SPEC §4)", 1, 100
+    )
+    survey_min_pairs: int = setting(
+        10, "Survey outcomes reach leadership only with this many pairs (SPEC §4)", 1, 1000
+    )
+    query_rate_per_minute: int = setting(
+        30,
+        "Different selections a leadership or funder user may ask per minute before his "
+        "answers are slowed down (SPEC §4)",
+        1,
+        10_000,
+    )
+    active_window_weeks: int = setting(
+        8, "A member is active with a present in this many weeks (SPEC §3)", 1, 104
+    )
+    completion_threshold: float = setting(
+        0.7,
+        "Share of a fixed-length program's sessions attended to count as completed",
+        0.01,
+        1.0,
+    )
+    redis_url: str | None = setting(
+        None, "Optional shared cache for callback results (e.g. redis://127.0.0.1:6379/0)"
+    )
+    session_idle_minutes: int = setting(
+        30, "Sign-out after this many minutes without a request", 1, 24 * 60
+    )
+    import_max_rows: int = setting(50000, "Largest import file, in data rows", 1, 10_000_000)
+    import_max_columns: int = setting(60, "Widest import file, in columns", 5, 1000)
+    demo_seed: int = setting(42, "Seed of the demo data generated on first start", 0, 2**31)
+    demo_scale: float = setting(
+        1.0,
+        "Scale of the demo data generated on first start (1 = ~40 groups, 3,000 men, 5 years)",
+        0.01,
+        100,
+    )
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,38 +120,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
-        """Read every setting of SETTINGS from the environment, checking each."""
+        """Every setting from the environment, each checked: a bad value raises
+        SettingsError with a one-line message naming the setting."""
         if environ is None:
             _load_dotenv()
             environ = dict(os.environ)
-        raw = {name: environ.get(name) or default for name, default, _ in SETTINGS}
-        demo = raw["DEMO_MODE"]
-        demo_mode = (demo == "1") if demo is not None else environ.get("DATABASE_URL") is None
-        threshold = _int("SUPPRESSION_THRESHOLD", raw["SUPPRESSION_THRESHOLD"])
-        if threshold < 1:
-            raise SettingsError("SUPPRESSION_THRESHOLD must be at least 1")
-        try:
-            completion = float(raw["COMPLETION_THRESHOLD"])
-            scale = float(raw["DEMO_SCALE"])
-        except ValueError as exc:
-            raise SettingsError(
-                f"COMPLETION_THRESHOLD and DEMO_SCALE must be numbers: {exc}"
-            ) from None
-        settings = cls(
-            database_url=raw["DATABASE_URL"] or DEFAULT_DATABASE_URL,
-            secret_key=raw["SECRET_KEY"],
-            demo_mode=demo_mode,
-            suppression_threshold=threshold,
-            active_window_weeks=_int("ACTIVE_WINDOW_WEEKS", raw["ACTIVE_WINDOW_WEEKS"]),
-            completion_threshold=completion,
-            redis_url=raw["REDIS_URL"],
-            session_idle_minutes=_int("SESSION_IDLE_MINUTES", raw["SESSION_IDLE_MINUTES"]),
-            import_max_rows=_int("IMPORT_MAX_ROWS", raw["IMPORT_MAX_ROWS"]),
-            import_max_columns=_int("IMPORT_MAX_COLUMNS", raw["IMPORT_MAX_COLUMNS"]),
-            demo_seed=_int("DEMO_SEED", raw["DEMO_SEED"]),
-            demo_scale=scale,
-        )
-        return settings
+        values = {}
+        for spec in fields(cls):
+            raw = (environ.get(spec.name.upper()) or "").strip()
+            if raw:
+                values[spec.name] = _parse(spec, raw)
+        values.setdefault("demo_mode", not environ.get("DATABASE_URL"))
+        return cls(**values)
 
     def resolved_secret_key(self) -> str:
         """The session-signing key: from the environment, or in demo mode kept under data/."""
@@ -143,3 +147,15 @@ class Settings:
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_hex(32))
         return key_file.read_text().strip()
+
+
+def _shown_default(spec: Field) -> str | None:
+    if spec.default is None or spec.name in ("database_url", "demo_mode"):
+        return None
+    return f"{spec.default:g}" if isinstance(spec.default, float) else str(spec.default)
+
+
+# (environment name, default as text, help): what the README's table and its test read.
+SETTINGS: list[tuple[str, str | None, str]] = [
+    (spec.name.upper(), _shown_default(spec), spec.metadata["help"]) for spec in fields(Settings)
+]

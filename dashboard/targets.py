@@ -1,28 +1,42 @@
-"""Targets (SPEC §2): fiscal periods, set/edit/delete, and actual against target with a
-projection to the period's end at the current pace."""
+"""Targets (SPEC §2): fiscal periods, set/edit/delete, the actuals they are held against, and
+actual against target with a projection to the period's end at the current pace.
+
+A target's figure is a catalogue figure (dashboard/catalogue.py): its label and whether it is a
+rate (a share or survival point, never projected) or a count come from there.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from dashboard.filters import fiscal_year_label, fiscal_year_start
+from dashboard import catalogue, metrics, queries
+from dashboard.filters import Filters, fiscal_year_label, fiscal_year_start
 from dashboard.models import Network, Target
 
-# metric -> (label, kind). Counts are projected to the period's end; rates are not.
-METRICS: dict[str, tuple[str, str]] = {
-    "men_reached": ("Men reached", "count"),
-    "new_members": ("New members", "count"),
-    "sessions_held": ("Sessions held", "count"),
-    "attendance_hours": ("Attendance-hours", "count"),
-    "retention_12w": ("Retention at 12 weeks", "rate"),
-    "completion_rate": ("Completion rate", "rate"),
-}
+# The figures a target can be set for (catalogue keys), in the order lists show them.
+METRICS: tuple[str, ...] = (
+    "men_reached",
+    "new_members",
+    "sessions_held",
+    "attendance_hours",
+    "retention_12w",
+    "completion_rate",
+)
 COMBINED = "Combined"  # a target whose network is null: both networks together
+
+
+def metric_kind(metric: str) -> str:
+    """ "rate" for a share or survival point (a target between 0 and 100%, no pace to project),
+    "count" for the rest (projected to the period's end)."""
+    rates = (catalogue.SHARE, catalogue.SURVIVAL)
+    return "rate" if catalogue.figure(metric).kind in rates else "count"
+
 
 _PERIOD = re.compile(r"^FY(\d{4})-(\d{2})(?:-Q([1-4]))?$")
 
@@ -125,8 +139,8 @@ def check_target(metric: str, period: str, value) -> tuple[str, float]:
         raise TargetError(f"the target must be a number, not {value!r}") from None
     if number != number or number < 0:  # NaN or negative
         raise TargetError("the target must be zero or more")
-    if METRICS[metric][1] == "rate" and number > 1:
-        raise TargetError(f"{METRICS[metric][0]} is a share: give it between 0 and 100%")
+    if metric_kind(metric) == "rate" and number > 1:
+        raise TargetError(f"{catalogue.label(metric)} is a share: give it between 0 and 100%")
     return period, number
 
 
@@ -182,6 +196,62 @@ def list_targets(session: Session, fiscal_year: str | None = None) -> list[dict]
     )
 
 
+# --- What targets are held against: figures per network and combined ---
+
+
+def actual_record(
+    conn: Connection, f: Filters, completion_threshold: float = 0.7, window_weeks: int | None = None
+) -> dict:
+    """One column's figures a target can be held against, with the counts of men they rest
+    on (catalogue keys); with `window_weeks`, 12-week retention too (the slow part)."""
+    outputs = metrics.outputs(conn, f)
+    record = {
+        key: outputs[key]
+        for key in ("sessions_held", "men_reached", "new_members", "attendance", "attendance_hours")
+    }
+    record.update(metrics.completion_figures(metrics.completion(conn, f, completion_threshold)))
+    if window_weeks is not None:
+        record["retention_12w"], record["retention_base"] = metrics.retention_at(
+            conn, f, 12, window_weeks
+        )
+    return record
+
+
+def network_actuals(
+    conn: Connection, f: Filters, completion_threshold: float = 0.7, window_weeks: int | None = None
+) -> dict[str, dict]:
+    """actual_record per network of the selection (name order) and, with two or more, for
+    their combined column (COMBINED)."""
+    names = [name for name in queries.network_names(conn) if not f.networks or name in f.networks]
+    columns = [*names, COMBINED] if len(names) > 1 else (names or [COMBINED])
+    return {
+        column: actual_record(
+            conn,
+            f if column == COMBINED else replace(f, networks=(column,), preset=None),
+            completion_threshold,
+            window_weeks,
+        )
+        for column in columns
+    }
+
+
+def fiscal_year_actuals(
+    conn: Connection,
+    f: Filters,
+    labels: tuple[str, ...],
+    completion_threshold: float = 0.7,
+    window_weeks: int | None = None,
+) -> dict[str, dict[str, dict]]:
+    """network_actuals for each fiscal year (or quarter) label: year-on-year trends."""
+    result = {}
+    for label in labels:
+        start, end = parse_period(label)
+        result[label] = network_actuals(
+            conn, replace(f, start=start, end=end, preset=None), completion_threshold, window_weeks
+        )
+    return result
+
+
 # --- Actual against target ---
 
 
@@ -229,7 +299,7 @@ def actual_vs_target(
     rows = []
     for target in targets:
         start, end = parse_period(target["period"])
-        label, kind = METRICS[target["metric"]]
+        kind = metric_kind(target["metric"])
         figures = actuals.get(target["period"], {}).get(target["network"], {})
         actual = figures.get(target["metric"])
         elapsed = days_elapsed(start, end, today)
@@ -240,7 +310,7 @@ def actual_vs_target(
                 "id": target.get("id"),
                 "network": target["network"],
                 "metric": target["metric"],
-                "figure": label,
+                "figure": catalogue.label(target["metric"]),
                 "kind": kind,
                 "period": target["period"],
                 "target": value,

@@ -5,37 +5,36 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from charts.style import GRAPH_CONFIG
+from charts.style import GRAPH_CONFIG, color_for
+from dashboard import catalogue
 
-CARDS = [
-    ("sessions_held", "Sessions held", "Sessions in the period, not cancelled."),
-    ("men_reached", "Men reached", "Distinct men with at least one 'present' in the period."),
-    ("new_members", "New members", "Men reached whose first ever 'present' is in the period."),
-    (
-        "attendance_hours",
-        "Attendance-hours",
-        "Sum over every 'present' of the session's length, in hours.",
-    ),
-    ("average_attendance", "Average attendance", "Attendance (presents) / sessions held."),
-    (
-        "active_members",
-        "Active members",
-        "Men with a 'present' in the 8 weeks up to the period's last day.",
-    ),
-    (
-        "retention_12w",
-        "Retention at 12 weeks",
-        "Kaplan-Meier estimate: share of the period's new members still coming 12 weeks on.",
-    ),
-    (
-        "wellbeing_improved",
-        "Reliably improved well-being",
-        "Share of matched SWEMWBS pairs whose change is reliable (Jacobson-Truax) and upward.",
-    ),
-]
+# The cards, in order: catalogue figures (label, definition and format come from there).
+CARDS = (
+    "sessions_held",
+    "men_reached",
+    "new_members",
+    "attendance_hours",
+    "average_attendance",
+    "active_members",
+    "retention_12w",
+    "wellbeing_improved",
+)
 
 
-def card(key: str, title: str, help_text: str) -> dbc.Col:
+def page_settings():
+    """The running app's settings (the active window a definition names); None (the
+    defaults) outside a request."""
+    import flask
+
+    if flask.has_app_context() and "dashboard" in flask.current_app.extensions:
+        from dashboard.service import current_service
+
+        return current_service().settings
+    return None
+
+
+def card(key: str, settings=None) -> dbc.Col:
+    title, help_text = catalogue.label(key), catalogue.definition(key, settings)
     return dbc.Col(
         dbc.Card(
             dbc.CardBody(
@@ -59,12 +58,62 @@ def card(key: str, title: str, help_text: str) -> dbc.Col:
     )
 
 
+def networks_table(
+    names: list[str], cells: dict[str, list], combined: dict[str, str], settings=None
+):
+    """Networks side by side and their combined column, one row per card's figure.
+
+    cells: figure key -> one (text, why hidden or None) per network, as the gate let it out;
+    combined: figure key -> the combined column's text.
+    """
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("Figure"),
+                *[html.Th(n, style={"color": color_for(n)}) for n in names],
+                html.Th("Combined"),
+            ]
+        )
+    )
+    body = []
+    for key in CARDS:
+        row = [
+            html.Td(text, title=f"hidden: {why}") if why else html.Td(text)
+            for text, why in cells[key]
+        ]
+        body.append(
+            html.Tr(
+                [
+                    html.Th(
+                        catalogue.label(key),
+                        title=catalogue.definition(key, settings),
+                        scope="row",
+                    ),
+                    *row,
+                    html.Td(combined[key]),
+                ]
+            )
+        )
+    return dbc.Table(
+        [header, html.Tbody(body)],
+        bordered=False,
+        hover=True,
+        size="sm",
+        responsive=True,
+        className="mb-0",
+    )
+
+
 def layout(scope) -> html.Div:
+    settings = page_settings()
     return html.Div(
         [
             dcc.Location(id="overview-url", refresh="callback-nav"),
             html.H1("Overview", className="h3 mb-3"),
-            dcc.Loading(dbc.Row([card(*c) for c in CARDS], id="overview-cards"), delay_show=300),
+            dcc.Loading(
+                dbc.Row([card(key, settings) for key in CARDS], id="overview-cards"),
+                delay_show=300,
+            ),
             html.P(id="overview-compare-note", className="small text-muted"),
             dbc.Row(
                 [

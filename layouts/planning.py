@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from charts.style import GRAPH_CONFIG
+from dashboard import catalogue
 from dashboard.targets import METRICS
 
 TREND_METRICS = [
@@ -18,6 +19,11 @@ TREND_METRICS = [
     "completion_rate",
     "retention_12w",
 ]
+
+
+def figure_options(keys) -> list[dict]:
+    """A dropdown of catalogue figures, by their labels."""
+    return [{"label": catalogue.label(key), "value": key} for key in keys]
 
 
 def graph(graph_id: str) -> dcc.Loading:
@@ -72,10 +78,7 @@ def target_form(scope) -> dbc.Card:
                                     id="planning-target-metric",
                                     clearable=False,
                                     value="men_reached",
-                                    options=[
-                                        {"label": label, "value": key}
-                                        for key, (label, _) in METRICS.items()
-                                    ],
+                                    options=figure_options(METRICS),
                                 ),
                             ],
                             md=3,
@@ -213,9 +216,7 @@ def layout(scope) -> html.Div:
                                 id="planning-trend-metric",
                                 clearable=False,
                                 value="men_reached",
-                                options=[
-                                    {"label": METRICS[k][0], "value": k} for k in TREND_METRICS
-                                ],
+                                options=figure_options(TREND_METRICS),
                             ),
                         ],
                         md=3,
@@ -225,7 +226,7 @@ def layout(scope) -> html.Div:
                 graph("planning-trend"),
             ),
             slide(
-                "Capacity use",
+                catalogue.label("capacity_use"),
                 "Average attendance per session as a share of the group's "
                 "capacity, this fiscal year so far.",
                 graph("planning-capacity"),

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
 
 from callbacks import data as page
-from callbacks.data import entry_groups_query, session_roster
 from dashboard import metrics
 from dashboard.access import Scope
+from dashboard.entry import entry_groups, session_roster
 from dashboard.filters import Filters
 from dashboard.importing import KINDS, ImportError_, undo_import
 from dashboard.importing.validate import COLUMNS
@@ -83,8 +83,8 @@ def attendance_file(day: dt.date, group: str, marks: dict[str, str]) -> bytes:
 def free_group(app, network: str, day: dt.date, men: int = 3) -> dict:
     """A group of the network alive on `day`, without a session then, with >= men enrolled."""
     with engine_of(app).connect() as conn:
-        for group in entry_groups_query(conn, (network,)):
-            roster = session_roster(conn, group["name"], day.isoformat())
+        for group in entry_groups(conn, (network,)):
+            roster = session_roster(conn, group["name"], day.isoformat(), (network,))
             alive = roster["start"] <= day and (roster["end"] is None or roster["end"] >= day)
             enrolled = [m["code"] for m in roster["members"] if m["enrolled"]]
             if alive and roster["session"] is None and len(enrolled) >= men:

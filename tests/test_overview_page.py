@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from dashboard import metrics
+from dashboard import catalogue, metrics
+from dashboard.access import Scope
 from dashboard.db import get_engine
 from dashboard.filters import Filters
 from tests.dash_calls import run_callback
@@ -32,6 +33,40 @@ def small_group(demo_settings):
             if len(small):
                 return small.iloc[0]["group"], start, end, int(small.iloc[0]["men_reached"])
     pytest.skip("the demo data has no small group-month")
+
+
+@pytest.fixture
+def uneven_networks(demo_settings):
+    """A month, a group of one network that reached fewer than 5 men in it and a group of
+    the other network that reached 5 or more: the networks side by side then show one small
+    cell beside a large one."""
+    engine = get_engine(demo_settings.database_url)
+    with engine.connect() as conn:
+        for month in range(4, 13):
+            start = dt.date(2025, month, 1)
+            end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+            table = metrics.group_table(conn, Filters(start=start, end=end))
+            small = table[(table["men_reached"] > 0) & (table["men_reached"] < 5)]
+            for _, row in small.iterrows():
+                large = table[(table["network"] != row["network"]) & (table["men_reached"] >= 5)]
+                if len(large):
+                    other = large.iloc[0]
+                    search = f"?from={start}&to={end}&group={row['group']}&group={other['group']}"
+                    return search, row["network"], other["network"], int(other["men_reached"])
+    pytest.skip("the demo data has no month with a small group beside a large one")
+
+
+def networks_cells(body) -> tuple[list[str], dict[str, list[tuple[str, str | None]]]]:
+    """The side-by-side table as (column names, {figure label: [(text, title) per cell]})."""
+    head, rows = body["overview-networks"]["children"]["props"]["children"]
+    columns = [th["props"]["children"] for th in head["props"]["children"]["props"]["children"]]
+    cells = {}
+    for row in rows["props"]["children"]:
+        th, *tds = row["props"]["children"]
+        cells[th["props"]["children"]] = [
+            (td["props"]["children"], td["props"].get("title")) for td in tds
+        ]
+    return columns[1:], cells
 
 
 @pytest.mark.parametrize(
@@ -78,10 +113,10 @@ def test_period_without_data_says_so(demo_app, client_for):
         client, demo_app, CARDS, [("overview-url", "search", "?from=2010-01-01&to=2010-12-31")]
     )
     assert cards["overview-value-sessions_held"]["children"] == "0"
-    assert (
-        cards["overview-change-men_reached"]["children"] == "no data for these filters"
-        or cards["overview-value-men_reached"]["children"] == "0"
-    )
+    assert cards["overview-value-men_reached"]["children"] == "0"
+    assert cards["overview-change-men_reached"]["children"] == "no data in the previous period"
+    assert cards["overview-value-average_attendance"]["children"] == "—"
+    assert cards["overview-change-average_attendance"]["children"] == "no data for these filters"
     trend = run_callback(
         client,
         demo_app,
@@ -105,16 +140,71 @@ def test_small_group_is_suppressed_for_leadership_not_for_admin(demo_app, client
     assert admin["overview-value-men_reached"]["children"] == str(men)
 
 
-def test_network_table_complementary_suppression(demo_app, client_for, small_group):
-    group, start, end, _ = small_group
-    body = run_callback(
+def test_network_table_complementary_suppression(demo_app, client_for, uneven_networks):
+    search, small, large, large_men = uneven_networks
+    lead = run_callback(
         client_for("leadership"),
         demo_app,
         "overview-networks.children",
-        [("overview-url", "search", f"?from={start}&to={end}&group={group}")],
+        [("overview-url", "search", search)],
     )
-    text = str(body)
-    assert "<5" in text
+    columns, cells = networks_cells(lead)
+    assert columns == ["Calgary", "Edmonton", "Combined"]
+    men = dict(zip(columns, cells["Men reached"], strict=True))
+    # The small network: "<5"; the large one hidden too, or Combined minus it gives the small
+    # one away; the combined column (5 or more men) is shown.
+    assert men[small] == ("<5", "hidden: fewer than 5 men")
+    assert men[large] == ("—", "hidden: to protect a small figure beside it")
+    combined = int(men["Combined"][0].replace(",", ""))
+    assert combined >= large_men >= 5
+    # What rests on the hidden counts is hidden with them; sessions are not about men.
+    hours = dict(zip(columns, cells["Attendance-hours"], strict=True))
+    assert hours[small][0] == hours[large][0] == "—"
+    assert all(text != "—" for text, _ in cells["Sessions held"])
+    # Exact figures for the admin: nothing hidden.
+    admin = run_callback(
+        client_for("admin"),
+        demo_app,
+        "overview-networks.children",
+        [("overview-url", "search", search)],
+    )
+    _, exact = networks_cells(admin)
+    exact_men = dict(zip(columns, exact["Men reached"], strict=True))
+    assert int(exact_men[large][0]) == large_men and exact_men[small][1] is None
+    assert exact_men["Combined"] == men["Combined"]
+
+
+def test_network_table_rows_are_catalogue_figures(demo_app, demo_settings, client_for):
+    body = run_callback(
+        client_for("admin"),
+        demo_app,
+        "overview-networks.children",
+        [("overview-url", "search", FY)],
+    )
+    columns, cells = networks_cells(body)
+    assert columns == ["Calgary", "Edmonton", "Combined"]
+    from layouts.overview import CARDS
+
+    assert list(cells) == [catalogue.label(key) for key in CARDS]
+    # No "nan" for a figure without a value (e.g. retention when nobody was followed).
+    assert not any("nan" in text for row in cells.values() for text, _ in row)
+
+
+def test_cards_read_labels_and_definitions_from_the_catalogue(demo_app, demo_settings):
+    from types import SimpleNamespace
+
+    from layouts.overview import CARDS, card, layout
+
+    settings = SimpleNamespace(active_window_weeks=6, completion_threshold=0.7)
+    text = str(card("active_members", settings).to_plotly_json())
+    assert catalogue.label("active_members") in text
+    assert "in the 6 weeks up to the period's last day" in text
+    assert "8 weeks" not in text
+    with demo_app.server.app_context():
+        page = str(layout(Scope(role="admin")).to_plotly_json())
+    for key in CARDS:
+        assert catalogue.label(key) in page
+        assert catalogue.definition(key, demo_settings) in page
 
 
 def test_cross_filter_click_narrows_network_and_period(demo_app, client_for):

@@ -8,10 +8,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import delete
 
-from dashboard import metrics, report
+from callbacks.planning import gate_columns
+from dashboard import metrics
 from dashboard.access import Scope
 from dashboard.db import get_engine, session_scope
 from dashboard.filters import Filters
+from dashboard.gate import Gate
 from dashboard.models import Target
 from dashboard.targets import (
     COMBINED,
@@ -19,6 +21,7 @@ from dashboard.targets import (
     actual_vs_target,
     delete_target,
     list_targets,
+    network_actuals,
     parse_period,
     period_label,
     previous_period,
@@ -157,17 +160,16 @@ def spring(session):
     b.done()
 
 
-def actuals(engine, periods, suppressed=False):
-    result = {}
+def actuals(engine, periods, role="admin"):
+    """Each period's actuals per network and combined, through the gate of `role`."""
+    gate = Gate(Scope(role=role), 5)
     with engine.connect() as conn:
-        for period in periods:
-            values = report.network_outputs(conn, Filters(*parse_period(period)), 0.7, 8)
-            if suppressed:
-                values, _ = report.suppress_columns(
-                    values, 5, report.PLANNING_COUNTS, report.PLANNING_DERIVED
-                )
-            result[period] = values
-    return result
+        return {
+            period: gate_columns(
+                gate, network_actuals(conn, Filters(*parse_period(period)), 0.7, 8)
+            )
+            for period in periods
+        }
 
 
 def test_actual_vs_target_by_hand(spring, engine, session):
@@ -198,12 +200,39 @@ def test_actual_vs_target_by_hand(spring, engine, session):
 def test_actual_vs_target_as_leadership_sees_it(spring, engine, session):
     targets = list_targets(session, "FY2025-26")
     periods = {t["period"] for t in targets}
-    frame = actual_vs_target(targets, actuals(engine, periods, suppressed=True), d("2025-05-31"))
+    frame = actual_vs_target(targets, actuals(engine, periods, role="leadership"), d("2025-05-31"))
     rows = {(r["network"], r["metric"], r["period"]): r for r in frame.to_dict("records")}
     # Edmonton's 2 men are hidden; Calgary's 6 too, or 8 - 6 would give Edmonton away.
     men = rows[("Calgary", "men_reached", "FY2025-26")]
     assert men["actual"] is None and men["projection"] is None and men["status"] == "hidden"
     assert rows[("Combined", "sessions_held", "FY2025-26-Q1")]["actual"] == 4  # not men
+    year = actuals(engine, ["FY2025-26"], role="leadership")["FY2025-26"]
+    assert year["Edmonton"]["men_reached"] is None and year["Calgary"]["men_reached"] is None
+    assert year["Combined"]["men_reached"] == 8  # the total of 8 men is shown
+    # What rests on a hidden count is hidden with it; sessions are not about men.
+    assert year["Calgary"]["attendance_hours"] is None and year["Calgary"]["sessions_held"] == 3
+    # The admin sees every figure exactly.
+    exact = actuals(engine, ["FY2025-26"])["FY2025-26"]
+    assert (exact["Calgary"]["men_reached"], exact["Edmonton"]["men_reached"]) == (6, 2)
+
+
+def test_target_figures_come_from_the_catalogue():
+    from dashboard import catalogue
+    from dashboard.targets import METRICS, metric_kind
+    from layouts.planning import TREND_METRICS, figure_options
+
+    assert all(key in catalogue.FIGURES for key in (*METRICS, *TREND_METRICS))
+    assert {key: metric_kind(key) for key in METRICS} == {
+        "men_reached": "count",
+        "new_members": "count",
+        "sessions_held": "count",
+        "attendance_hours": "count",
+        "retention_12w": "rate",
+        "completion_rate": "rate",
+    }
+    assert figure_options(["completion_rate"]) == [
+        {"label": catalogue.label("completion_rate"), "value": "completion_rate"}
+    ]
 
 
 # --- The page, through the guarded endpoint ---
@@ -264,7 +293,9 @@ def test_leadership_sets_and_edits_a_target_and_sees_actual(
     )
     assert out["planning-version"]["data"] == 1
     out = save(client, demo_app, COMBINED, "completion_rate", "FY2025-26", 65, 1)
-    assert "65%" in out["planning-target-message"]["children"]
+    assert out["planning-target-message"]["children"] == (
+        "Saved: Completion rate target 65% for Combined, FY2025-26."
+    )
     view = grid(client, demo_app)
     rows = {(r["network"], r["metric"]): r for r in view["planning-targets-grid"]["rowData"]}
     with get_engine(demo_url).connect() as conn:
@@ -313,7 +344,9 @@ def test_leadership_sets_and_edits_a_target_and_sees_actual(
     body["changedPropIds"] = ["planning-targets-grid.cellValueChanged"]
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200
-    assert "1,000" in response.get_json()["response"]["planning-target-message"]["children"]
+    assert response.get_json()["response"]["planning-target-message"]["children"] == (
+        "Saved: Men reached target 1,000 for Calgary, FY2025-26."
+    )
     with session_scope(no_targets) as session:
         values = {(t["network"], t["metric"]): t["value"] for t in list_targets(session)}
     assert values == {("Calgary", "men_reached"): 1000.0, ("Combined", "completion_rate"): 0.65}
@@ -410,7 +443,19 @@ def test_trends_and_group_charts(demo_app, client_for):
     )
     shares = list(retention["planning-retention"]["figure"]["data"][0]["x"])
     assert shares == sorted(shares) and len(shares) <= 5
-    assert "at least 5 new men" in retention["planning-retention-note"]["children"]
+    note = retention["planning-retention-note"]["children"]
+    assert note.startswith("Groups with at least 5 new men followed to 12 weeks: ")
+    # The same minimum for the admin (exact figures): a share of 1 or 2 men ranks nothing.
+    admin = run_callback(
+        client_for("admin"),
+        demo_app,
+        "planning-retention.figure",
+        [("planning-fy", "value", "FY2025-26"), ("planning-present", "value", False)],
+    )
+    assert admin["planning-retention-note"]["children"] == note
+    assert admin["planning-retention"]["figure"]["data"][0]["x"] == shares
+    texts = admin["planning-retention"]["figure"]["data"][0]["text"]
+    assert all(int(text.split(" of ")[1].split()[0]) >= 5 for text in texts)
 
 
 def test_presentation_mode_and_fiscal_years(demo_app, client_for):

@@ -1,0 +1,36 @@
+"""The overview's chart: attendance over time per network, from a gated table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from charts.style import NO_SESSIONS, color_for, empty_figure, styled
+from dashboard import catalogue
+
+
+def trend(frame: pd.DataFrame, grain: str, days: int) -> go.Figure:
+    """Attendance per time bucket, one line per network (`key`); a hidden point (None) is a
+    gap. `grain` is the filters' grain, `days` the length of the period (for the ticks)."""
+    if frame.empty:
+        return empty_figure(NO_SESSIONS)
+    fig = go.Figure()
+    for index, (key, part) in enumerate(frame.groupby("key", sort=True)):
+        fig.add_trace(
+            go.Scatter(
+                x=part["period"],
+                y=part["attendance"],
+                name=key,
+                mode="lines+markers",
+                line=dict(color=color_for(key, index), width=3),
+                customdata=[key] * len(part),
+                hovertemplate=f"{key}<br>%{{x|%d %b %Y}}: %{{y:,}} present<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title=f"{catalogue.label('attendance')} (presents)", rangemode="tozero")
+    ticks = {
+        "month": dict(tickformat="%b %Y", dtick="M1" if days <= 400 else None),
+        "quarter": dict(tickformat="Q%q %Y", dtick="M3" if days <= 1100 else None),
+    }.get(grain, {})
+    fig.update_xaxes(title=f"{grain.title()} starting (the first and last may be partial)", **ticks)
+    return styled(fig)

@@ -1,0 +1,93 @@
+"""The overview's and planning's chart builders: pure functions of gated figures."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from charts import overview, planning
+from charts.style import NO_SESSIONS
+
+
+def test_trend_draws_a_line_per_network_with_hidden_points_as_gaps():
+    frame = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2025-04-01", "2025-05-01", "2025-04-01", "2025-05-01"]),
+            "key": ["Edmonton", "Edmonton", "Calgary", "Calgary"],
+            "attendance": [40, None, 120, 130],  # Edmonton's May hidden by the gate
+        }
+    )
+    fig = overview.trend(frame, "month", 61)
+    assert [trace.name for trace in fig.data] == ["Calgary", "Edmonton"]
+    assert list(fig.data[0].y) == [120, 130]
+    edmonton = list(fig.data[1].y)
+    assert edmonton[0] == 40 and pd.isna(edmonton[1])
+    assert list(fig.data[1].customdata) == ["Edmonton", "Edmonton"]
+    assert fig.layout.yaxis.title.text == "Attendance (presents)"
+    assert fig.layout.xaxis.tickformat == "%b %Y" and fig.layout.xaxis.dtick == "M1"
+
+
+def test_trend_of_nothing_says_so():
+    fig = overview.trend(pd.DataFrame(columns=["period", "key", "attendance"]), "month", 30)
+    assert fig.layout.annotations[0].text == NO_SESSIONS
+
+
+def test_year_on_year_shows_rates_in_percent_and_hidden_values_as_a_dash():
+    ticks = ["FY2024-25", "FY2025-26 (so far)"]
+    series = {"Calgary": [0.5, None], "Edmonton": [0.625, 0.75], "Combined": [0.55, 0.7]}
+    fig = planning.year_on_year("completion_rate", ticks, series, "Combined", False)
+    assert [(trace.type, trace.name) for trace in fig.data] == [
+        ("bar", "Calgary"),
+        ("bar", "Edmonton"),
+        ("scatter", "Combined"),
+    ]
+    assert list(fig.data[0].y) == [50.0, None]
+    assert list(fig.data[0].text) == ["50%", "—"]
+    assert list(fig.data[1].text) == ["62%", "75%"]
+    assert fig.layout.yaxis.title.text == "Completion rate (%)"
+    counts = planning.year_on_year(
+        "men_reached", ticks, {"Combined": [1234, None]}, "Combined", True
+    )
+    assert list(counts.data[0].y) == [1234, None]
+    assert list(counts.data[0].text) == ["1,234", "—"]
+    assert counts.layout.yaxis.title.text == "Men reached"
+    assert counts.layout.font.size == 20  # presentation mode
+
+
+def test_actual_chart_says_why_an_actual_is_missing():
+    rows = [
+        {
+            "figure": "Men reached",
+            "network": "Calgary",
+            "period": "FY2025-26",
+            "target": 100,
+            "actual": None,
+            "reached": None,
+            "projected": None,
+            "status": "hidden",
+            "unit": "",
+        },
+        {
+            "figure": "Completion rate",
+            "network": "Combined",
+            "period": "FY2025-26",
+            "target": 60.0,
+            "actual": 45.0,
+            "reached": 75.0,
+            "projected": None,
+            "status": "below target",
+            "unit": "%",
+        },
+    ]
+    fig = planning.actual_chart(rows, False, "hidden: fewer than 7 men")
+    assert list(fig.data[0].text) == ["hidden: fewer than 7 men", "45% of 60% (75%)"]
+    assert list(fig.data[0].x) == [0, 75.0]
+    assert len(fig.data) == 1  # nothing projected
+
+
+def test_weakest_retention_names_the_men_it_rests_on():
+    weakest = pd.DataFrame(
+        {"group": ["A", "B"], "retention_base": [6, 9], "retention_12w": [0.5, 2 / 3]}
+    )
+    fig = planning.weakest_retention(weakest, ["#0072B2", "#E69F00"], False)
+    assert list(fig.data[0].text) == ["50% of 6 new men", "67% of 9 new men"]
+    assert list(fig.data[0].x) == [50.0, 2 / 3 * 100]
