@@ -53,32 +53,57 @@ def survival(scope, f: Filters, by: str) -> dict:
     return service.run(scope, f, metrics.retention, by, service.settings.active_window_weeks)
 
 
-def gated_curve(gate: Gate, curve: SurvivalCurve) -> SurvivalCurve:
-    """The curve as this user may receive it: it stops before the first point where the gate
-    withholds the number still followed (SPEC §4); its band stops with it."""
+CURVE_COLUMNS = {
+    "n": "retention_base",
+    "survival": "survival_curve",
+    "ci_low": "survival_curve",
+    "ci_high": "survival_curve",
+}
+
+
+def gated_curve(gate: Gate, curve: SurvivalCurve) -> SurvivalCurve | None:
+    """The curve as this user may receive it (SPEC §4), None when its new members are hidden:
+    its new members and points through the gate (protected ones rounded), stopping before the
+    first point where the gate withholds the number still followed; its band stops with it.
+    The men's own durations stay on the server."""
+    points = pd.DataFrame(
+        {
+            "curve": curve.label,
+            "n": curve.n,
+            "survival": curve.survival,
+            "ci_low": curve.ci_low,
+            "ci_high": curve.ci_high,
+        }
+    )
+    safe = gate.table(points, CURVE_COLUMNS).frame
+    if safe.empty or safe["n"].iloc[0] is None:
+        return None
     kept = sum(1 for _ in takewhile(gate.allows, curve.at_risk))
-    return replace(
-        curve,
-        times=curve.times[:kept],
-        survival=curve.survival[:kept],
-        ci_low=curve.ci_low[:kept],
-        ci_high=curve.ci_high[:kept],
-        at_risk=curve.at_risk[:kept],
+    values = {column: [float(v) for v in safe[column][:kept]] for column in CURVE_COLUMNS}
+    return SurvivalCurve(
+        curve.label,
+        int(safe["n"].iloc[0]),
+        curve.times[:kept],
+        values["survival"],
+        values["ci_low"],
+        values["ci_high"],
+        curve.at_risk[:kept],
+        [],
+        [],
     )
 
 
 def drawable(
-    curves: list[SurvivalCurve], by: str, gate: Gate
+    curves: list[SurvivalCurve], shown: dict[str, SurvivalCurve | None], by: str, k: int
 ) -> tuple[list[SurvivalCurve], list[str]]:
-    """The curves to draw, and sentences on the curves left out (with the reason)."""
+    """Of the gated curves (`shown`, by label), the ones to draw, and sentences on the curves
+    left out (with the reason)."""
     notes = []
-    hidden = [c for c in curves if c.n > 0 and not gate.allows(c.n)]
+    hidden = [c for c in curves if c.n > 0 and shown[c.label] is None]
     if hidden:
         names = ", ".join(c.label for c in hidden)
-        notes.append(
-            f"{names}: fewer than {gate.k} new members — not drawn (small numbers are hidden)."
-        )
-    rest = [c for c in curves if c.n > 0 and gate.allows(c.n)]
+        notes.append(f"{names}: fewer than {k} new members — not drawn (small numbers are hidden).")
+    rest = [shown[c.label] for c in curves if c.n > 0 and shown[c.label] is not None]
     if by != "group":
         return rest, notes
     small = [c for c in rest if c.n < MIN_GROUP_MEMBERS]
@@ -139,7 +164,8 @@ def km_chart(search, by):
             "",
             "No curves to compare.",
         )
-    drawn, notes = drawable(curves, by, gate)
+    shown = {c.label: gated_curve(gate, c) for c in curves if c.n > 0}
+    drawn, notes = drawable(curves, shown, by, gate.k)
     if not drawn:
         return (
             empty_figure("No curve has enough new members to draw"),
@@ -147,8 +173,9 @@ def km_chart(search, by):
             " ".join(notes),
             "No curve can be drawn for these filters.",
         )
-    shown = [gated_curve(gate, c) for c in drawn]
-    if any(len(s.times) < len(c.times) for s, c in zip(shown, drawn, strict=True)):
+    exact = {c.label: c for c in curves}
+    fitted = [exact[c.label] for c in drawn]  # the log-rank and the numbers at risk need them
+    if any(len(c.times) < len(exact[c.label].times) for c in drawn):
         notes.append(f"A curve stops where fewer than {gate.k} of its men are still followed.")
     bands = len(drawn) <= MAX_BANDS
     if not bands:
@@ -157,10 +184,10 @@ def km_chart(search, by):
             "choose fewer groups to see them."
         )
     return (
-        survival_figure(shown, by, bands),
-        at_risk_table(at_risk_rows(gate, drawn), AT_RISK_WEEKS),
+        survival_figure(drawn, by, bands),
+        at_risk_table(at_risk_rows(gate, fitted), AT_RISK_WEEKS),
         " ".join(notes),
-        comparison_in_words(drawn),
+        comparison_in_words(fitted),
     )
 
 
@@ -269,14 +296,24 @@ def not_reached(cohorts, offsets: list[int], end, quarter: bool) -> list[list[bo
 
 def cohort_cells(frame: pd.DataFrame, offsets: list[int]) -> pd.DataFrame:
     """The cohort matrix as one row per (cohort, offset): the men of the cohort present then
-    and their share of it."""
+    and their share of it; `cell` names the cell (a protected count's cell key is drawn from
+    its labels)."""
     cells = []
     for i in range(len(frame)):
         size = int(frame.loc[i, "size"])
+        cohort = frame.loc[i, "cohort"]
         for o in offsets:
             share = frame.loc[i, o]
             present = 0 if pd.isna(share) else round(share * size)
-            cells.append({"row": i, "offset": o, "present": present, "share": share})
+            cells.append(
+                {
+                    "row": i,
+                    "offset": o,
+                    "cell": f"{cohort} +{o}",
+                    "present": present,
+                    "share": share,
+                }
+            )
     return pd.DataFrame(cells)
 
 

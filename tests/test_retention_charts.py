@@ -49,12 +49,21 @@ def test_gated_curve_stops_where_fewer_than_k_are_followed():
     assert min(leadership.at_risk) >= 5
     kept = len(leadership.times)
     assert CURVE.at_risk[kept] < 5 and kept < len(CURVE.times)
-    assert leadership.survival == CURVE.survival[:kept]
-    assert leadership.ci_low == CURVE.ci_low[:kept]
-    assert leadership.ci_high == CURVE.ci_high[:kept]
-    assert leadership.n == CURVE.n
+    # Protected: the points rounded to whole percent, the count of men cell-key protected.
+    assert leadership.survival == [round(v, 2) for v in CURVE.survival[:kept]]
+    assert leadership.ci_low == [round(v, 2) for v in CURVE.ci_low[:kept]]
+    assert leadership.ci_high == [round(v, 2) for v in CURVE.ci_high[:kept]]
+    assert abs(leadership.n - CURVE.n) <= 2
+    assert leadership.durations == [] and leadership.events == []
     admin = gated_curve(Gate(Scope(role="admin"), 5), CURVE)
     assert admin.times == CURVE.times and admin.survival == CURVE.survival
+    assert admin.ci_low == CURVE.ci_low and admin.n == CURVE.n
+
+
+def test_gated_curve_of_too_few_men_is_withheld():
+    few = kaplan_meier([1, 2, 3, 4], [True] * 4, "B")
+    assert gated_curve(Gate(Scope(role="leadership"), 5), few) is None
+    assert gated_curve(Gate(Scope(role="admin"), 5), few).survival == few.survival
 
 
 def test_at_risk_table_shows_the_cells_it_is_given():

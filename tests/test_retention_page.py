@@ -92,6 +92,17 @@ def curve_names(figure) -> list[str]:
     return [t["name"].split(" (n=")[0] for t in figure["data"] if t.get("name")]
 
 
+def protected(shown: str, exact: int, k: int = 5) -> bool:
+    """Whether `shown` is what leadership may read for a count of `exact` men (SPEC §4): `<k`
+    below k, else the cell-key protected count (at most 2 from the exact one), itself `<k`
+    when it falls below k."""
+    if exact < k:
+        return shown == f"<{k}"
+    if shown == f"<{k}":
+        return exact - 2 < k
+    return int(shown.replace(",", "")) >= k and abs(int(shown.replace(",", "")) - exact) <= 2
+
+
 def at_risk_cells(table) -> dict[str, list[str]]:
     """The numbers-at-risk table as sent: {curve: the text of its cells}."""
 
@@ -215,7 +226,8 @@ def test_leadership_small_curve_not_drawn_and_points_hidden(demo_app, client_for
     assert rows[small]["n"] == "<5"
     assert all(rows[small][f"w{w}"].startswith("— hidden") for w in (4, 12, 26, 52))
     assert "Hidden" in note
-    assert rows[big]["n"] == str(counts[big])
+    assert protected(rows[big]["n"], counts[big]) and rows[big]["n"] != "<5"
+    assert f"{big} (n={rows[big]['n']})" in [t.get("name") for t in figure["data"]]
     # The admin sees the small curve.
     admin_figure, _, _, _ = km(client_for("admin"), demo_app, search_of(f))
     assert sorted(curve_names(admin_figure)) == sorted(counts)
@@ -233,7 +245,7 @@ def test_numbers_at_risk_below_k_shown_as_less_than(demo_app, client_for, engine
     cells, admin_cells = at_risk_cells(at_risk), at_risk_cells(admin_at_risk)
     for curve in curves:
         counts = [curve.at_risk_at(w) for w in page.AT_RISK_WEEKS]
-        assert cells[curve.label] == [str(n) if n >= 5 else "<5" for n in counts]
+        assert all(protected(c, n) for c, n in zip(cells[curve.label], counts, strict=True))
         assert admin_cells[curve.label] == [str(n) for n in counts]
     assert cells[curves[0].label][-1] == "<5"
 
@@ -287,8 +299,10 @@ def test_cohort_heatmap_suppressed_for_leadership(demo_app, client_for, engine):
             count = round(matrix.loc[i, k] * matrix.loc[i, "size"])
             if count < 5:
                 assert trace["z"][i][k] is None
-            elif trace["text"][i][k]:
-                assert trace["z"][i][k] == pytest.approx(matrix.loc[i, k])
+            elif trace["text"][i][k] not in ("", "–"):  # shown, rounded to whole percent
+                assert trace["z"][i][k] == pytest.approx(matrix.loc[i, k], abs=0.005)
+                assert trace["z"][i][k] == round(trace["z"][i][k], 2)
+        assert protected(trace["y"][i].split(" · ")[1].removesuffix(" men"), matrix.loc[i, "size"])
 
 
 def completion(client, app, search, by, hover=False):
@@ -332,21 +346,24 @@ def test_completion_small_groups_hidden_for_leadership(demo_app, client_for, eng
         frame = metrics.completion(conn, f, 0.7)
     men = frame.groupby("group")["member_id"].nunique()
     bars = completion(client_for("leadership"), demo_app, search_of(f), "group")
-    hidden = {
-        label.rsplit(" (n=", 1)[0] for label, text in bars.items() if text.startswith("hidden")
-    } - {"All"}
+    labels = {label.rsplit(" (n=", 1)[0]: label for label in bars}
+    assert set(labels) == {*men.index, "All"}
+    hidden = {group for group, label in labels.items() if bars[label].startswith("hidden")}
     small = set(men.index[men < 5])
+    assert small and small <= hidden
+    # One hidden group beside the total could be worked out: a second one is hidden too.
+    assert len(hidden - {"All"}) >= 2
+    for group, label in labels.items():
+        part = frame if group == "All" else frame[frame["group"] == group]
+        figures = metrics.completion_figures(part)
+        shown = label.rsplit(" (n=", 1)[1].removesuffix(")")
+        if group in hidden:
+            assert bars[label] == "hidden: fewer than 5 men"
+        else:
+            assert protected(shown, figures["completion_base"]) and shown != "<5"
+            assert bars[label] == f"{round(figures['completion_rate'], 2):.0%}"
     for group in small:
         assert bars[f"{group} (n=<5)"] == "hidden: fewer than 5 men"
-    if len(small) == 1:  # one hidden beside a total: the next smallest is hidden too
-        rest = men[men >= 5]
-        assert hidden == small | {rest.idxmin()}
-    else:
-        assert hidden == small
-    for group in set(men.index) - hidden:
-        figures = metrics.completion_figures(frame[frame["group"] == group])
-        label = f"{group} (n={figures['completion_base']})"
-        assert bars[label] == f"{figures['completion_rate']:.0%}"
     admin = completion(client_for("admin"), demo_app, search_of(f), "group")
     assert not any(text.startswith("hidden") for text in admin.values())
 
@@ -410,19 +427,22 @@ def test_leadership_curves_stop_where_fewer_than_k_are_followed(demo_app, client
     for name, line in lines_of(figure).items():
         curve = curves[name]
         kept = next((i for i, n in enumerate(curve.at_risk) if n < 5), len(curve.at_risk))
+        # Protected: no unrounded float leaves the server (whole percent).
         assert line["x"] == pytest.approx(curve.times[:kept])
-        assert line["y"] == pytest.approx(curve.survival[:kept])
-        assert [d[2] for d in line["customdata"]] == pytest.approx(curve.ci_low[:kept])
-        assert [d[3] for d in line["customdata"]] == pytest.approx(curve.ci_high[:kept])
+        assert line["y"] == [round(v, 2) for v in curve.survival[:kept]]
+        assert [d[2] for d in line["customdata"]] == [round(v, 2) for v in curve.ci_low[:kept]]
+        assert [d[3] for d in line["customdata"]] == [round(v, 2) for v in curve.ci_high[:kept]]
         band = [t for t in figure["data"] if t.get("legendgroup") == name and not t.get("name")]
         assert len(band) == 2 and all(len(t["x"]) == kept for t in band)
-        assert band[0]["y"] == pytest.approx(curve.ci_high[:kept])
-        assert band[1]["y"] == pytest.approx(curve.ci_low[:kept])
+        assert band[0]["y"] == [round(v, 2) for v in curve.ci_high[:kept]]
+        assert band[1]["y"] == [round(v, 2) for v in curve.ci_low[:kept]]
+        assert protected(line["name"].split(" (n=")[1].removesuffix(")"), curve.n)
         cut |= kept < len(curve.times)
     assert cut and "A curve stops where fewer than 5 of its men are still followed." in note
     # Coordinators and admins see every point of every curve.
     for name, line in lines_of(admin).items():
-        assert line["y"] == pytest.approx(curves[name].survival)
+        assert line["y"] == curves[name].survival
+        assert line["name"] == f"{name} (n={curves[name].n})"
     assert "stops" not in admin_note
 
 
@@ -435,16 +455,18 @@ def test_leadership_retention_points_follow_the_gate(demo_app, client_for, engin
         result = metrics.retention(conn, FY_FILTERS, "group")
     stopped = 0
     for curve in result["curves"]:
-        assert rows[curve.label]["n"] == (str(curve.n) if curve.n >= 5 else "<5")
+        n = rows[curve.label]["n"]
+        assert protected(n, curve.n)
         assert admin_rows[curve.label]["n"] == str(curve.n)
         for w in metrics.RETENTION_WEEKS:
             value = result["at_weeks"][curve.label][w]
             exact = page.NOT_FOLLOWED if value is None else f"{value:.0%}"
             assert admin_rows[curve.label][f"w{w}"] == exact
             followed = value is None or curve.at_risk_at(w) >= 5
-            stopped += curve.n >= 5 and not followed
-            shown = curve.n >= 5 and followed
-            expected = exact if shown else "— hidden (fewer than 5 men)"
+            stopped += n != "<5" and not followed
+            shown = n != "<5" and followed
+            rounded = page.NOT_FOLLOWED if value is None else f"{round(value, 2):.0%}"
+            expected = rounded if shown else "— hidden (fewer than 5 men)"
             assert rows[curve.label][f"w{w}"] == expected
     assert stopped  # the demo data have the case
     assert "Hidden: figures resting on fewer than 5 men." in note
