@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -106,24 +104,3 @@ def test_completion_shows_rate_of_enrolments_and_notes_hidden_groups():
     assert list(calgary.hovertext) == ["11 men"]
     assert list(edmonton.text) == ["50% of 6"]
     assert list(notes.y) == ["B"] and not any(_nan(v) for v in notes.x)
-
-
-def test_the_chart_module_opens_no_data_access():
-    """A builder knows no database, no service and no Dash callback (pure)."""
-    code = (
-        "import sys, charts.attendance; "
-        "bad = [m for m in sys.modules if m.startswith(('callbacks', 'layouts')) "
-        "or m in ('dashboard.service', 'dashboard.db', 'dashboard.auth', 'sqlalchemy')]; "
-        "print(bad); assert not bad, bad"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_the_layout_loads_no_callbacks_module():
-    code = (
-        "import sys, layouts.attendance; "
-        "bad = [m for m in sys.modules if m.startswith('callbacks')]; assert not bad, bad"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
