@@ -34,6 +34,14 @@ PROTECTED_DIGITS = {
 }
 
 
+def _count_gated() -> None:
+    """Mark the request as gated (the test of every callback checks fetched => gated)."""
+    import flask
+
+    if flask.has_request_context():
+        flask.g.gated = getattr(flask.g, "gated", 0) + 1
+
+
 def _plain(value):
     """A cell of a gated one-row table as a plain Python value (None when hidden)."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -81,6 +89,7 @@ class Gate:
         totals: "column"/"row" when the page shows totals along that direction (complementary
             suppression then hides a second cell so no hidden one can be subtracted back).
         """
+        _count_gated()
         mapping = self._columns(frame.columns, columns)
         counts, derived = catalogue.roles(mapping)
         counts = [c for c in counts if c in frame.columns]
@@ -168,6 +177,7 @@ class Gate:
 
     def member_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A member-level table: only coordinators and admins ever receive one."""
+        _count_gated()
         if not self.scope.may_see_member_rows:
             raise MemberRowsRefused(f"the {self.scope.role} role never receives member rows")
         return frame

@@ -22,6 +22,14 @@ SLOW_DOWN_SECONDS = 0.5  # per selection over the per-minute limit ...
 MAX_SLOW_DOWN_SECONDS = 5.0  # ... up to this much per answer
 
 
+def _count(what: str) -> None:
+    """Count, per request, what a callback did (the gate test checks fetched => gated)."""
+    import flask
+
+    if flask.has_request_context():
+        setattr(flask.g, what, getattr(flask.g, what, 0) + 1)
+
+
 def _current_page() -> str:
     """The page a callback serves (from its output ids), or the request's path."""
     import flask
@@ -71,6 +79,7 @@ class DataService:
     ) -> Any:
         """metric(conn, scoped_filters, *args, **kwargs), cached."""
         narrowed = self.scoped(scope, filters)
+        _count("figures_fetched")
         if not scope.sees_exact_figures:
             self.watch_query(scope, narrowed)
         key = None
