@@ -41,9 +41,16 @@ SETTINGS: list[tuple[str, str | None, str]] = [
     (
         "REDIS_URL",
         None,
-        "Optional shared cache for callback results (e.g. redis://127.0.0.1:6379/0)",
+        "Optional store shared by several workers: callback cache and sign-in throttling "
+        "(e.g. redis://127.0.0.1:6379/0)",
     ),
     ("SESSION_IDLE_MINUTES", "30", "Sign-out after this many minutes without a request"),
+    (
+        "TRUSTED_PROXIES",
+        "0",
+        "Reverse proxies in front of the app (e.g. 1 behind nginx) whose X-Forwarded-For/-Proto "
+        "headers are believed, so audit addresses and sign-in throttling see the client",
+    ),
     ("IMPORT_MAX_ROWS", "50000", "Largest import file, in data rows"),
     ("IMPORT_MAX_COLUMNS", "60", "Widest import file, in columns"),
     ("DEMO_SEED", "42", "Seed of the demo data generated on first start"),
@@ -84,6 +91,7 @@ class Settings:
     completion_threshold: float = 0.7
     redis_url: str | None = None
     session_idle_minutes: int = 30
+    trusted_proxies: int = 0
     import_max_rows: int = 50000
     import_max_columns: int = 60
     demo_seed: int = 42
@@ -122,6 +130,7 @@ class Settings:
             completion_threshold=completion,
             redis_url=raw["REDIS_URL"],
             session_idle_minutes=_int("SESSION_IDLE_MINUTES", raw["SESSION_IDLE_MINUTES"]),
+            trusted_proxies=_int("TRUSTED_PROXIES", raw["TRUSTED_PROXIES"]),
             import_max_rows=_int("IMPORT_MAX_ROWS", raw["IMPORT_MAX_ROWS"]),
             import_max_columns=_int("IMPORT_MAX_COLUMNS", raw["IMPORT_MAX_COLUMNS"]),
             demo_seed=_int("DEMO_SEED", raw["DEMO_SEED"]),
