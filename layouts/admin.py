@@ -338,8 +338,9 @@ def layout(scope) -> html.Div:
         [
             html.H1("Users, networks and audit log", className="h3 mb-1"),
             html.P(
-                "Who may sign in, with which role and networks; and what happened: sign-ins, "
-                "failed sign-ins, imports, exports, user changes and refused requests.",
+                "Who may sign in, with which role and networks; the networks; and what happened: "
+                "sign-ins, failed sign-ins, imports, exports, user and network changes and "
+                "refused requests.",
                 className="text-muted",
             ),
             # Bumped by every change, so the grids and choices read the database again.
