@@ -9,7 +9,7 @@ import time
 
 import flask
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.db import DatabaseError, check_connection
@@ -115,7 +115,9 @@ def init_ops(server: flask.Flask, engine: Engine, settings: Settings) -> None:
             request_log.info(log_line(response))
         return response
 
-    @server.errorhandler(DBAPIError)
+    # Connection errors only: a constraint error is a bug to see as one, not an outage.
+    @server.errorhandler(OperationalError)
+    @server.errorhandler(InterfaceError)
     @server.errorhandler(DatabaseError)
     def database_down(error):
         server.logger.error("database error: %s", str(error).splitlines()[0][:300])
