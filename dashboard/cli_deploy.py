@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from dashboard.cli import CliError, _engine
+from dashboard.cli_common import CliError, _engine
 from dashboard.importing import KIND_ALIASES, KINDS
 from dashboard.settings import Settings
 
