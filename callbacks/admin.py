@@ -1,8 +1,8 @@
-"""Admin callbacks: the users grid and forms, and the audit log. Admins only.
+"""Admin callbacks: the users grid and forms, the networks, and the audit log. Admins only.
 
-Every change goes through dashboard/users.py (which checks and audits it); its UserError
-message is shown as it is. Each callback checks the admin role itself, although the server's
-guard already refuses "admin-" callbacks to other roles.
+Every change goes through dashboard/users.py or dashboard/networks.py (which check and audit
+it); their UserError or NetworkError message is shown as it is. Each callback checks the admin
+role itself, although the server's guard already refuses "admin-" callbacks to other roles.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dash import Input, Output, State, ctx, no_update
 from dashboard import audit, queries
 from dashboard.auth import require_role
 from dashboard.db import session_scope
+from dashboard.networks import NetworkError, create_network, network_list, rename_network
 from dashboard.service import current_service
 from dashboard.users import (
     UserError,
@@ -37,8 +38,12 @@ def _engine():
     return current_service().engine
 
 
-def alert(text: str, color: str) -> dbc.Alert:
-    return dbc.Alert(text, color=color, dismissable=True, className="py-2", id="admin-alert")
+def alert(text: str, color: str, alert_id: str = "admin-alert") -> dbc.Alert:
+    return dbc.Alert(text, color=color, dismissable=True, className="py-2", id=alert_id)
+
+
+def network_alert(text: str, color: str) -> dbc.Alert:
+    return alert(text, color, "admin-network-alert")
 
 
 def user_rows() -> list[dict]:
@@ -204,6 +209,54 @@ def act(
     )
 
 
+def load_networks(_changed):
+    """The networks, as a sentence and as the rename form's choices."""
+    require_role("admin")
+    with session_scope(_engine()) as session:
+        names = network_list(session)
+    text = f"{len(names)} network(s): {', '.join(names)}." if names else "No networks yet."
+    return text, names
+
+
+def add_network(session, by: str, name) -> str:
+    network, created = create_network(session, name or "", by=by)
+    if not created:
+        return f"The network {network.name} exists already: nothing changed."
+    return f"Added the network {network.name}."
+
+
+def rename(session, by: str, old, new) -> str:
+    if not rename_network(session, old, new or "", by=by):
+        return f"{old} already has this name: nothing changed."
+    return f"Renamed {old} to {' '.join(new.split())}; its groups and data stay with it."
+
+
+def network_act(_add, _rename, name, old, new, changed):
+    """Add or rename a network; show the outcome; re-read every choice of networks."""
+    scope = require_role("admin")
+    trigger = ctx.triggered_id
+    if trigger not in ("admin-network-add", "admin-network-rename"):
+        return (no_update,) * 4
+    if trigger == "admin-network-rename" and not old:
+        return network_alert("Choose the network to rename first.", "warning"), *(no_update,) * 3
+    try:
+        with session_scope(_engine()) as session:
+            if trigger == "admin-network-add":
+                message = add_network(session, scope.username, name)
+            else:
+                message = rename(session, scope.username, old, new)
+    except NetworkError as exc:
+        text = str(exc)
+        return network_alert(text[:1].upper() + text[1:] + ".", "danger"), *(no_update,) * 3
+    current_service().forget()  # option lists are cached by data version: read it again
+    return (
+        network_alert(message, "success"),
+        (changed or 0) + 1,
+        "" if trigger == "admin-network-add" else no_update,
+        "" if trigger == "admin-network-rename" else no_update,
+    )
+
+
 def export(n_clicks, file_name: str) -> bool:
     """The grid downloads itself as CSV; the download is audited."""
     scope = require_role("admin")
@@ -277,6 +330,24 @@ def register(app) -> None:
         State("admin-changed", "data"),
         prevent_initial_call=True,
     )(act)
+    app.callback(
+        Output("admin-networks-list", "children"),
+        Output("admin-network-old", "options"),
+        Input("admin-changed", "data"),
+    )(load_networks)
+    app.callback(
+        Output("admin-network-message", "children"),
+        Output("admin-changed", "data", allow_duplicate=True),
+        Output("admin-network-name", "value"),
+        Output("admin-network-new", "value"),
+        Input("admin-network-add", "n_clicks"),
+        Input("admin-network-rename", "n_clicks"),
+        State("admin-network-name", "value"),
+        State("admin-network-old", "value"),
+        State("admin-network-new", "value"),
+        State("admin-changed", "data"),
+        prevent_initial_call=True,
+    )(network_act)
     app.callback(
         Output("admin-users", "exportDataAsCsv"),
         Input("admin-users-csv", "n_clicks"),

@@ -10,15 +10,9 @@ from flask_caching import Cache
 from sqlalchemy import select
 
 from dashboard.auth import init_auth
-from dashboard.db import (
-    DatabaseError,
-    check_connection,
-    get_engine,
-    init_db,
-    is_initialised,
-    session_scope,
-)
+from dashboard.db import get_engine, init_db, is_initialised, session_scope
 from dashboard.models import Member
+from dashboard.ops import init_ops
 from dashboard.service import DataService
 from dashboard.settings import PROJECT_DIR, Settings
 
@@ -69,14 +63,7 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
     cache = Cache(server, config={**cache_config, "CACHE_DEFAULT_TIMEOUT": 3600})
     init_auth(server, engine, settings, storage_uri=settings.redis_url or "memory://")
     server.extensions["dashboard"] = DataService(engine, settings, cache)
-
-    @server.route("/healthz")
-    def healthz():
-        try:
-            check_connection(engine)
-        except DatabaseError as exc:
-            return flask.jsonify(status="error", database=str(exc)), 503
-        return flask.jsonify(status="ok", database="ok")
+    init_ops(server, engine, settings)
 
     app = Dash(
         __name__,

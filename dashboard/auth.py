@@ -20,10 +20,10 @@ from dashboard.db import session_scope
 from dashboard.models import User
 from dashboard.users import authenticate, network_names_of
 
-# What a visitor who is not signed in may fetch: the sign-in form, the health check, the
+# What a visitor who is not signed in may fetch: the sign-in form, the health checks, the
 # stylesheets the form uses and the icon. Everything else (pages, Dash's layout, dependencies,
 # callbacks and component scripts, downloads) needs a signed-in user.
-OPEN_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico"})
+OPEN_PATHS = frozenset({"/login", "/healthz", "/readyz", "/_favicon.ico"})
 OPEN_PREFIXES = ("/assets/",)
 DASH_DATA_PATHS = ("/_dash-", "/_reload", "/download/")
 # Dash's optional MCP server would run callbacks without this module's checks: never served.

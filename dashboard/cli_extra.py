@@ -11,6 +11,7 @@ def register(sub) -> None:
     """Add the import and report commands to the command line's subparsers."""
     register_import(sub)
     register_report(sub)
+    register_deploy(sub)
 
 
 def register_import(sub) -> None:
@@ -20,6 +21,15 @@ def register_import(sub) -> None:
 
     register(sub)
     COMMANDS.update(IMPORT_COMMANDS)
+
+
+def register_deploy(sub) -> None:
+    """`create-network`, `rename-network`, `template`, `backup` (dashboard/cli_deploy.py)."""
+    from dashboard.cli_deploy import COMMANDS as DEPLOY_COMMANDS
+    from dashboard.cli_deploy import register
+
+    register(sub)
+    COMMANDS.update(DEPLOY_COMMANDS)
 
 
 def register_report(sub) -> None:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import flask
 from flask_caching import Cache
 from sqlalchemy import Engine
 
@@ -17,7 +18,7 @@ from dashboard.gate import Gate
 from dashboard.privacy import Suppressed, suppress
 from dashboard.settings import Settings
 
-VERSION_TTL = 2.0  # seconds a data version is trusted before it is read again
+VERSION_TTL = 2.0  # seconds a data version is trusted outside a request (scripts, benchmarks)
 SLOW_DOWN_SECONDS = 0.5  # per selection over the per-minute limit ...
 MAX_SLOW_DOWN_SECONDS = 5.0  # ... up to this much per answer
 
@@ -49,17 +50,28 @@ class DataService:
         self._version: tuple[float, int] | None = None
 
     def version(self) -> int:
+        """The data version: read once per request, so a write by another worker or process
+        (an import on the command line) is seen by the next request on every worker."""
+        if flask.has_request_context():
+            if "data_version" not in flask.g:
+                flask.g.data_version = self._read_version()
+            return flask.g.data_version
         now = time.monotonic()
         if self._version is None or now - self._version[0] > VERSION_TTL:
-            with self.engine.connect() as conn:
-                from sqlalchemy.orm import Session
-
-                self._version = (now, data_version(Session(bind=conn)))
+            self._version = (now, self._read_version())
         return self._version[1]
+
+    def _read_version(self) -> int:
+        with self.engine.connect() as conn:
+            from sqlalchemy.orm import Session
+
+            return data_version(Session(bind=conn))
 
     def forget(self) -> None:
         """After a write: read the data version again on the next call."""
         self._version = None
+        if flask.has_request_context():
+            flask.g.pop("data_version", None)
 
     def scoped(self, scope: Scope, filters: Filters) -> Filters:
         """Filters limited to the scope; a request for a network outside it is audited."""
@@ -165,6 +177,4 @@ class DataService:
 
 def current_service() -> DataService:
     """The app's data service (inside a request)."""
-    import flask
-
     return flask.current_app.extensions["dashboard"]

@@ -99,7 +99,16 @@ class Settings:
         1.0,
     )
     redis_url: str | None = setting(
-        None, "Optional shared cache for callback results (e.g. redis://127.0.0.1:6379/0)"
+        None,
+        "Optional store shared by several workers: callback cache and sign-in throttling "
+        "(e.g. redis://127.0.0.1:6379/0)",
+    )
+    trusted_proxies: int = setting(
+        0,
+        "Reverse proxies in front of the app (e.g. 1 behind nginx) whose X-Forwarded-For/-Proto "
+        "headers are believed, so audit addresses and sign-in throttling see the client",
+        0,
+        10,
     )
     session_idle_minutes: int = setting(
         30, "Sign-out after this many minutes without a request", 1, 24 * 60

@@ -1,4 +1,5 @@
-"""Admin `/admin`: the users (create, change, deactivate, reset a password) and the audit log.
+"""Admin `/admin`: the users (create, change, deactivate, reset a password), the networks (add,
+rename) and the audit log.
 
 Components only; callbacks/admin.py fills them. Every id starts with "admin-".
 """
@@ -230,6 +231,74 @@ def users_card() -> dbc.Card:
     )
 
 
+def labelled(label: str, input_id: str, group, help_text: str) -> html.Div:
+    """An input group (input and button) with the input's label and a hint."""
+    return html.Div(
+        [dbc.Label(label, html_for=input_id, className="mb-1"), group, dbc.FormText(help_text)],
+        className="mb-2",
+    )
+
+
+def networks_card() -> dbc.Card:
+    """The networks, a form to add one and a form to rename one."""
+    add = dbc.InputGroup(
+        [
+            dbc.Input(id="admin-network-name", autocomplete="off", maxLength=60),
+            dbc.Button("Add network", id="admin-network-add", color="primary"),
+        ]
+    )
+    rename = dbc.InputGroup(
+        [
+            dbc.Input(id="admin-network-new", autocomplete="off", maxLength=60),
+            dbc.Button("Rename", id="admin-network-rename", color="secondary"),
+        ]
+    )
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                heading("Networks"),
+                html.P(id="admin-networks-list", className="mb-2"),
+                html.Div(id="admin-network-message", **{"aria-live": "polite"}),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            labelled(
+                                "New network",
+                                "admin-network-name",
+                                add,
+                                "Imports name it in their network column; e.g. Red Deer.",
+                            ),
+                            md=5,
+                        ),
+                        dbc.Col(
+                            field(
+                                "Network to rename",
+                                dcc.Dropdown(
+                                    id="admin-network-old",
+                                    options=[],
+                                    placeholder="Choose a network",
+                                ),
+                            ),
+                            md=3,
+                        ),
+                        dbc.Col(
+                            labelled(
+                                "New name",
+                                "admin-network-new",
+                                rename,
+                                "Its groups, members and data stay.",
+                            ),
+                            md=4,
+                        ),
+                    ],
+                    className="g-2",
+                ),
+            ]
+        ),
+        className="shadow-sm mb-3",
+    )
+
+
 def audit_card() -> dbc.Card:
     action = html.Div(
         [
@@ -267,10 +336,11 @@ def audit_card() -> dbc.Card:
 def layout(scope) -> html.Div:
     return html.Div(
         [
-            html.H1("Users and audit log", className="h3 mb-1"),
+            html.H1("Users, networks and audit log", className="h3 mb-1"),
             html.P(
-                "Who may sign in, with which role and networks; and what happened: sign-ins, "
-                "failed sign-ins, imports, exports, user changes and refused requests.",
+                "Who may sign in, with which role and networks; the networks; and what happened: "
+                "sign-ins, failed sign-ins, imports, exports, user and network changes and "
+                "refused requests.",
                 className="text-muted",
             ),
             # Bumped by every change, so the grids and choices read the database again.
@@ -283,6 +353,7 @@ def layout(scope) -> html.Div:
                     dbc.Col(edit_form(), lg=7, className="mb-3"),
                 ]
             ),
+            networks_card(),
             audit_card(),
         ],
         className="pt-3",

@@ -28,7 +28,7 @@ from dashboard.users import (
 )
 from layouts.admin import layout
 from tests.conftest import TEST_PASSWORD, login
-from tests.dash_calls import callback_body
+from tests.dash_calls import callback_body, find_callback
 
 ACT = [
     ("admin-message", "children"),
@@ -410,6 +410,8 @@ def test_each_admin_callback_checks_the_role_itself(demo_app, demo_url, role):
         ),
         (page.export_users, (1,)),
         (page.export_audit, (1,)),
+        (page.load_networks, (0,)),
+        (page.network_act, (1, None, "Banff", None, None, 0)),
     ]
     with demo_app.server.test_request_context("/_dash-update-component", method="POST"):
         flask_login.login_user(signed_in)
@@ -421,7 +423,7 @@ def test_each_admin_callback_checks_the_role_itself(demo_app, demo_url, role):
         for key, spec in demo_app.callback_map.items()
         if key.startswith(("admin-", "..admin-")) and spec.get("callback")
     }
-    assert len(registered) == 8 and registered <= {f for f, _ in functions}
+    assert len(registered) == 10 and registered <= {f for f, _ in functions}
 
 
 # --- dashboard/users.py ----------------------------------------------------------------------
@@ -485,3 +487,130 @@ def test_last_sign_in_comes_from_the_audit_log(session, networks):
 def audit_events(url: str, action: str) -> list[dict]:
     with session_scope(get_engine(url)) as session:
         return audit.recent(session, limit=5, action=action)
+
+
+# --- networks: on a database of their own (the demo's networks stay as they are) -------------
+
+NETWORK_ACT = [
+    ("admin-network-message", "children"),
+    ("admin-changed", "data"),
+    ("admin-network-name", "value"),
+    ("admin-network-new", "value"),
+]
+
+
+@pytest.fixture
+def new_deployment(engine, database_url):
+    """An app on an empty non-demo database with one admin, signed in: (app, client)."""
+    from dashboard.app_factory import create_app
+    from dashboard.settings import Settings
+
+    with session_scope(engine) as session:
+        create_user(session, "ada", "admin", [], TEST_PASSWORD)
+    app = create_app(
+        Settings(database_url=database_url, secret_key="test-secret", demo_mode=False),
+        prepare=False,
+    )
+    client = app.server.test_client()
+    assert login(client, "ada").status_code == 302
+    return app, client
+
+
+def network_act(client, button: str, name=None, old=None, new=None) -> tuple[int, dict]:
+    key, spec = find_callback(
+        client.application.extensions["dash_app"], "admin-network-message.children"
+    )
+    inputs = [
+        ("admin-network-add", "n_clicks", 1 if button == "admin-network-add" else None),
+        ("admin-network-rename", "n_clicks", 1 if button == "admin-network-rename" else None),
+    ]
+    state = [
+        ("admin-network-name", "value", name),
+        ("admin-network-old", "value", old),
+        ("admin-network-new", "value", new),
+        ("admin-changed", "data", 0),
+    ]
+    body = callback_body(NETWORK_ACT, inputs, state)
+    body["output"] = key  # the duplicate output's key carries Dash's suffix
+    body["changedPropIds"] = [f"{button}.n_clicks"]
+    response = client.post("/_dash-update-component", json=body)
+    return response.status_code, (response.get_json() or {}).get("response", {})
+
+
+def network_alert(outputs: dict) -> tuple[str, str]:
+    props = outputs["admin-network-message"]["children"]["props"]
+    return props["color"], props["children"]
+
+
+def network_choices(client) -> tuple[str, list]:
+    out = call(
+        client,
+        [("admin-networks-list", "children"), ("admin-network-old", "options")],
+        [("admin-changed", "data", 1)],
+    )
+    return out["admin-networks-list"]["children"], out["admin-network-old"]["options"]
+
+
+def test_admin_adds_and_renames_networks(new_deployment, engine):
+    app, client = new_deployment
+    assert network_choices(client) == ("No networks yet.", [])
+    status, out = network_act(client, "admin-network-add", name="Red  Deer")
+    assert status == 200 and network_alert(out) == ("success", "Added the network Red Deer.")
+    assert out["admin-changed"]["data"] == 1 and out["admin-network-name"]["value"] == ""
+    # The users form offers it at once (option lists are cached by data version).
+    out = call(
+        client,
+        [
+            ("admin-users", "rowData"),
+            ("admin-edit-user", "options"),
+            ("admin-new-networks", "options"),
+            ("admin-edit-networks", "options"),
+        ],
+        [("admin-changed", "data", 1)],
+    )
+    assert out["admin-new-networks"]["options"] == ["Red Deer"]
+    status, out = network_act(client, "admin-network-add", name="red deer")
+    assert network_alert(out) == (
+        "success",
+        "The network Red Deer exists already: nothing changed.",
+    )
+    status, out = network_act(client, "admin-network-rename", old="Red Deer", new="Central")
+    assert (
+        network_alert(out)[0] == "success"
+        and "Renamed Red Deer to Central" in network_alert(out)[1]
+    )
+    assert network_choices(client) == ("1 network(s): Central.", ["Central"])
+    with session_scope(engine) as session:
+        events = audit.recent(session, limit=10)
+    done = [
+        (e["user"], e["action"], e["detail"]) for e in events if e["action"].startswith("network")
+    ]
+    assert done == [
+        ("ada", "network-rename", "Red Deer -> Central"),
+        ("ada", "network-create", "Red Deer"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "button, fields, colour, message",
+    [
+        ("admin-network-add", {"name": ""}, "danger", "is not a network name"),
+        ("admin-network-add", {"name": "A, B"}, "danger", "is not a network name"),
+        ("admin-network-rename", {"new": "X"}, "warning", "Choose the network to rename"),
+        ("admin-network-rename", {"old": "Nowhere", "new": "X"}, "danger", "No network 'Nowhere'"),
+    ],
+)
+def test_network_errors_are_shown(new_deployment, button, fields, colour, message):
+    _, client = new_deployment
+    status, out = network_act(client, button, **fields)
+    assert status == 200
+    got_colour, text = network_alert(out)
+    assert got_colour == colour and message in text, text
+    assert "admin-changed" not in out
+    assert network_choices(client)[1] == []
+
+
+def test_other_roles_cannot_add_networks(client_for):
+    client = client_for("leadership")
+    status, _ = network_act(client, "admin-network-add", name="Banff")
+    assert status == 403
