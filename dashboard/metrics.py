@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, case, distinct, extract, func, select
 
@@ -688,6 +689,63 @@ def item_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
         .size()
         .rename(columns={"size": "count"})
     )
+
+
+def score_range(spec: dict) -> tuple[float, float]:
+    """The lowest and highest possible score of an instrument."""
+    low, high = spec["min_answer"], spec["max_answer"]
+    if spec["scoring"] == "mean":
+        return float(low), float(high)
+    items = len(spec["items"])
+    low, high = low * items, high * items
+    conversion = spec.get("conversion")
+    if conversion:
+        return float(conversion[str(low)]), float(conversion[str(high)])
+    return float(low), float(high)
+
+
+def score_bins(spec: dict) -> np.ndarray:
+    """The edges of the score histogram: one bar per score on a short summed scale."""
+    low, high = score_range(spec)
+    if spec["scoring"] == "sum" and not spec.get("conversion") and high - low <= 30:
+        return np.arange(low - 0.5, high + 1.0, 1.0)
+    if spec["scoring"] == "mean":
+        return np.linspace(low, high, int((high - low) * 2) + 1)
+    return np.linspace(low, high, 15)
+
+
+def score_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """Per score range (bin_low, bin_high): the share of the matched pairs whose baseline and
+    whose later score fell in it (catalogue `score_share`), beside their base `matched_pairs`."""
+    edges = score_bins(spec)
+    frame = pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:]})
+    n = len(pairs)
+    frame["matched_pairs"] = n
+    for side in ("baseline", "later"):
+        scores = pairs[side].astype(float).to_numpy()
+        counts, _ = np.histogram(np.clip(scores, edges[0], edges[-1]), bins=edges)
+        frame[side] = counts / n if n else None
+    return frame
+
+
+def item_shares(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """Per item and side: the men who answered it (`item_answers`) and the shares of their
+    answers below, at and above the scale's midpoint (`item_share`); None when nobody did."""
+    counts = item_distribution(pairs, spec)
+    mid = (spec["min_answer"] + spec["max_answer"]) / 2
+    rows = []
+    for item in range(1, len(spec["items"]) + 1):
+        for side in ("baseline", "later"):
+            part = counts[(counts["item"] == item) & (counts["side"] == side)]
+            total = int(part["count"].sum())
+            if not total:
+                rows.append((item, side, 0, None, None, None))
+                continue
+            below = part.loc[part["answer"] < mid, "count"].sum() / total
+            at = part.loc[part["answer"] == mid, "count"].sum() / total
+            above = part.loc[part["answer"] > mid, "count"].sum() / total
+            rows.append((item, side, total, float(below), float(at), float(above)))
+    return pd.DataFrame(rows, columns=["item", "side", "item_answers", "below", "at", "above"])
 
 
 def summary(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from callbacks import surveys as page
+from charts import surveys as charts
 from dashboard import metrics
 from dashboard.db import get_engine
 from dashboard.filters import Filters
@@ -194,7 +195,7 @@ def test_forest_plot_agrees_with_metrics(demo_app, client_for, demo_engine):
     for key in ("All", "Calgary", "Edmonton"):
         label = f"{key} · n={networks.loc[key, 'matched_pairs']}"
         assert points[label] == pytest.approx(networks.loc[key, "mean_change"])
-    shown = groups[groups["matched_pairs"] >= page.MIN_GROUP_PAIRS]
+    shown = groups[groups["matched_pairs"] >= charts.MIN_GROUP_PAIRS]
     for group, row in shown.iterrows():
         assert points[f"{group} · n={row['matched_pairs']}"] == pytest.approx(row["mean_change"])
     labels = fig["layout"]["yaxis"]["categoryarray"]
