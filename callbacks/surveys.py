@@ -206,7 +206,9 @@ def distribution_chart(search, instrument_id):
     scores = metrics.score_distribution(tables["pairs"], spec)
     table = gate.table(scores, columns=SCORE_COLUMNS).frame
     means = {key: overall(gate, tables)[key] for key in ("mean_baseline", "mean_later")}
-    return charts.distribution_figure(table, means, spec), charts.distribution_note(spec)
+    low, high = metrics.score_range(spec)
+    note = charts.distribution_note(low, high, spec["higher_is_better"])
+    return charts.distribution_figure(table, means, spec), note
 
 
 def item_chart(search, instrument_id):

@@ -19,7 +19,6 @@ from plotly.subplots import make_subplots
 
 from charts.style import SERIES_COLORS, color_for, styled
 from dashboard.catalogue import format_value, label
-from dashboard.metrics import score_range
 
 IMPROVED, WORSE, NEUTRAL = SERIES_COLORS[2], SERIES_COLORS[5], "#BBBBBB"
 BASELINE_COLOUR, LATER_COLOUR = SERIES_COLORS[4], SERIES_COLORS[2]
@@ -334,9 +333,9 @@ def distribution_figure(table: pd.DataFrame, means: dict, spec: dict) -> go.Figu
     return styled(fig, height=360)
 
 
-def distribution_note(spec: dict) -> str:
-    low, high = score_range(spec)
-    better = "higher" if spec["higher_is_better"] else "lower"
+def distribution_note(low: float, high: float, higher_is_better: bool) -> str:
+    """low, high: the instrument's score range (`metrics.score_range`)."""
+    better = "higher" if higher_is_better else "lower"
     return f"Scores run from {low:g} to {high:g}; {better} is better."
 
 

@@ -217,4 +217,7 @@ def test_distribution_shares_rest_on_the_matched_pairs():
     assert [t.name for t in fig.data] == ["Baseline", "Later"]
     assert sum(fig.data[0].y) == pytest.approx(1.0)
     assert [a.text for a in fig.layout.annotations] == ["Baseline mean 9.5", "Later mean 11.0"]
-    assert charts.distribution_note(SPEC) == "Scores run from 3 to 15; higher is better."
+    assert (
+        charts.distribution_note(*metrics.score_range(SPEC), True)
+        == "Scores run from 3 to 15; higher is better."
+    )
