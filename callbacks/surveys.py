@@ -8,6 +8,7 @@ hand the gated figures to a builder of `charts.surveys`."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from dash import Input, Output, State
 
 from callbacks.shell import url_filters
@@ -39,18 +40,40 @@ def _value(value):
     return None if isinstance(value, float) and np.isnan(value) else value
 
 
-def overall(gate: Gate, tables: dict) -> dict:
-    """The combined figures of the selection as this user may receive them."""
-    record = {key: _value(tables["overall"][key]) for key in SURVEY_KEYS}
-    return gate.record(record)[0]
+def gated(gate: Gate, frame: pd.DataFrame, totals: bool = False) -> list[tuple[dict, set]]:
+    """Each row of a survey table through the gate: (its survey figures as this user may
+    receive them, the keys the gate hid). The whole row goes in, with its labels and the cell
+    key of its pairs; only the figures of `SURVEY_KEYS` come out."""
+    frame = frame.reset_index(drop=True)
+    result = gate.table(frame, totals=("column",) if totals and len(frame) > 1 else ())
+    rows = []
+    for i in range(len(frame)):
+        safe = {key: _value(result.frame.loc[i, key]) for key in SURVEY_KEYS}
+        rows.append((safe, {key for key in SURVEY_KEYS if bool(result.hidden.loc[i, key])}))
+    return rows
+
+
+def overall(gate: Gate, tables: dict) -> tuple[dict, set]:
+    """The combined figures of the selection as this user may receive them, and the keys
+    the gate hid."""
+    return gated(gate, pd.DataFrame([tables["overall"]]))[0]
+
+
+def pairs_needed(gate: Gate) -> int:
+    """The matched pairs a protected user needs to see a change (for the notes)."""
+    return max(gate.k, getattr(gate, "min_pairs", gate.k))
 
 
 def blocked(gate: Gate, tables: dict) -> str | None:
-    """Why a chart of the whole selection cannot be shown (None when it can)."""
+    """Why a chart of the whole selection cannot be shown (None when it can): no pairs, or
+    the gate hid the combined pairs or what rests on them."""
     if tables["pairs"].empty:
         return NO_PAIRS
-    if not gate.allows(int(tables["overall"]["matched_pairs"])):
+    _, hidden = overall(gate, tables)
+    if "matched_pairs" in hidden:
         return TOO_FEW.format(k=gate.k)
+    if hidden:
+        return TOO_FEW.format(k=pairs_needed(gate))
     return None
 
 
@@ -58,29 +81,27 @@ def pairs_text(gate: Gate, tables: dict) -> str:
     """The badge: 'n = 24 matched pairs', 'n = <5 matched pairs' or why there are none."""
     if tables["pairs"].empty:
         return NO_PAIRS
-    shown = overall(gate, tables)["matched_pairs"]
+    shown = overall(gate, tables)[0]["matched_pairs"]
     return f"n = {gate.shown('matched_pairs', shown)} matched pair{'' if shown == 1 else 's'}"
 
 
-def _gated_rows(gate: Gate, frame, kind: str, totals: bool) -> list[dict]:
-    """One row dict per line of a survey table, its figures through the gate."""
+def _rows(gate: Gate, frame: pd.DataFrame, kind: str) -> list[dict]:
+    """The chart rows of a survey table (see `charts.surveys`)."""
     if frame.empty:
         return []
     frame = frame.reset_index(drop=True)
-    result = gate.table(
-        frame[list(SURVEY_KEYS)], totals=("column",) if totals and len(frame) > 1 else ()
-    )
     rows = []
-    for i, source in frame.iterrows():
-        figures = {key: _value(result.frame.loc[i, key]) for key in SURVEY_KEYS}
+    for (safe, hidden), (_, source) in zip(
+        gated(gate, frame, totals=kind != "all"), frame.iterrows(), strict=True
+    ):
         rows.append(
             {
                 "key": source["group"] if kind == "group" else source["key"],
                 "kind": kind,
                 "network": source["network"] if kind == "group" else source["key"],
-                "hidden": bool(result.hidden.loc[i, "matched_pairs"]),
-                "pairs": gate.shown("matched_pairs", figures["matched_pairs"]),
-                **figures,
+                "hidden": bool(hidden),
+                "pairs": gate.shown("matched_pairs", safe["matched_pairs"]),
+                **safe,
             }
         )
     return rows
@@ -88,28 +109,15 @@ def _gated_rows(gate: Gate, frame, kind: str, totals: bool) -> list[dict]:
 
 def rows_by(gate: Gate, tables: dict) -> list[dict]:
     """'All', the networks and the groups with pairs, as rows of gated figures (see
-    `charts.surveys`): hidden figures None, `hidden` True when the gate hid the row's pairs
-    (below k, or hidden with them so that no small row can be worked out by subtraction)."""
+    `charts.surveys`): hidden figures None, `hidden` True when the gate hid the row's change
+    (too few pairs, or hidden with another row so that no small row can be worked out by
+    subtraction)."""
     networks, groups = tables["by_network"], tables["by_group"]
-    combined = networks[networks["key"] == "All"]
-    rows = []
-    if not combined.empty:
-        record = {key: _value(combined.iloc[0][key]) for key in SURVEY_KEYS}
-        safe, hidden = gate.record(record)
-        rows.append(
-            {
-                "key": "All",
-                "kind": "all",
-                "network": "All",
-                "hidden": "matched_pairs" in hidden,
-                "pairs": gate.shown("matched_pairs", safe["matched_pairs"]),
-                **safe,
-            }
-        )
+    rows = _rows(gate, networks[networks["key"] == "All"], "all")
     # Networks add up to 'All', and a network's groups (nearly) to the network: totals.
-    rows += _gated_rows(gate, networks[networks["key"] != "All"], "network", totals=True)
+    rows += _rows(gate, networks[networks["key"] != "All"], "network")
     for _, part in groups.groupby("network", sort=True):
-        rows += _gated_rows(gate, part, "group", totals=True)
+        rows += _rows(gate, part, "group")
     return rows
 
 
@@ -185,7 +193,7 @@ def forest_chart(search, instrument_id):
     view = charts.forest_rows(rows_by(gate, tables))
     return (
         charts.forest_figure(view.rows, spec["higher_is_better"]),
-        charts.forest_note(view, gate.k),
+        charts.forest_note(view, gate.k, pairs_needed(gate)),
     )
 
 
@@ -195,7 +203,9 @@ def reliable_chart(search, instrument_id):
     if reason:
         return empty_figure(reason), ""
     rows = charts.reliable_rows(rows_by(gate, tables))
-    return charts.reliable_figure(rows), charts.reliable_note(rows, spec["alpha"], gate.k)
+    return charts.reliable_figure(rows), charts.reliable_note(
+        rows, spec["alpha"], pairs_needed(gate)
+    )
 
 
 def distribution_chart(search, instrument_id):
@@ -205,7 +215,7 @@ def distribution_chart(search, instrument_id):
         return empty_figure(reason), ""
     scores = metrics.score_distribution(tables["pairs"], spec)
     table = gate.table(scores, columns=SCORE_COLUMNS).frame
-    means = {key: overall(gate, tables)[key] for key in ("mean_baseline", "mean_later")}
+    means = {key: overall(gate, tables)[0][key] for key in ("mean_baseline", "mean_later")}
     low, high = metrics.score_range(spec)
     note = charts.distribution_note(low, high, spec["higher_is_better"])
     return charts.distribution_figure(table, means, spec), note
@@ -218,8 +228,10 @@ def item_chart(search, instrument_id):
     if reason:
         return empty_figure(reason), ""
     result = gate.table(metrics.item_shares(tables["pairs"], spec), columns=ITEM_COLUMNS)
-    hidden = bool(result.hidden["item_answers"].any())
-    return charts.item_figure(result.frame, spec), charts.item_note(spec, hidden, gate.k)
+    hidden = bool(result.hidden[list(ITEM_COLUMNS)].to_numpy().any())
+    return charts.item_figure(result.frame, spec), charts.item_note(
+        spec, hidden, pairs_needed(gate)
+    )
 
 
 def register(app) -> None:

@@ -39,10 +39,10 @@ def _missing(value) -> bool:
 
 
 def pairs_label(row: dict) -> str:
-    """'n=24', or 'n <5, hidden' for a row the gate hid."""
-    if row["hidden"]:
-        return f"n {row['pairs']}, hidden"
-    return f"n={row['pairs']}"
+    """'n=24'; for a row the gate hid 'n <5, hidden' (its pairs hidden too) or 'n=7, hidden'."""
+    if not row["hidden"]:
+        return f"n={row['pairs']}"
+    return f"n{' ' if row['matched_pairs'] is None else '='}{row['pairs']}, hidden"
 
 
 def forest_label(row: dict) -> str:
@@ -194,7 +194,8 @@ def forest_figure(rows: list[dict], higher_is_better: bool) -> go.Figure:
     return fig
 
 
-def forest_note(view: ForestRows, k: int) -> str:
+def forest_note(view: ForestRows, k: int, needed: int) -> str:
+    """k: counts below it are hidden; needed: the pairs a change needs to be shown."""
     notes = []
     if any(r["kind"] == "group" for r in view.rows):
         notes.append(
@@ -212,14 +213,14 @@ def forest_note(view: ForestRows, k: int) -> str:
         )
     if view.hidden_groups:
         notes.append(
-            f"{view.hidden_groups} group(s) are hidden: fewer than {k} matched pairs, or hidden "
-            "with them so that no small group can be worked out by subtraction."
+            f"{view.hidden_groups} group(s) are hidden: fewer than {needed} matched pairs, or "
+            "hidden with them so that no small group can be worked out by subtraction."
         )
     if any(r["hidden"] for r in view.rows):
         notes.append(
-            f"Hidden: rows resting on fewer than {k} matched pairs (and, where one "
-            "alone would be hidden, the next smallest, so no figure can be worked "
-            "out by subtraction)."
+            f"Hidden: rows resting on fewer than {needed} matched pairs (a count below {k} "
+            f"shows as <{k}; and, where one alone would be hidden, the next smallest, so no "
+            "figure can be worked out by subtraction)."
         )
     return " ".join(notes)
 
@@ -270,13 +271,13 @@ def reliable_figure(rows: list[dict]) -> go.Figure:
     return styled(fig, height=max(220, 110 + 48 * len(labels)))
 
 
-def reliable_note(rows: list[dict], alpha: float, k: int) -> str:
+def reliable_note(rows: list[dict], alpha: float, needed: int) -> str:
     note = (
         f"Reliable: the change is more than 1.96 × the standard error of a difference "
         f"(alpha {alpha:.2f}); the instrument's direction is applied."
     )
     if any(r["hidden"] for r in rows):
-        note += f" Hidden: fewer than {k} matched pairs."
+        note += f" Hidden: fewer than {needed} matched pairs."
     return note
 
 
@@ -436,7 +437,7 @@ def item_figure(table: pd.DataFrame, spec: dict) -> go.Figure:
     return fig
 
 
-def item_note(spec: dict, any_hidden: bool, k: int) -> str:
+def item_note(spec: dict, any_hidden: bool, needed: int) -> str:
     notes = []
     if not spec["higher_is_better"]:
         notes.append(f"Lower answers mean less {spec['construct']}, which is better.")
@@ -445,5 +446,5 @@ def item_note(spec: dict, any_hidden: bool, k: int) -> str:
             "Answers are shown as given: for a reverse-scored item a lower answer is better."
         )
     if any_hidden:
-        notes.append(f"Hidden: items answered by fewer than {k} of the matched men.")
+        notes.append(f"Hidden: items answered by fewer than {needed} of the matched men.")
     return " ".join(notes)

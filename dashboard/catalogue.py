@@ -373,7 +373,7 @@ FIGURES: dict[str, Figure] = _entries(
 )
 
 # Counts of matched pairs: what rests on them needs SURVEY_MIN_PAIRS pairs (SPEC §4).
-SURVEY_BASES = ("matched_pairs", "wellbeing_pairs")
+SURVEY_BASES = ("matched_pairs", "wellbeing_pairs", "item_answers")
 
 # The survey figures of one instrument, in the order tables show them.
 SURVEY_KEYS = (

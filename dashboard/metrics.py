@@ -648,7 +648,7 @@ def survey_change(
 def survey_change_by(
     conn: Connection, f: Filters, instrument_id: str, pairs: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """survey_change per home network, plus the combined row."""
+    """survey_change per home network, plus the combined row (each with its pairs' cell key)."""
     spec = instrument(conn, instrument_id)
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
@@ -660,6 +660,7 @@ def survey_change_by(
                 **paired_change(
                     part["baseline"], part["later"], spec["alpha"], spec["higher_is_better"]
                 ),
+                key_column("matched_pairs"): _key_sum(part),
             }
         )
     rows.append(
@@ -668,9 +669,15 @@ def survey_change_by(
             **paired_change(
                 pairs["baseline"], pairs["later"], spec["alpha"], spec["higher_is_better"]
             ),
+            key_column("matched_pairs"): _key_sum(pairs),
         }
     )
     return pd.DataFrame(rows)
+
+
+def _key_sum(pairs: pd.DataFrame) -> int:
+    """The cell key (sum of record keys) of the men of some matched pairs."""
+    return int(pairs["record_key"].sum()) if len(pairs) else 0
 
 
 def item_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
@@ -721,6 +728,7 @@ def score_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
     frame = pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:]})
     n = len(pairs)
     frame["matched_pairs"] = n
+    frame[key_column("matched_pairs")] = _key_sum(pairs)
     for side in ("baseline", "later"):
         scores = pairs[side].astype(float).to_numpy()
         counts, _ = np.histogram(np.clip(scores, edges[0], edges[-1]), bins=edges)
@@ -729,23 +737,30 @@ def score_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
 
 
 def item_shares(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
-    """Per item and side: the men who answered it (`item_answers`) and the shares of their
-    answers below, at and above the scale's midpoint (`item_share`); None when nobody did."""
-    counts = item_distribution(pairs, spec)
+    """Per item and side: the men who answered it (`item_answers`, with their cell key) and
+    the shares of their answers below, at and above the scale's midpoint (`item_share`);
+    None when nobody did."""
     mid = (spec["min_answer"] + spec["max_answer"]) / 2
+    keys = pairs["record_key"] if "record_key" in pairs.columns else pd.Series(0, pairs.index)
     rows = []
     for item in range(1, len(spec["items"]) + 1):
         for side in ("baseline", "later"):
-            part = counts[(counts["item"] == item) & (counts["side"] == side)]
-            total = int(part["count"].sum())
+            answers, key = [], 0
+            for given, record_key in zip(pairs[f"{side}_answers"], keys, strict=True):
+                answer = given[item - 1] if given and len(given) >= item else None
+                if answer is not None:
+                    answers.append(int(answer))
+                    key += int(record_key or 0)
+            total = len(answers)
             if not total:
-                rows.append((item, side, 0, None, None, None))
+                rows.append((item, side, 0, 0, None, None, None))
                 continue
-            below = part.loc[part["answer"] < mid, "count"].sum() / total
-            at = part.loc[part["answer"] == mid, "count"].sum() / total
-            above = part.loc[part["answer"] > mid, "count"].sum() / total
-            rows.append((item, side, total, float(below), float(at), float(above)))
-    return pd.DataFrame(rows, columns=["item", "side", "item_answers", "below", "at", "above"])
+            below = sum(a < mid for a in answers) / total
+            at = sum(a == mid for a in answers) / total
+            above = sum(a > mid for a in answers) / total
+            rows.append((item, side, total, key, below, at, above))
+    columns = ["item", "side", "item_answers", key_column("item_answers"), "below", "at", "above"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def summary(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
@@ -789,7 +804,7 @@ def survey_change_by_group(
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
     keys = list(paired_change([], [], spec["alpha"], spec["higher_is_better"]))
-    columns = ["network", "group", *keys]
+    columns = ["network", "group", *keys, key_column("matched_pairs")]
     if pairs.empty:
         return pd.DataFrame(columns=columns)
     query = (
@@ -829,6 +844,7 @@ def survey_change_by_group(
                 **paired_change(
                     part["baseline"], part["later"], spec["alpha"], spec["higher_is_better"]
                 ),
+                key_column("matched_pairs"): _key_sum(part),
             }
         )
     return pd.DataFrame(rows, columns=columns)

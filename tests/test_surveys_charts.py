@@ -14,6 +14,7 @@ from charts import surveys as charts
 from dashboard import metrics
 from dashboard.access import Scope
 from dashboard.catalogue import SURVEY_KEYS
+from dashboard.cellkey import key_column
 from dashboard.gate import Gate
 from dashboard.stats import paired_change
 
@@ -30,13 +31,15 @@ SPEC = {
     "higher_is_better": True,
     "alpha": 0.8,
 }
-LEADERSHIP = Gate(Scope(role="leadership"), 5)
-ADMIN = Gate(Scope(role="admin"), 5)
+K, MIN_PAIRS = 5, 10
+LEADERSHIP = Gate(Scope(role="leadership"), K, MIN_PAIRS)
+ADMIN = Gate(Scope(role="admin"), K, MIN_PAIRS)
+PAIRS = key_column("matched_pairs")
 
 
 def make_tables(men: list[tuple[str, str, list[int], list[int | None]]]) -> dict:
     """survey_tables' shape from (network, group, baseline answers, later answers) per man;
-    the score is the sum of the answers given."""
+    the score is the sum of the answers given, the record keys made up."""
     pairs = pd.DataFrame(
         {
             "member_id": range(1, len(men) + 1),
@@ -46,11 +49,13 @@ def make_tables(men: list[tuple[str, str, list[int], list[int | None]]]) -> dict
             "later": [float(sum(a or 0 for a in m[3])) for m in men],
             "baseline_answers": [m[2] for m in men],
             "later_answers": [m[3] for m in men],
+            "record_key": [(7919 * i * i + 104729 * i) % 2**40 for i in range(1, len(men) + 1)],
         }
     )
 
     def change(part):
-        return paired_change(part["baseline"], part["later"], SPEC["alpha"], True)
+        figures = paired_change(part["baseline"], part["later"], SPEC["alpha"], True)
+        return {**figures, PAIRS: int(part["record_key"].sum())}
 
     networks = [{"key": n, **change(p)} for n, p in pairs.groupby("network")]
     networks.append({"key": "All", **change(pairs)})
@@ -69,12 +74,20 @@ def man(network, group, baseline, later):
     return (network, group, [baseline, 3, 3], [later, 3, 3])
 
 
-# Calgary: 12 men in G1 (6) and G2 (6); Edmonton: 3 men in G3.
+# Calgary: 31 men in G1 (12), G2 (12) and G4 (7); Edmonton: 3 men in G3.
 TABLES = make_tables(
-    [man("Calgary", "G1", 1 + i % 3, 3 + i % 3) for i in range(6)]
-    + [man("Calgary", "G2", 2 + i % 2, 2 + i % 3) for i in range(6)]
+    [man("Calgary", "G1", 1 + i % 3, 3 + i % 3) for i in range(12)]
+    + [man("Calgary", "G2", 2 + i % 2, 2 + i % 3) for i in range(12)]
+    + [man("Calgary", "G4", 1 + i % 4, 2 + i % 4) for i in range(7)]
     + [man("Edmonton", "G3", 1 + i, 4 + i % 2) for i in range(3)]
 )
+
+
+def protected(text: str, exact: int) -> int:
+    """A protected count shown as text: within 2 of the exact count (the cell-key table)."""
+    n = int(text)
+    assert abs(n - exact) <= 2
+    return n
 
 
 def exact_floats(tables: dict, keys=("mean_change", "ci_low", "ci_high", "d_z")) -> set[str]:
@@ -85,45 +98,64 @@ def exact_floats(tables: dict, keys=("mean_change", "ci_low", "ci_high", "d_z"))
     return {repr(float(v)) for v in values if v is not None and not pd.isna(v)}
 
 
+def outcome_keys():
+    return [k for k in SURVEY_KEYS if k != "matched_pairs"]
+
+
 def test_rows_are_gated_with_their_complement():
     rows = {r["key"]: r for r in page.rows_by(LEADERSHIP, TABLES)}
-    assert rows["All"]["matched_pairs"] == 15 and rows["All"]["pairs"] == "15"
-    # Edmonton (3) is below k; Calgary (12) would give it away as All minus Calgary.
+    assert protected(rows["All"]["pairs"], 34) == rows["All"]["matched_pairs"]
+    assert rows["All"]["hidden"] is False and rows["All"]["mean_change"] is not None
+    # Edmonton (3) is below k; Calgary would give it away as All minus Calgary.
     for key in ("Edmonton", "Calgary"):
         assert rows[key]["hidden"] is True
         assert rows[key]["pairs"] == "<5"
-        assert all(rows[key][k] is None for k in metrics_keys())
+        assert rows[key]["matched_pairs"] is None
+        assert all(rows[key][k] is None for k in outcome_keys())
     assert rows["G3"]["hidden"] is True and rows["G3"]["mean_change"] is None
-    # G1 and G2 (6 each) are both shown: neither is below k.
-    assert rows["G1"]["pairs"] == "6" and rows["G1"]["mean_change"] is not None
+    # G1 and G2 (12 each) are shown; G4's 7 pairs are counted but too few for its change.
+    for key in ("G1", "G2"):
+        assert protected(rows[key]["pairs"], 12) == rows[key]["matched_pairs"]
+        assert rows[key]["hidden"] is False and rows[key]["mean_change"] is not None
+    assert protected(rows["G4"]["pairs"], 7) == rows["G4"]["matched_pairs"]
+    assert rows["G4"]["hidden"] is True
+    assert all(rows["G4"][k] is None for k in outcome_keys())
+    assert charts.pairs_label(rows["G4"]) == f"n={rows['G4']['pairs']}, hidden"
     exact = {r["key"]: r for r in page.rows_by(ADMIN, TABLES)}
     assert exact["Edmonton"]["pairs"] == "3" and exact["Edmonton"]["hidden"] is False
+    assert exact["G4"]["pairs"] == "7" and exact["G4"]["mean_change"] is not None
 
 
-def metrics_keys():
-    return [k for k in SURVEY_KEYS if k != "matched_pairs"]
+def test_the_badge_and_the_all_row_agree():
+    rows = page.rows_by(LEADERSHIP, TABLES)
+    assert page.pairs_text(LEADERSHIP, TABLES) == f"n = {rows[0]['pairs']} matched pairs"
+    assert page.blocked(LEADERSHIP, TABLES) is None
 
 
 def test_forest_figure_carries_no_hidden_value():
     view = charts.forest_rows(page.rows_by(LEADERSHIP, TABLES))
     fig = charts.forest_figure(view.rows, higher_is_better=True)
     labels = list(fig.layout.yaxis.categoryarray)
+    rows = {r["key"]: r for r in view.rows}
     assert labels == [
-        "All · n=15",
+        f"All · n={rows['All']['pairs']}",
         "Calgary · n <5, hidden",
         "Edmonton · n <5, hidden",
-        "G1 · n=6",
-        "G2 · n=6",
+        f"G1 · n={rows['G1']['pairs']}",
+        f"G2 · n={rows['G2']['pairs']}",
+        f"G4 · n={rows['G4']['pairs']}, hidden",
     ]
     plotted = [y for t in fig.data for x, y in zip(t.x, t.y, strict=True) if x is not None]
-    assert plotted == ["All · n=15", "G1 · n=6", "G2 · n=6"]
+    assert plotted == [labels[0], labels[3], labels[4]]
     text = json.dumps(fig.to_plotly_json(), default=str)
     hidden_values = exact_floats(TABLES)
     assert hidden_values and not [v for v in hidden_values if v in text]
     assert [a.text for a in fig.layout.annotations][1:3] == ["hidden", "hidden"]
+    assert fig.layout.annotations[5].text == "hidden"
     assert view.hidden_groups == 1 and view.few == 0
-    note = charts.forest_note(view, LEADERSHIP.k)
-    assert "1 group(s) are hidden: fewer than 5 matched pairs" in note
+    note = charts.forest_note(view, K, MIN_PAIRS)
+    assert "1 group(s) are hidden: fewer than 10 matched pairs" in note
+    assert "Hidden: rows resting on fewer than 10 matched pairs (a count below 5 shows" in note
 
 
 def test_forest_figure_for_an_exact_user_shows_every_row():
@@ -131,7 +163,14 @@ def test_forest_figure_for_an_exact_user_shows_every_row():
     fig = charts.forest_figure(view.rows, higher_is_better=True)
     labels = list(fig.layout.yaxis.categoryarray)
     # G3 (3 pairs) is left out for readability, not hidden.
-    assert labels == ["All · n=15", "Calgary · n=12", "Edmonton · n=3", "G1 · n=6", "G2 · n=6"]
+    assert labels == [
+        "All · n=34",
+        "Calgary · n=31",
+        "Edmonton · n=3",
+        "G1 · n=12",
+        "G2 · n=12",
+        "G4 · n=7",
+    ]
     assert view.few == 1 and view.hidden_groups == 0
     edmonton = TABLES["by_network"].set_index("key").loc["Edmonton"]
     points = {y: x for t in fig.data for x, y in zip(t.x, t.y, strict=True) if x is not None}
@@ -152,27 +191,36 @@ def test_reliable_figure_hides_the_shares_of_hidden_rows():
     rows = charts.reliable_rows(page.rows_by(LEADERSHIP, TABLES))
     fig = charts.reliable_figure(rows)
     improved = next(t for t in fig.data if t.name == "Reliably improved")
+    all_label = f"All · n={rows[-1]['pairs']}"
     assert list(improved.y) == [
         "Calgary · n <5, hidden (hidden)",
         "Edmonton · n <5, hidden (hidden)",
-        "All · n=15",
+        all_label,
     ]
     for trace in fig.data:
         assert list(trace.x[:2]) == [0, 0]
         assert list(trace.customdata[:2]) == ["—", "—"]
         assert list(trace.text[:2]) == ["", ""]
-    all_row = TABLES["by_network"].set_index("key").loc["All"]
-    assert improved.x[2] == pytest.approx(all_row["share_improved"])
-    assert improved.customdata[2] == f"{all_row['share_improved']:.0%}"
-    assert charts.reliable_note(rows, 0.8, 5).endswith("Hidden: fewer than 5 matched pairs.")
+    share = TABLES["by_network"].set_index("key").loc["All", "share_improved"]
+    # A protected share is rounded to whole percent.
+    assert improved.x[2] == round(share, 2)
+    assert improved.customdata[2] == f"{round(share, 2):.0%}"
+    assert charts.reliable_note(rows, 0.8, MIN_PAIRS).endswith(
+        "Hidden: fewer than 10 matched pairs."
+    )
 
 
-def test_small_selection_is_blocked_for_protected_roles_only():
+def test_small_selections_are_blocked_for_protected_roles_only():
     small = make_tables([man("Calgary", "G1", 1 + i, 3) for i in range(3)])
     assert page.blocked(LEADERSHIP, small) == "Hidden: fewer than 5 matched pairs"
     assert page.blocked(ADMIN, small) is None
     assert page.pairs_text(LEADERSHIP, small) == "n = <5 matched pairs"
     assert page.pairs_text(ADMIN, small) == "n = 3 matched pairs"
+    # Enough men to count, too few pairs for a change.
+    seven = make_tables([man("Calgary", "G1", 1 + i % 5, 3) for i in range(7)])
+    assert page.blocked(LEADERSHIP, seven) == "Hidden: fewer than 10 matched pairs"
+    text = page.pairs_text(LEADERSHIP, seven)
+    assert protected(text.split()[2], 7) and text.endswith(" matched pairs")
     one = make_tables([man("Calgary", "G1", 1, 3)])
     assert page.pairs_text(ADMIN, one) == "n = 1 matched pair"
     empty = make_tables([])
@@ -180,34 +228,34 @@ def test_small_selection_is_blocked_for_protected_roles_only():
 
 
 def test_item_shares_of_items_few_men_answered_are_hidden():
-    # 6 men; item 2 answered by 3 of them at baseline, by all later.
+    # 12 men; item 2 answered by 6 of them at baseline, by all later.
     tables = make_tables(
-        [("Calgary", "G1", [1, 2 if i < 3 else None, 5], [4, 4, 1]) for i in range(6)]
+        [("Calgary", "G1", [1, 2 if i < 6 else None, 5], [4, 4, 1]) for i in range(12)]
     )
     shares = metrics.item_shares(tables["pairs"], SPEC)
     row = shares.set_index(["item", "side"]).loc[(2, "baseline")]
-    assert row["item_answers"] == 3 and row["below"] == pytest.approx(1.0)
-    protected = LEADERSHIP.table(shares, columns=page.ITEM_COLUMNS)
-    safe = protected.frame.set_index(["item", "side"])
-    assert (
-        safe.loc[(2, "baseline"), ["item_answers", "below", "at", "above"]].tolist() == [None] * 4
-    )
+    assert row["item_answers"] == 6 and row["below"] == pytest.approx(1.0)
+    assert row[key_column("item_answers")] == tables["pairs"]["record_key"][:6].sum()
+    gated = LEADERSHIP.table(shares, columns=page.ITEM_COLUMNS)
+    safe = gated.frame.set_index(["item", "side"])
+    assert safe.loc[(2, "baseline"), ["below", "at", "above"]].tolist() == [None] * 3
     assert safe.loc[(2, "later"), "above"] == pytest.approx(1.0)
-    fig = charts.item_figure(protected.frame, SPEC)
+    assert key_column("item_answers") not in gated.frame.columns
+    fig = charts.item_figure(gated.frame, SPEC)
     baseline = [t for t in fig.data if t.xaxis == "x"]
     for trace in baseline:
         assert trace.x[1] is None and trace.customdata[1] == "—"
     below = next(t for t in baseline if t.name.startswith("Below"))
     assert below.x[0] == pytest.approx(-1.0) and below.customdata[0] == "100%"
-    assert charts.item_note(SPEC, True, 5).endswith(
-        "Hidden: items answered by fewer than 5 of the matched men."
+    assert charts.item_note(SPEC, True, MIN_PAIRS).endswith(
+        "Hidden: items answered by fewer than 10 of the matched men."
     )
     exact = ADMIN.table(shares, columns=page.ITEM_COLUMNS).frame.set_index(["item", "side"])
     assert exact.loc[(2, "baseline"), "below"] == pytest.approx(1.0)
 
 
 def test_distribution_shares_rest_on_the_matched_pairs():
-    tables = make_tables([man("Calgary", "G1", 1 + i % 5, 5) for i in range(4)])
+    tables = make_tables([man("Calgary", "G1", 1 + i % 5, 5) for i in range(7)])
     scores = metrics.score_distribution(tables["pairs"], SPEC)
     assert scores["baseline"].sum() == pytest.approx(1.0)
     hidden = LEADERSHIP.table(scores, columns=page.SCORE_COLUMNS).frame
@@ -217,7 +265,5 @@ def test_distribution_shares_rest_on_the_matched_pairs():
     assert [t.name for t in fig.data] == ["Baseline", "Later"]
     assert sum(fig.data[0].y) == pytest.approx(1.0)
     assert [a.text for a in fig.layout.annotations] == ["Baseline mean 9.5", "Later mean 11.0"]
-    assert (
-        charts.distribution_note(*metrics.score_range(SPEC), True)
-        == "Scores run from 3 to 15; higher is better."
-    )
+    low, high = metrics.score_range(SPEC)
+    assert charts.distribution_note(low, high, True) == "Scores run from 3 to 15; higher is better."
