@@ -67,9 +67,9 @@ def pairs_needed(gate: Gate) -> int:
 def blocked(gate: Gate, tables: dict) -> str | None:
     """Why a chart of the whole selection cannot be shown (None when it can): no pairs, or
     the gate hid the combined pairs or what rests on them."""
+    _, hidden = overall(gate, tables)
     if tables["pairs"].empty:
         return NO_PAIRS
-    _, hidden = overall(gate, tables)
     if "matched_pairs" in hidden:
         return TOO_FEW.format(k=gate.k)
     if hidden:
@@ -79,9 +79,9 @@ def blocked(gate: Gate, tables: dict) -> str | None:
 
 def pairs_text(gate: Gate, tables: dict) -> str:
     """The badge: 'n = 24 matched pairs', 'n = <5 matched pairs' or why there are none."""
+    shown = overall(gate, tables)[0]["matched_pairs"]
     if tables["pairs"].empty:
         return NO_PAIRS
-    shown = overall(gate, tables)[0]["matched_pairs"]
     return f"n = {gate.shown('matched_pairs', shown)} matched pair{'' if shown == 1 else 's'}"
 
 

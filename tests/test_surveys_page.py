@@ -430,3 +430,43 @@ def test_layout_renders():
 
     text = str(surveys.layout(Scope(role="leadership")))
     assert "surveys-pairs" in text and "surveys-url" in text
+
+
+SURVEY_OUTPUTS = [
+    [
+        ("surveys-pairs", "children"),
+        ("surveys-pairs", "color"),
+        ("surveys-instrument-info", "children"),
+    ],
+    [("surveys-forest", "figure"), ("surveys-forest-note", "children")],
+    [("surveys-reliable", "figure"), ("surveys-reliable-note", "children")],
+    [("surveys-distribution", "figure"), ("surveys-distribution-note", "children")],
+    [("surveys-items", "figure"), ("surveys-items-note", "children")],
+]
+
+
+@pytest.mark.parametrize("username", ["admin", "leadership", "coord-calgary"])
+def test_every_survey_callback_gates_what_it_fetched(demo_app, client_for, username):
+    import flask
+
+    log = []
+
+    @demo_app.server.after_request
+    def remember(response):
+        if flask.request.path.endswith("/_dash-update-component"):
+            log.append((getattr(flask.g, "figures_fetched", 0), getattr(flask.g, "gated", 0)))
+        return response
+
+    client = client_for(username)
+    for outputs in SURVEY_OUTPUTS:
+        for search in (FY, EMPTY):
+            log.clear()
+            response = dash_call(
+                client,
+                outputs,
+                [("surveys-url", "search", search), ("surveys-instrument", "value", "swemwbs")],
+            )
+            assert response.status_code == 200
+            fetched, gated = log[-1]
+            assert fetched > 0, outputs
+            assert gated > 0, outputs
