@@ -19,6 +19,7 @@ from dashboard.db import (
     session_scope,
 )
 from dashboard.models import Member
+from dashboard.redis_fallback import with_timeouts
 from dashboard.service import DataService
 from dashboard.settings import PROJECT_DIR, Settings
 
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
 
     server = flask.Flask("dashboard", root_path=str(PROJECT_DIR))
     cache_config = (
-        {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+        {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": with_timeouts(settings.redis_url)}
         if settings.redis_url
         else {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 300}
     )

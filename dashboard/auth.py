@@ -44,6 +44,8 @@ ID_PAGE = {
 SHELL = "shell"
 SHELL_PREFIXES = frozenset({"url", "page", "filter", "nav"})
 FAILED_LOGIN_LIMIT = "5 per 5 minutes"
+# Short, so that a Redis that stopped answering fails over to the in-memory limiter quickly.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
 class SignedInUser(UserMixin):
@@ -179,6 +181,17 @@ def _login_page(message: str = "", status: int = 200, next_url: str = "/"):
     )
 
 
+def typed_username() -> str:
+    """The username of a sign-in form, as sign-in reads it."""
+    return (request.form.get("username") or "").strip()
+
+
+def throttle_key() -> str:
+    """One throttle per account: usernames are unique ignoring case, and sign-in strips
+    spaces, so " Name", "name " and "name" are guesses at the same account."""
+    return "user:" + typed_username().lower()
+
+
 def _safe_next(target: str | None) -> str:
     """A local path to go to after signing in; anything else (another site) becomes "/"."""
     if (
@@ -228,6 +241,12 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         get_remote_address,
         app=server,
         storage_uri=storage_uri,
+        storage_options=REDIS_TIMEOUTS if storage_uri.startswith("redis") else {},
+        # A sliding window: no burst of guesses at the turn of a fixed window.
+        strategy="moving-window",
+        # Redis down: count in this process instead, and never fail a sign-in over it.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
         default_limits=[],
         headers_enabled=False,
     )
@@ -244,14 +263,14 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         FAILED_LOGIN_LIMIT,
         methods=["POST"],
         deduct_when=failed,
-        key_func=lambda: "user:" + (request.form.get("username") or "").lower(),
+        key_func=throttle_key,
         error_message="Too many failed sign-ins for this account.",
     )
     def login():
         next_url = _safe_next(request.values.get("next"))
         if request.method == "GET":
             return _login_page(next_url=next_url)
-        username = (request.form.get("username") or "").strip()
+        username = typed_username()
         password = request.form.get("password") or ""
         with session_scope(engine) as session:
             user = authenticate(session, username, password)

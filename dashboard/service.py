@@ -14,6 +14,7 @@ from dashboard.access import Scope
 from dashboard.db import data_version, session_scope
 from dashboard.filters import Filters
 from dashboard.privacy import Suppressed, suppress
+from dashboard.redis_fallback import ResilientCache
 from dashboard.settings import Settings
 
 VERSION_TTL = 2.0  # seconds a data version is trusted before it is read again
@@ -25,7 +26,7 @@ class DataService:
     def __init__(self, engine: Engine, settings: Settings, cache: Cache | None = None):
         self.engine = engine
         self.settings = settings
-        self.cache = cache
+        self.cache = ResilientCache(cache) if cache is not None else None
         self._version: tuple[float, int] | None = None
 
     def version(self) -> int:

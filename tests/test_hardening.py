@@ -4,14 +4,23 @@ limits, sign-in throttling, web hygiene and bad input."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import socket
+import subprocess
 import threading
+import time
+from dataclasses import replace
 
 import pytest
+import redis
 from sqlalchemy import select
 
+from dashboard import redis_fallback
 from dashboard.db import session_scope
 from dashboard.importing import run_import, undo_import
 from dashboard.models import Attendance, Network
+from tests.conftest import login
+from tests.dash_calls import run_callback
 
 TODAY = dt.date(2025, 9, 1)
 GROUP = "Calgary Tuesday Well-Being"
@@ -78,3 +87,102 @@ def test_concurrent_imports_end_as_one_after_the_other(attended):
     assert _statuses(attended) == {first}
     undo_import(attended, reports[first].batch_id, "t")
     assert _statuses(attended) == {"absent"}
+
+
+# --- Redis outages degrade, never break -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a port nobody else uses."""
+
+    def __init__(self, port: int, directory):
+        self.port, self.directory, self.process = port, directory, None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def keys(self) -> int:
+        return redis.Redis(port=self.port).dbsize()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis(_free_port(), tmp_path)
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+CARDS = "overview-value-sessions_held.children"
+FY = "?from=2025-04-01&to=2026-03-31"
+
+
+def _use_the_app(client, app, search: str = FY) -> None:
+    """What a signed-in user does: open a page, its layout, change a filter."""
+    assert client.get("/").status_code == 200
+    assert client.get("/_dash-layout").status_code == 200
+    run_callback(client, app, CARDS, [("url", "search", search)])
+
+
+def test_redis_outage_degrades_and_recovers(demo_settings, private_redis, monkeypatch):
+    from dashboard.app_factory import create_app
+
+    monkeypatch.setattr(redis_fallback, "RETRY_AFTER_SECONDS", 0.0)
+    settings = replace(demo_settings, redis_url=f"redis://127.0.0.1:{private_redis.port}/0")
+    app = create_app(settings, prepare=False)
+    client = app.server.test_client()
+    assert login(client, "leadership").status_code == 302
+    _use_the_app(client, app)
+    assert private_redis.keys() > 0  # the cache is in Redis
+
+    private_redis.stop()
+    _use_the_app(client, app, FY + "&network=Calgary")
+    other = app.server.test_client()
+    assert login(other, "leadership", "wrong-password").status_code == 401
+    assert login(other, "funder").status_code == 302
+    assert other.get("/").status_code == 200
+
+    private_redis.start()  # empty again: a fresh server
+    _use_the_app(client, app, FY + "&network=Edmonton")
+    assert private_redis.keys() > 0  # used again once it answers
+
+
+# --- sign-in throttling -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variants", [["coord-calgary", " coord-calgary", "coord-calgary  "]])
+def test_username_variants_share_one_throttle(demo_app, variants):
+    for i in range(5):
+        client = demo_app.server.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.9.0.{i + 1}"
+        name = variants[i % len(variants)]
+        assert login(client, name, "wrong-password").status_code == 401
+    for i, name in enumerate([*variants, "COORD-CALGARY"]):
+        client = demo_app.server.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.9.1.{i + 1}"
+        assert login(client, name).status_code == 429, name
