@@ -186,3 +186,91 @@ def test_username_variants_share_one_throttle(demo_app, variants):
         client = demo_app.server.test_client()
         client.environ_base["REMOTE_ADDR"] = f"10.9.1.{i + 1}"
         assert login(client, name).status_code == 429, name
+
+
+# --- resource limits on imports -------------------------------------------------------------
+
+SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+)
+
+
+def _cell(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _xlsx(sheet_rows, dimension: str | None = None) -> bytes:
+    """A minimal workbook whose one sheet is these <row> elements (a generator is fine)."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    plain = io.BytesIO()
+    Workbook().save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                zf.writestr(info, source.read(info))
+        with zf.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(SHEET_HEAD.encode())
+            if dimension:
+                sheet.write(f'<dimension ref="{dimension}"/>'.encode())
+            sheet.write(b"<sheetData>")
+            for row in sheet_rows:
+                sheet.write(row.encode())
+            sheet.write(b"</sheetData></worksheet>")
+    return out.getvalue()
+
+
+def _header_row() -> str:
+    names = ["date", "group", "member_code", "status"]
+    return (
+        '<row r="1">'
+        + "".join(_cell(f"{c}1", n) for c, n in zip("ABCD", names, strict=True))
+        + "</row>"
+    )
+
+
+def _problems(engine, content: bytes, filename: str = "bomb.xlsx") -> list[tuple]:
+    report = run_import(engine, "attendance", filename, content, today=TODAY, max_rows=100)
+    assert not report.ok and report.batch_id is None
+    return [(p.row, p.message) for p in report.problems]
+
+
+def test_xlsx_of_empty_rows_is_refused_at_the_row_limit(engine):
+    empty_rows = (f'<row r="{n}"/>' for n in range(2, 5_000))
+    [(row, message)] = _problems(engine, _xlsx([_header_row(), *empty_rows]))
+    assert row == 102 and "more than 100 data rows, the limit (blank rows count too)" in message
+    # A row far down the sheet: the rows skipped in between count as blank rows.
+    [(row, message)] = _problems(engine, _xlsx([_header_row(), '<row r="1048576"/>']))
+    assert row == 102
+
+
+def test_xlsx_declaring_millions_of_rows_is_refused_before_reading(engine):
+    content = _xlsx([_header_row()], dimension="A1:D20000000")
+    [(row, message)] = _problems(engine, content)
+    assert "says it has 20000000 rows; the limit is 100 data rows" in message
+
+
+def test_xlsx_that_unpacks_to_too_much_is_refused(engine):
+    from dashboard.importing.reading import MAX_UNPACKED_BYTES
+
+    spaces = " " * (MAX_UNPACKED_BYTES + 1)
+    content = _xlsx([_header_row(), f'<row r="2">{_cell("A2", spaces)}</row>'])
+    assert len(content) < 1_000_000  # a small upload...
+    [(row, message)] = _problems(engine, content)
+    assert "unpacks to 64 MB; the limit is 64 MB" in message  # ...refused unread
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_huge_cell_is_refused(engine, kind):
+    spaces = " " * 100_000
+    if kind == "xlsx":
+        content = _xlsx([_header_row(), f'<row r="2">{_cell("A2", spaces + "x")}</row>'])
+    else:
+        content = f"date,group,member_code,status\n{spaces}x,g,c,present\n".encode()
+    [(row, message)] = _problems(engine, content, f"bomb.{kind}")
+    assert "Row 2 has a cell of 100001 characters; the limit is 2000" in message

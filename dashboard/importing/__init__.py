@@ -8,7 +8,9 @@ Reading a file
     row numbers in reports are the spreadsheet's (header = row 1). Headers match ignoring
     case and spaces ("Member Code" == "member_code", "Item 1" == "item_1"); a column the
     kind doesn't use is ignored with a warning. Limits: `max_rows` data rows and
-    `max_columns` columns (defaults 50,000 and 60).
+    `max_columns` columns (defaults 50,000 and 60); blank rows count toward `max_rows`, and
+    an XLSX whose sheet declares more rows, or which unpacks to more than 64 MB, is refused
+    before it is read; a cell may hold at most 2,000 characters.
 
 Cells
     A cell starting with = + or @, or with - and a letter, would run as a formula in a
