@@ -22,6 +22,7 @@ from dashboard.models import Member
 from dashboard.redis_fallback import with_timeouts
 from dashboard.service import DataService
 from dashboard.settings import PROJECT_DIR, Settings
+from dashboard.web_security import init_web_security
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
     cache = Cache(server, config={**cache_config, "CACHE_DEFAULT_TIMEOUT": 3600})
     init_auth(server, engine, settings, storage_uri=settings.redis_url or "memory://")
     server.extensions["dashboard"] = DataService(engine, settings, cache)
+    init_web_security(server)
 
     @server.route("/healthz")
     def healthz():

@@ -19,6 +19,7 @@ from dashboard.access import ROLE_PAGES, Scope
 from dashboard.db import session_scope
 from dashboard.models import User
 from dashboard.users import authenticate, network_names_of
+from dashboard.web_security import csrf_ok, csrf_token
 
 # What a visitor who is not signed in may fetch: the sign-in form, the health check, the
 # stylesheets the form uses and the icon. Everything else (pages, Dash's layout, dependencies,
@@ -170,15 +171,25 @@ def _callback_map(server: Flask) -> dict | None:
 
 
 LOGIN_FORM = (Path(__file__).parent / "login.html").read_text()
+LOGOUT_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign out · Network Dashboard</title>
+<link rel="stylesheet" href="/assets/00-bootstrap.min.css">
+<link rel="stylesheet" href="/assets/app.css">
+</head><body class="bg-light"><main class="container py-5">
+<h1 class="h3">Sign out of the Network Dashboard?</h1>
+<form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{csrf}">
+<button class="btn btn-primary" type="submit" id="logout-submit">Sign out</button>
+<a class="btn btn-link" href="/">Back to the dashboard</a></form>
+</main></body></html>"""
 
 
 def _login_page(message: str = "", status: int = 200, next_url: str = "/"):
     block = (
         f'<div class="alert alert-danger" role="alert">{escape(message)}</div>' if message else ""
     )
-    return flask.Response(
-        LOGIN_FORM.format(message=block, next=escape(next_url)), status=status, mimetype="text/html"
-    )
+    page = LOGIN_FORM.format(message=block, next=escape(next_url), csrf=escape(csrf_token()))
+    return flask.Response(page, status=status, mimetype="text/html")
 
 
 def typed_username() -> str:
@@ -270,6 +281,9 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         next_url = _safe_next(request.values.get("next"))
         if request.method == "GET":
             return _login_page(next_url=next_url)
+        if not csrf_ok():
+            # Not counted as a failed sign-in: no password was tried.
+            return _login_page("The sign-in form had expired. Please sign in again.", 400, next_url)
         username = typed_username()
         password = request.form.get("password") or ""
         with session_scope(engine) as session:
@@ -304,8 +318,13 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
             )
         return _login_page(f"{error.description} Try again in a few minutes.", 429)
 
-    @server.route("/logout")
+    @server.route("/logout", methods=["GET", "POST"])
     def logout():
+        # Only a POST carrying the session's token signs out: a link or image on another
+        # site can't. A GET (the navigation link) asks first.
+        if request.method == "GET" or not csrf_ok():
+            page = LOGOUT_FORM.format(csrf=escape(csrf_token()))
+            return flask.Response(page, mimetype="text/html")
         if current_user.is_authenticated:
             with session_scope(engine) as session:
                 audit.record(session, "logout", current_user.username, "", request.remote_addr)

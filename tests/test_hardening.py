@@ -4,6 +4,7 @@ limits, sign-in throttling, web hygiene and bad input."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 import socket
 import subprocess
@@ -19,7 +20,7 @@ from dashboard import redis_fallback
 from dashboard.db import session_scope
 from dashboard.importing import run_import, undo_import
 from dashboard.models import Attendance, Network
-from tests.conftest import login
+from tests.conftest import TEST_PASSWORD, form_token, login, logout
 from tests.dash_calls import run_callback
 
 TODAY = dt.date(2025, 9, 1)
@@ -274,3 +275,159 @@ def test_a_huge_cell_is_refused(engine, kind):
         content = f"date,group,member_code,status\n{spaces}x,g,c,present\n".encode()
     [(row, message)] = _problems(engine, content, f"bomb.{kind}")
     assert "Row 2 has a cell of 100001 characters; the limit is 2000" in message
+
+
+# --- web hygiene: headers, CSRF, same origin --------------------------------------------------
+
+
+def test_security_headers_on_every_response(demo_app, client_for):
+    client = client_for("leadership")
+    anonymous = demo_app.server.test_client()
+    responses = [
+        anonymous.get("/login"),
+        client.get("/"),
+        client.get("/_dash-layout"),
+        client.get("/assets/app.css"),
+        run_callback_response(client, demo_app),
+    ]
+    for response in responses:
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "'unsafe-eval'" not in csp
+    # Dash's own inline start-up script is allowed by its hash, nothing else inline.
+    script_src = responses[1].headers["Content-Security-Policy"].split("script-src ")[1]
+    assert "'sha256-" in script_src.split(";")[0]
+    assert "'unsafe-inline'" not in script_src.split(";")[0]
+
+
+def run_callback_response(client, app, search: str = FY, **headers):
+    from tests.dash_calls import callback_body, callback_outputs
+
+    body = callback_body(callback_outputs(app, CARDS, "url"), [("url", "search", search)])
+    return client.post("/_dash-update-component", json=body, headers=headers)
+
+
+def test_sign_in_needs_the_form_token(demo_app):
+    client = demo_app.server.test_client()
+    data = {"username": "leadership", "password": TEST_PASSWORD}
+    refused = client.post("/login", data=data)
+    assert refused.status_code == 400 and b"form had expired" in refused.data
+    forged = client.post("/login", data={**data, "csrf_token": "guessed"})
+    assert forged.status_code == 400
+    assert client.get("/_dash-layout").status_code == 401  # not signed in
+    assert login(client, "leadership").status_code == 302
+
+
+def test_cross_site_posts_are_refused(demo_app, client_for):
+    client = demo_app.server.test_client()
+    token = form_token(client)
+    data = {"username": "leadership", "password": TEST_PASSWORD, "csrf_token": token}
+    evil = {"Origin": "https://evil.example"}
+    assert client.post("/login", data=data, headers=evil).status_code == 403
+    assert client.post("/login", data=data, headers={"Sec-Fetch-Site": "cross-site"}).status_code
+    same = client.post("/login", data=data, headers={"Origin": "http://localhost"})
+    assert same.status_code == 302
+    signed_in = client_for("leadership")
+    assert run_callback_response(signed_in, demo_app, **evil).status_code == 403
+    referer = {"Referer": "https://evil.example/page"}
+    assert run_callback_response(signed_in, demo_app, **referer).status_code == 403
+    assert run_callback_response(signed_in, demo_app, Origin="http://localhost").status_code == 200
+
+
+def test_sign_out_only_by_a_post_with_the_token(client_for):
+    client = client_for("funder")
+    page = client.get("/logout")
+    assert page.status_code == 200 and b'id="logout-submit"' in page.data
+    assert client.post("/logout").status_code == 200  # no token: it asks again
+    assert client.get("/_dash-layout").status_code == 200  # still signed in
+    assert logout(client).status_code == 302
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_request_body_size_is_limited(client_for):
+    client = client_for("admin")
+    huge = b"{" + b" " * (17 * 1024 * 1024) + b"}"
+    response = client.post("/_dash-update-component", data=huge, content_type="application/json")
+    assert response.status_code == 413
+
+
+# --- bad input: clear 400s, friendly pages --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "search, reason",
+    [
+        ("?network=Calgary%00", "network filter value holds a control character"),
+        ("?period=all&" + "&".join(f"group=g{i}" for i in range(10_000)), "too many values"),
+        ({"network": "Calgary"}, "the filters must be a URL query string"),
+    ],
+)
+def test_bad_filters_are_a_one_line_400(client_for, demo_app, search, reason):
+    response = run_callback_response(client_for("admin"), demo_app, search)
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert reason in text and text.count("\n") == 1
+
+
+def test_dates_at_the_calendars_edges_are_clamped(client_for, demo_app):
+    search = "?from=1900-01-01&to=9999-12-31"
+    response = run_callback_response(client_for("admin"), demo_app, search)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"inputs": "url.search"}, "'inputs' must be a list"),
+        ({"inputs": [{"value": 1}]}, "an object with an id and a property"),
+        ({"output": ["x"]}, "'output' must be a string"),
+    ],
+)
+def test_malformed_callback_json_is_a_400(client_for, demo_app, change, reason):
+    from tests.dash_calls import callback_body, callback_outputs
+
+    body = callback_body(callback_outputs(demo_app, CARDS, "url"), [("url", "search", FY)])
+    response = client_for("admin").post("/_dash-update-component", json={**body, **change})
+    assert response.status_code == 400 and reason in response.get_data(as_text=True)
+
+
+def test_errors_show_the_apps_own_page(demo_app, client_for):
+    @demo_app.server.route("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    client = client_for("admin")
+    response = client.get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in page and "secret detail" not in page
+    assert "Back to the dashboard" in page
+    missing = client.get("/_dash-component-suites/nothing/here.js")
+    assert missing.status_code == 404
+
+
+# --- the impact PDF when charts can't be drawn in time -------------------------------------
+
+
+def test_pdf_falls_back_to_tables_when_charts_time_out(demo_url, monkeypatch):
+    from pypdf import PdfReader
+
+    from dashboard import report
+    from dashboard.access import Scope
+    from dashboard.db import get_engine
+    from dashboard.filters import Filters
+    from dashboard.settings import Settings
+
+    monkeypatch.setattr(report, "CHART_TIMEOUT_SECONDS", 0.01)
+    settings = Settings(database_url=demo_url, secret_key="x", demo_mode=False)
+    period = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31))
+    funder = Scope(role="funder", username="funder")
+    figures = report.impact_figures(get_engine(demo_url), funder, period, settings)
+    content = report.write_pdf(figures)
+    reader = PdfReader(io.BytesIO(content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "could not be drawn on this server (TimeoutError)" in text
+    assert "Outputs: what the programs did" in text
+    assert sum(len(page.images) for page in reader.pages) == 0
