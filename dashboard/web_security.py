@@ -5,7 +5,6 @@ state-changing requests, the sign-in form's CSRF token, a body size limit, and c
 from __future__ import annotations
 
 import hmac
-import logging
 import secrets
 from html import escape
 from urllib.parse import urlsplit
@@ -16,8 +15,6 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from dashboard.filters import FilterError
-
-log = logging.getLogger(__name__)
 
 # An upload is at most 10 MB (callbacks/data.py), sent base64-encoded inside a callback's
 # JSON: 4/3 of that plus room for the rest of the body.
@@ -176,10 +173,8 @@ def on_bad_filters(error: FilterError):
     return plain(400, f"bad filters: {error}")
 
 
-def on_server_error(error: HTTPException):
-    original = getattr(error, "original_exception", None)
-    if original is not None:
-        log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
+def on_server_error(_error: HTTPException):
+    # Flask has already logged the exception with its traceback; the visitor gets none of it.
     return error_response(500, MESSAGES[500])
 
 
