@@ -826,9 +826,17 @@ def impact_charts(figures: dict) -> list[tuple[str, object]]:
 # --- The PDF ---
 
 
+# Drawing the three charts takes 2-3 s; a busy server has taken 86 s. Past this the PDF is
+# sent with its tables only (and a note), inside a web worker's 30 s timeout.
+CHART_TIMEOUT_SECONDS = 20.0
+
+
 def render_images(figs: list, width: int = 1000) -> list[bytes]:
-    """PNG images of plotly figures, all through one headless browser (kaleido)."""
+    """PNG images of plotly figures, all through one headless browser (kaleido); raises
+    TimeoutError after CHART_TIMEOUT_SECONDS."""
     import kaleido
+
+    timeout = CHART_TIMEOUT_SECONDS
 
     async def render() -> list[bytes]:
         async with kaleido.Kaleido(n=1) as k:
@@ -844,16 +852,21 @@ def render_images(figs: list, width: int = 1000) -> list[bytes]:
 
     def run() -> None:  # its own thread: a running event loop (e.g. a test's) is not ours
         try:
-            result["images"] = asyncio.run(render())
+            # Cancelling closes kaleido's browser on the way out.
+            result["images"] = asyncio.run(asyncio.wait_for(render(), timeout))
         except BaseException as exc:  # noqa: BLE001 - reported to the caller below
             result["error"] = exc
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
-    worker.join()
-    if "error" in result:
+    worker.join(timeout + 5)  # the browser's shutdown could hang too: don't wait for it
+    if "images" in result:
+        return result["images"]
+    if isinstance(result.get("error"), Exception) and not isinstance(
+        result["error"], asyncio.TimeoutError
+    ):
         raise result["error"]
-    return result["images"]
+    raise TimeoutError(f"the charts took longer than {timeout:.0f} s to draw")
 
 
 def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = True) -> bytes:
