@@ -95,7 +95,7 @@ def render_images(figs: list, width: int = 1000, timeout: int = RENDER_TIMEOUT) 
     import plotly
 
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    page = kaleido.PageGenerator(plotly=str(plotly_js), mathjax=False)
+    page = kaleido.PageGenerator(plotly=plotly_js.as_uri(), mathjax=False)
     with tempfile.TemporaryDirectory(prefix="impact-charts-") as folder:
         paths = [Path(folder) / f"chart-{i}.png" for i in range(len(figs))]
         kaleido.write_fig_from_object_sync(
