@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from charts.style import color_for, styled
 from dashboard import catalogue
-from dashboard.report_format import COMBINED, cell, change_digits, section
+from dashboard.report_format import COMBINED, cell, change_format, section
 
 CURRENT_COLOR, PREVIOUS_COLOR = "#009E73", "#BBBBBB"  # Okabe-Ito green and a neutral grey
 IMPROVED, UNCHANGED, WORSE = "#009E73", "#BBBBBB", "#D55E00"
@@ -123,7 +123,7 @@ def change_chart(figures: dict, height: int = 300) -> go.Figure | None:
                     x=[mean],
                     y=[column],
                     mode="markers+text",
-                    text=[f"{mean:+.{change_digits(mean)}f}"],
+                    text=[change_format(figures, mean)],
                     textposition="top center",
                     error_x=error,
                     marker=dict(size=12, color=network_color(column, i)),

@@ -157,9 +157,10 @@ def cmd_summary(args, settings: Settings) -> int:
         )
         figures = metrics.summary(conn, filters, settings.active_window_weeks)
     if args.suppress:
-        # SPEC §5: exact values with k applied, as the gate protects them for a user who does
-        # not see exact figures.
-        gate = Gate(Scope(role="leadership", username="cli"), settings.suppression_threshold)
+        # SPEC §5: exact values with k applied (no perturbation, rounding or minimum pairs),
+        # hidden as the gate hides them for a user who does not see exact figures.
+        scope = Scope(role="leadership", username="cli")
+        gate = Gate(scope, settings.suppression_threshold, exact_values=True)
         figures = gate.summary(figures)
     figures.pop("retention_base", None)
     for survey in figures["surveys"].values():

@@ -17,8 +17,10 @@ from sqlalchemy import Connection
 
 from dashboard import catalogue, metrics, queries
 from dashboard.access import Scope
+from dashboard.catalogue import CHANGE
+from dashboard.cellkey import key_column
 from dashboard.filters import Filters
-from dashboard.gate import Gate
+from dashboard.gate import PROTECTED_DIGITS, Gate
 from dashboard.report_format import (
     COMBINED,
     OUTCOME_KEYS,
@@ -83,7 +85,8 @@ def output_record(
     (`completion_enrolments`), protected by the distinct men of those places
     (`completion_base`)."""
     figures = metrics.outputs(conn, f)
-    record = {key: figures[key] for key in (*OUTPUT_RECORD_KEYS, "attendance_hours")}
+    keys = [key_column("men_reached"), key_column("new_members")]  # for the gate only
+    record = {key: figures[key] for key in (*OUTPUT_RECORD_KEYS, "attendance_hours", *keys)}
     record.update(metrics.completion_figures(metrics.completion(conn, f, completion_threshold)))
     if window_weeks is not None:
         record["retention_12w"], record["retention_base"] = metrics.retention_at(
@@ -138,7 +141,8 @@ def instruments(conn: Connection) -> list[dict]:
 
 
 def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) -> dict:
-    """Exact figures per network and combined (nothing hidden: never send as is)."""
+    """Exact figures per network and combined, with the cell keys of their counts of men
+    (nothing hidden: never send as is)."""
     columns = columns_of(column_names(conn, f))
     outputs = {c: output_record(conn, narrowed(f, c), completion_threshold) for c in columns}
     outcomes = {}
@@ -148,12 +152,14 @@ def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) 
         outcomes[spec["id"]] = {}
         for column in columns:
             part = pairs if column == COMBINED else pairs[pairs["network"] == column]
-            outcomes[spec["id"]][column] = paired_change(
+            change = paired_change(
                 part["baseline"].tolist(),
                 part["later"].tolist(),
                 spec["alpha"],
                 spec["higher_is_better"],
             )
+            change[key_column("matched_pairs")] = int(part["record_key"].sum()) if len(part) else 0
+            outcomes[spec["id"]][column] = change
     return {"columns": columns, "outputs": outputs, "outcomes": outcomes, "instruments": specs}
 
 
@@ -182,9 +188,35 @@ def _with_bases(record: dict) -> dict:
     return {**{base: None for base in bases if base not in record}, **record}
 
 
+def _received(value, exact):
+    """A gated cell as a plain value: None when hidden, a whole number where the exact figure
+    is one (a table with a hidden cell holds its counts as floats)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(exact, int) and not isinstance(exact, bool):
+        return int(round(value))
+    return value
+
+
+def _reason(gate: Gate, record: dict, key: str) -> str:
+    """Why the gate hid a cell of `record` (its exact figures, on the server)."""
+    entry = catalogue.FIGURES.get(key)
+    base = entry.base if entry is not None else None
+    if (
+        not gate.exact
+        and not gate.exact_values
+        and base in catalogue.SURVEY_BASES
+        and gate.k <= (record.get(base) or 0) < gate.min_pairs
+    ):
+        return f"fewer than {gate.min_pairs} pairs"
+    return gate.reason(record, key)
+
+
 def gated_columns(gate: Gate, values: dict[str, dict]) -> tuple[dict, dict]:
     """Columns of figures (networks, and "Combined" when it is their total) as `gate`'s user
-    may receive them, and, per hidden cell, why it is hidden.
+    may receive them (cell keys `*__cellkey` stay on the server), and, per hidden cell, why it
+    is hidden.
 
     With two or more networks the combined column is their total, so the networks go through
     the gate as one table with column totals (a second network is hidden wherever exactly one
@@ -195,12 +227,16 @@ def gated_columns(gate: Gate, values: dict[str, dict]) -> tuple[dict, dict]:
     notes: dict[str, dict] = {}
 
     def apply(names: list[str], totals: tuple[str, ...]) -> None:
-        records = [_with_bases(values[name]) for name in names]
+        # The column's name goes along: a count without a cell key gets its key from it.
+        records = [{"column": name, **_with_bases(values[name])} for name in names]
         result = gate.table(pd.DataFrame(records), totals=totals)
         for i, name in enumerate(names):
-            hidden = [key for key in values[name] if bool(result.hidden.iloc[i][key])]
-            safe[name] = {key: None if key in hidden else v for key, v in values[name].items()}
-            notes[name] = {key: gate.reason(records[i], key) for key in hidden}
+            keys = [key for key in result.frame.columns if key in values[name]]
+            hidden = [key for key in keys if bool(result.hidden.iloc[i][key])]
+            safe[name] = {
+                key: _received(result.frame.iloc[i][key], values[name][key]) for key in keys
+            }
+            notes[name] = {key: _reason(gate, records[i], key) for key in hidden}
 
     if networks:
         apply(networks, ("column",) if COMBINED in values and len(networks) > 1 else ())
@@ -212,12 +248,14 @@ def gated_columns(gate: Gate, values: dict[str, dict]) -> tuple[dict, dict]:
 def suppress_columns(
     values: dict[str, dict], threshold: int, counts=None, derived=None
 ) -> tuple[dict, dict]:
-    """gated_columns as a protected user (leadership) receives them, with k = `threshold`.
+    """gated_columns with k = `threshold` applied to exact values, as the planning page showed
+    them to leadership before the cell-key gate.
 
-    Kept for callbacks/planning.py until it gets its gate from the service; `counts` and
-    `derived` are ignored (the catalogue knows which figures count men and what rests on
-    them: PLANNING_COUNTS and PLANNING_DERIVED are built from it)."""
-    return gated_columns(Gate(Scope(role="leadership"), threshold), values)
+    Kept only for callbacks/planning.py until it takes its gate from the service
+    (`gated_columns(service.gate(scope), values)`); `counts` and `derived` are ignored (the
+    catalogue knows which figures count men and what rests on them: PLANNING_COUNTS and
+    PLANNING_DERIVED are built from it)."""
+    return gated_columns(Gate(Scope(role="leadership"), threshold, exact_values=True), values)
 
 
 # --- The one function every view reads ---
@@ -245,7 +283,7 @@ def impact_figures(source, scope: Scope, f: Filters, settings=None) -> dict:
         scoped, _ = scope.restrict(f)
         with source.connect() as conn:
             raw = period_figures(conn, scoped, settings.completion_threshold)
-        gate = Gate(scope, settings.suppression_threshold)
+        gate = Gate(scope, settings.suppression_threshold, settings.survey_min_pairs)
     return {
         **gated_summary(raw, gate, f, settings),
         "generated": dt.datetime.now().replace(microsecond=0),
@@ -293,5 +331,7 @@ def gated_summary(raw: dict, gate: Gate, f: Filters, settings=None) -> dict:
         "selection": describe_selection(f, columns),
         "suppressed": not gate.exact,
         "threshold": gate.k,
+        # Decimals the gate leaves a change with (None: exact), so no text shows more.
+        "change_digits": None if gate.exact or gate.exact_values else PROTECTED_DIGITS[CHANGE],
         "sections": sections,
     }

@@ -91,10 +91,17 @@ def describe_selection(f, columns: list[str]) -> str:
 # --- Values as text ---
 
 
-def change_digits(value: float) -> int:
+def change_digits(value: float, most: int | None = None) -> int:
     """Changes under 1 point (e.g. on a 1-5 mean-scored scale) get two decimals, larger ones
-    one: the report's rule for the catalogue's `change` figures."""
-    return 2 if abs(value) < 1 else 1
+    one: the report's rule for the catalogue's `change` figures; never more than `most` (the
+    decimals the privacy gate left, figures["change_digits"])."""
+    digits = 2 if abs(value) < 1 else 1
+    return digits if most is None else min(digits, most)
+
+
+def change_format(figures: dict, value: float) -> str:
+    """A change in score as text, e.g. +0.42 or -1.3."""
+    return f"{value:+.{change_digits(value, figures.get('change_digits'))}f}"
 
 
 def hidden_text(key: str, note: str | None, threshold: int) -> str:
@@ -104,12 +111,15 @@ def hidden_text(key: str, note: str | None, threshold: int) -> str:
     return f"<{threshold}" if small and catalogue.figure(key).counts_men else "—"
 
 
-def shown(value, key: str, note: str | None = None, threshold: int = 5) -> str:
-    """A figure as text, in the catalogue's format (`key`: a catalogue key)."""
+def shown(
+    value, key: str, note: str | None = None, threshold: int = 5, most: int | None = None
+) -> str:
+    """A figure as text, in the catalogue's format (`key`: a catalogue key; `most`: at most
+    this many decimals for a change)."""
     if value is None:
         return hidden_text(key, note, threshold)
     if catalogue.figure(key).kind == catalogue.CHANGE:
-        return f"{value:+.{change_digits(value)}f}"
+        return f"{value:+.{change_digits(value, most)}f}"
     return catalogue.format_value(key, value)
 
 
@@ -120,12 +130,12 @@ def cell(
     part = section(figures, section_id)
     value = part[period].get(column, {}).get(key)
     note = part["notes"][period].get(column, {}).get(key)
-    text = shown(value, key, note, figures["threshold"])
+    text = shown(value, key, note, figures["threshold"], figures.get("change_digits"))
     if key == "mean_change" and value is not None:
         low = part[period][column].get("ci_low")
         high = part[period][column].get("ci_high")
         if low is not None and high is not None:
-            digits = change_digits(value)
+            digits = change_digits(value, figures.get("change_digits"))
             text += f" ({low:+.{digits}f} to {high:+.{digits}f})"
     return text, note
 
@@ -142,7 +152,7 @@ def change_text(figures: dict, section_id: str, column: str, key: str) -> str:
     if kind in (catalogue.SHARE, catalogue.SURVIVAL):
         return f"{diff * 100:+.0f} points"
     if kind == catalogue.CHANGE:
-        return f"{diff:+.{change_digits(diff)}f}"
+        return change_format(figures, diff)
     text = f"{diff:+,.0f}"
     if before:
         text += f" ({diff / before:+.0%})"
@@ -196,7 +206,9 @@ def figure_rows(figures: dict) -> pd.DataFrame:
                             "figure": figure["label"],
                             "network": column,
                             "value": rounded(value, key),
-                            "shown": shown(value, key, note, figures["threshold"]),
+                            "shown": shown(
+                                value, key, note, figures["threshold"], figures.get("change_digits")
+                            ),
                             "note": f"hidden: {note}" if note else "",
                             "definition": figure["definition"],
                         }

@@ -14,10 +14,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from dashboard import metrics, report
+from dashboard.access import Scope
 from dashboard.db import get_engine, session_scope
 from dashboard.filters import Filters
+from dashboard.gate import Gate
 from dashboard.models import AuditEvent
-from dashboard.privacy import suppress
 from tests.dash_calls import callback_body, callback_outputs, run_callback
 
 FY = "?from=2025-04-01&to=2026-03-31"
@@ -75,15 +76,15 @@ def filters_of(search: str, networks: tuple[str, ...] = ()) -> Filters:
 
 
 def expected_outputs(demo_url, search: str):
-    """The outputs per network and combined from metrics, suppressed as SPEC §4 says
-    (networks beside their total), and the exact ones."""
+    """The outputs per network and combined from metrics, through the gate as a funder
+    receives them (networks beside their total: SPEC §4), and the exact ones."""
+    gate = Gate(Scope(role="funder"), 5, 10)
     with get_engine(demo_url).connect() as conn:
         names = ["Calgary", "Edmonton"]
         frame = pd.DataFrame([metrics.outputs(conn, filters_of(search, (n,))) for n in names])
         combined = metrics.outputs(conn, filters_of(search))
-    counts, derived = ["men_reached", "new_members"], {"attendance_hours": "men_reached"}
-    result = suppress(frame, 5, counts, derived, ("column",))
-    total = suppress(pd.DataFrame([combined]), 5, counts, derived)
+    result = gate.table(frame, totals=("column",))
+    total = gate.table(pd.DataFrame([combined]))
     return result.frame, total.frame, names, frame, combined
 
 

@@ -29,6 +29,16 @@ def settings(database_url):
 
 
 @pytest.fixture
+def no_noise(monkeypatch):
+    """The cell-key adjustment off (every protected count equals its exact count), for tests
+    of what is hidden and how it reads; test_funder_counts_carry_the_cell_key_noise checks
+    the noise itself."""
+    from dashboard import cellkey
+
+    monkeypatch.setattr(cellkey, "adjustment", lambda count, key, threshold: 0)
+
+
+@pytest.fixture
 def small(session):
     """Calgary: 8 men this fiscal year (6 with well-being pairs), 6 the year before.
     Edmonton: 3 men this year, none before: a small cell."""
@@ -54,7 +64,7 @@ def small(session):
     b.done()
 
 
-def test_funder_sees_the_small_network_and_its_complement_hidden(small, engine, settings):
+def test_funder_sees_the_small_network_and_its_complement_hidden(small, engine, settings, no_noise):
     figures = report.impact_figures(engine, FUNDER, FY, settings)
     assert figures["columns"] == ["Calgary", "Edmonton", "Combined"]
     outputs = report.section(figures, "outputs")
@@ -75,6 +85,35 @@ def test_funder_sees_the_small_network_and_its_complement_hidden(small, engine, 
     wellbeing = report.section(figures, "swemwbs")
     assert wellbeing["current"]["Combined"]["matched_pairs"] == 6
     assert wellbeing["current"]["Edmonton"]["mean_change"] is None
+    # 6 pairs are enough to show that there are 6, not to show what changed (SURVEY_MIN_PAIRS).
+    assert wellbeing["current"]["Combined"]["mean_change"] is None
+    assert wellbeing["notes"]["current"]["Combined"]["mean_change"] == "fewer than 10 pairs"
+    assert report.cell(figures, "swemwbs", "Combined", "mean_change")[0] == "—"
+
+
+def test_funder_counts_carry_the_cell_key_noise(small, engine, session, settings):
+    """A funder's count of men is the gate's protected count: the exact count plus the
+    adjustment of its men's cell key (dashboard/cellkey.py), the same every time."""
+    from sqlalchemy import select
+
+    from dashboard import cellkey
+    from dashboard.models import Member
+
+    figures = report.impact_figures(engine, FUNDER, FY, settings)
+    keys = session.scalars(select(Member.record_key)).all()  # the 11 men of the year
+    expected = cellkey.perturb(11, cellkey.cell_key(sum(keys)), 5)
+    combined = report.section(figures, "outputs")["current"]["Combined"]
+    assert combined["men_reached"] == expected and abs(expected - 11) <= 2
+    again = report.impact_figures(engine, FUNDER, FY, settings)
+    assert report.section(again, "outputs")["current"]["Combined"] == combined
+    exact = report.impact_figures(engine, FULL_SCOPE, FY, settings)
+    assert report.section(exact, "outputs")["current"]["Combined"]["men_reached"] == 11
+    # The cell keys stay on the server.
+    for part in [*figures["sections"], *exact["sections"]]:
+        for period in ("current", "previous"):
+            for record in part[period].values():
+                assert not [k for k in record if k.endswith(cellkey.KEY_SUFFIX)], part["id"]
+    assert cellkey.KEY_SUFFIX not in report.to_csv(figures).decode("utf-8-sig")
 
 
 def test_admin_sees_exact_figures_equal_to_metrics(small, engine, settings):
@@ -127,7 +166,7 @@ def test_period_and_previous_labels(small, engine, settings, period, label, prev
     assert figures["previous"]["label"] == previous
 
 
-def test_csv_and_xlsx_hold_the_same_suppressed_figures(small, engine, settings):
+def test_csv_and_xlsx_hold_the_same_suppressed_figures(small, engine, settings, no_noise):
     from openpyxl import load_workbook
 
     figures = report.impact_figures(engine, FUNDER, FY, settings)
@@ -181,7 +220,9 @@ def pdf_text(content: bytes) -> tuple[PdfReader, str]:
     return reader, " ".join(text.split())
 
 
-def test_cli_report_is_suppressed_by_default(small, database_url, tmp_path, capsys, monkeypatch):
+def test_cli_report_is_suppressed_by_default(
+    small, database_url, tmp_path, capsys, monkeypatch, no_noise
+):
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SECRET_KEY", "x")
     out = tmp_path / "report.pdf"
@@ -255,10 +296,15 @@ def test_cli_report_errors_are_one_line(
 
 @pytest.fixture(scope="module")
 def demo_pdf(demo_url):
-    """The funder's PDF of FY2025-26 on the demo data, charts drawn once for the module."""
+    """The funder's PDF of FY2025-26 on the demo data, charts drawn once for the module
+    (without the cell-key noise, so that its counts can be checked against metrics)."""
     settings = Settings(database_url=demo_url, secret_key="x", demo_mode=False)
     engine = get_engine(demo_url)
-    figures = report.impact_figures(engine, FUNDER, FY, settings)
+    from dashboard import cellkey
+
+    with pytest.MonkeyPatch.context() as patch:  # no cell-key noise: checked against metrics
+        patch.setattr(cellkey, "adjustment", lambda count, key, threshold: 0)
+        figures = report.impact_figures(engine, FUNDER, FY, settings)
     return engine, figures, report.write_pdf(figures)
 
 
@@ -305,7 +351,10 @@ def test_demo_completion_shows_the_places_its_rate_is_over(demo_pdf):
     with engine.connect() as conn:
         expected = metrics.completion_figures(metrics.completion(conn, FY))
     combined = report.section(figures, "outputs")["current"]["Combined"]
-    assert {k: combined[k] for k in COMPLETION} == expected
+    assert combined["completion_base"] == expected["completion_base"]
+    assert combined["completion_enrolments"] == expected["completion_enrolments"]
+    # The gate rounds a protected share to whole percent.
+    assert combined["completion_rate"] == pytest.approx(expected["completion_rate"], abs=0.005)
     assert expected["completion_base"] < expected["completion_enrolments"]
     _, text = pdf_text(content)
     row = text.split("Places ended ", 1)[1].split("Completion rate", 1)[0]
@@ -378,7 +427,7 @@ def test_completion_is_metrics_completion_figures(completions, engine, settings)
     ]
 
 
-def test_completion_is_protected_by_its_men_not_its_places(completions, engine, settings):
+def test_completion_is_protected_by_its_men_not_its_places(completions, engine, settings, no_noise):
     """Edmonton's 6 places belong to 3 men: the places and the rate are hidden with them."""
     figures = report.impact_figures(engine, FUNDER, FY, settings)
     texts = {
@@ -414,9 +463,12 @@ def test_definitions_follow_the_settings(completions, engine, database_url):
 # --- The chart builders (charts/impact.py): the gated figures, nothing else ---
 
 
-def test_outputs_chart_draws_what_the_table_shows(small, engine, settings):
+def test_outputs_chart_draws_what_the_table_shows(small, engine, database_url, no_noise):
     from charts.impact import change_chart, outputs_chart, shares_chart
 
+    settings = Settings(
+        database_url=database_url, secret_key="x", demo_mode=False, survey_min_pairs=5
+    )
     figures = report.impact_figures(engine, FUNDER, FY, settings)
     fig = outputs_chart(figures)
     keys = ["sessions_held", "men_reached", "new_members", "attendance_hours"]
