@@ -32,23 +32,17 @@ from dashboard.report_format import (
     section_figures,
 )
 from dashboard.stats import paired_change
-from dashboard.targets import parse_period, period_label, previous_period
+from dashboard.targets import period_label, previous_period
 
 INSTRUMENT_ORDER = ["swemwbs", "ucla-3", "healthy-relationships"]
-# The outputs of one column (planning's actuals add 12-week retention and its base).
-OUTPUT_RECORD_KEYS = ("sessions_held", "men_reached", "new_members", "attendance")
-PLANNING_KEYS = (
-    *OUTPUT_RECORD_KEYS,
+# The outputs of one column, beside completion (metrics.completion_figures).
+OUTPUT_RECORD_KEYS = (
+    "sessions_held",
+    "men_reached",
+    "new_members",
+    "attendance",
     "attendance_hours",
-    "completion_base",
-    "completion_enrolments",
-    "completion_rate",
-    "retention_12w",
-    "retention_base",
 )
-# Thin aliases for callbacks/planning.py (until it reads the catalogue itself): which of
-# planning's actuals count men, and the base of the others, from the catalogue.
-PLANNING_COUNTS, PLANNING_DERIVED = catalogue.roles({key: key for key in PLANNING_KEYS})
 
 
 # --- Figures per network and combined ---
@@ -69,54 +63,17 @@ def narrowed(f: Filters, column: str) -> Filters:
     return f if column == COMBINED else replace(f, networks=(column,), preset=None)
 
 
-def by_network(conn: Connection, f: Filters, fn, *args) -> dict[str, dict]:
-    """fn(conn, filters, *args) for each network column and the combined one."""
-    return {
-        column: fn(conn, narrowed(f, column), *args) for column in columns_of(column_names(conn, f))
-    }
-
-
-def output_record(
-    conn: Connection, f: Filters, completion_threshold: float = 0.7, window_weeks: int | None = None
-) -> dict:
-    """One column's outputs; with `window_weeks`, 12-week retention too (for targets).
+def output_record(conn: Connection, f: Filters, completion_threshold: float = 0.7) -> dict:
+    """One column's outputs, with the cell keys of its counts of men (for the gate only).
 
     Completion is metrics.completion_figures: the rate over the places ended
     (`completion_enrolments`), protected by the distinct men of those places
     (`completion_base`)."""
     figures = metrics.outputs(conn, f)
-    keys = [key_column("men_reached"), key_column("new_members")]  # for the gate only
-    record = {key: figures[key] for key in (*OUTPUT_RECORD_KEYS, "attendance_hours", *keys)}
+    keys = [key_column("men_reached"), key_column("new_members")]
+    record = {key: figures[key] for key in (*OUTPUT_RECORD_KEYS, *keys)}
     record.update(metrics.completion_figures(metrics.completion(conn, f, completion_threshold)))
-    if window_weeks is not None:
-        record["retention_12w"], record["retention_base"] = metrics.retention_at(
-            conn, f, 12, window_weeks
-        )
     return record
-
-
-def network_outputs(
-    conn: Connection, f: Filters, completion_threshold: float = 0.7, window_weeks: int | None = None
-) -> dict[str, dict]:
-    """output_record per network column and combined (planning's actuals)."""
-    return by_network(conn, f, output_record, completion_threshold, window_weeks)
-
-
-def fiscal_year_outputs(
-    conn: Connection,
-    f: Filters,
-    labels: tuple[str, ...],
-    completion_threshold: float = 0.7,
-    window_weeks: int | None = None,
-) -> dict[str, dict[str, dict]]:
-    """network_outputs for each fiscal year (or quarter) label: year-on-year trends."""
-    result = {}
-    for label in labels:
-        start, end = parse_period(label)
-        result[label] = network_outputs(
-            conn, replace(f, start=start, end=end, preset=None), completion_threshold, window_weeks
-        )
-    return result
 
 
 def instruments(conn: Connection) -> list[dict]:
@@ -243,19 +200,6 @@ def gated_columns(gate: Gate, values: dict[str, dict]) -> tuple[dict, dict]:
     if COMBINED in values:
         apply([COMBINED], ())
     return {c: safe[c] for c in values}, {c: notes[c] for c in values}
-
-
-def suppress_columns(
-    values: dict[str, dict], threshold: int, counts=None, derived=None
-) -> tuple[dict, dict]:
-    """gated_columns with k = `threshold` applied to exact values, as the planning page showed
-    them to leadership before the cell-key gate.
-
-    Kept only for callbacks/planning.py until it takes its gate from the service
-    (`gated_columns(service.gate(scope), values)`); `counts` and `derived` are ignored (the
-    catalogue knows which figures count men and what rests on them: PLANNING_COUNTS and
-    PLANNING_DERIVED are built from it)."""
-    return gated_columns(Gate(Scope(role="leadership"), threshold, exact_values=True), values)
 
 
 # --- The one function every view reads ---
