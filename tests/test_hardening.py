@@ -415,13 +415,13 @@ def test_errors_show_the_apps_own_page(demo_app, client_for):
 def test_pdf_falls_back_to_tables_when_charts_time_out(demo_url, monkeypatch):
     from pypdf import PdfReader
 
-    from dashboard import report
+    from dashboard import report, report_write
     from dashboard.access import Scope
     from dashboard.db import get_engine
     from dashboard.filters import Filters
     from dashboard.settings import Settings
 
-    monkeypatch.setattr(report, "CHART_TIMEOUT_SECONDS", 0.01)
+    monkeypatch.setattr(report_write, "RENDER_TIMEOUT", 0.01)
     settings = Settings(database_url=demo_url, secret_key="x", demo_mode=False)
     period = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31))
     funder = Scope(role="funder", username="funder")
