@@ -8,6 +8,7 @@ builders with no Dash and no data imports (so the domain still never imports the
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tempfile
 from pathlib import Path
@@ -242,8 +243,11 @@ def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = T
         if images is None:
             try:
                 images = render_images([fig for _, fig in chart_list])
-            except Exception as exc:  # noqa: BLE001 - tables still make a useful report
-                note = f"The charts could not be drawn on this server ({type(exc).__name__})."
+            # kaleido cancels its drawing on a timeout (CancelledError is no Exception)
+            except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001
+                name = "TimeoutError" if isinstance(exc, asyncio.CancelledError) else None
+                name = name or type(exc).__name__
+                note = f"The charts could not be drawn on this server ({name})."
         if images:
             for (title, fig), png in zip(chart_list, images, strict=True):
                 ratio = (fig.layout.height or 360) / 1000
