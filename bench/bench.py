@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import resource
 import statistics
 import sys
@@ -123,9 +124,12 @@ def main() -> int:
     cache = app.server.extensions["cache"] if "cache" in app.server.extensions else None
     service = app.server.extensions["dashboard"]
     client = app.server.test_client()
-    assert (
-        client.post("/login", data={"username": "bench", "password": PASSWORD}).status_code == 302
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    signed_in = client.post(
+        "/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token}
     )
+    assert signed_in.status_code == 302
     results = []
     for key, spec in url_callbacks(app):
         if args.only not in key:

@@ -14,6 +14,7 @@ import argparse
 import http.client
 import json
 import random
+import re
 import sys
 import threading
 import time
@@ -46,7 +47,11 @@ class Client:
             conn.close()
 
     def sign_in(self, username: str, password: str) -> None:
-        form = urllib.parse.urlencode({"username": username, "password": password})
+        _, cookie, page = self.request("GET", "/login")
+        self.cookie = cookie.split(";", 1)[0]  # the form's CSRF token lives in this session
+        token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+        fields = {"username": username, "password": password, "csrf_token": token}
+        form = urllib.parse.urlencode(fields)
         status, cookie, _ = self.request("POST", "/login", form, kind="form")
         if status != 302:
             raise SystemExit(f"sign-in as {username} failed: HTTP {status}")

@@ -13,8 +13,10 @@ from dashboard.auth import init_auth
 from dashboard.db import get_engine, init_db, is_initialised, session_scope
 from dashboard.models import Member
 from dashboard.ops import init_ops
+from dashboard.redis_fallback import with_timeouts
 from dashboard.service import DataService
 from dashboard.settings import PROJECT_DIR, Settings
+from dashboard.web_security import init_web_security
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +58,14 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
 
     server = flask.Flask("dashboard", root_path=str(PROJECT_DIR))
     cache_config = (
-        {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+        {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": with_timeouts(settings.redis_url)}
         if settings.redis_url
         else {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 300}
     )
     cache = Cache(server, config={**cache_config, "CACHE_DEFAULT_TIMEOUT": 3600})
     init_auth(server, engine, settings, storage_uri=settings.redis_url or "memory://")
     server.extensions["dashboard"] = DataService(engine, settings, cache)
+    init_web_security(server)
     init_ops(server, engine, settings)
 
     app = Dash(

@@ -19,6 +19,7 @@ from dashboard.access import ROLE_PAGES, Scope
 from dashboard.db import session_scope
 from dashboard.models import User
 from dashboard.users import authenticate, network_names_of
+from dashboard.web_security import csrf_ok, csrf_token
 
 # What a visitor who is not signed in may fetch: the sign-in form, the health checks, the
 # stylesheets the form uses and the icon. Everything else (pages, Dash's layout, dependencies,
@@ -44,6 +45,8 @@ ID_PAGE = {
 SHELL = "shell"
 SHELL_PREFIXES = frozenset({"url", "page", "filter", "nav"})
 FAILED_LOGIN_LIMIT = "5 per 5 minutes"
+# Short, so that a Redis that stopped answering fails over to the in-memory limiter quickly.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
 class SignedInUser(UserMixin):
@@ -168,15 +171,36 @@ def _callback_map(server: Flask) -> dict | None:
 
 
 LOGIN_FORM = (Path(__file__).parent / "login.html").read_text()
+LOGOUT_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign out · Network Dashboard</title>
+<link rel="stylesheet" href="/assets/00-bootstrap.min.css">
+<link rel="stylesheet" href="/assets/app.css">
+</head><body class="bg-light"><main class="container py-5">
+<h1 class="h3">Sign out of the Network Dashboard?</h1>
+<form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{csrf}">
+<button class="btn btn-primary" type="submit" id="logout-submit">Sign out</button>
+<a class="btn btn-link" href="/">Back to the dashboard</a></form>
+</main></body></html>"""
 
 
 def _login_page(message: str = "", status: int = 200, next_url: str = "/"):
     block = (
         f'<div class="alert alert-danger" role="alert">{escape(message)}</div>' if message else ""
     )
-    return flask.Response(
-        LOGIN_FORM.format(message=block, next=escape(next_url)), status=status, mimetype="text/html"
-    )
+    page = LOGIN_FORM.format(message=block, next=escape(next_url), csrf=escape(csrf_token()))
+    return flask.Response(page, status=status, mimetype="text/html")
+
+
+def typed_username() -> str:
+    """The username of a sign-in form, as sign-in reads it."""
+    return (request.form.get("username") or "").strip()
+
+
+def throttle_key() -> str:
+    """One throttle per account: usernames are unique ignoring case, and sign-in strips
+    spaces, so " Name", "name " and "name" are guesses at the same account."""
+    return "user:" + typed_username().lower()
 
 
 def _safe_next(target: str | None) -> str:
@@ -228,6 +252,12 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         get_remote_address,
         app=server,
         storage_uri=storage_uri,
+        storage_options=REDIS_TIMEOUTS if storage_uri.startswith("redis") else {},
+        # A sliding window: no burst of guesses at the turn of a fixed window.
+        strategy="moving-window",
+        # Redis down: count in this process instead, and never fail a sign-in over it.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
         default_limits=[],
         headers_enabled=False,
     )
@@ -244,14 +274,17 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         FAILED_LOGIN_LIMIT,
         methods=["POST"],
         deduct_when=failed,
-        key_func=lambda: "user:" + (request.form.get("username") or "").lower(),
+        key_func=throttle_key,
         error_message="Too many failed sign-ins for this account.",
     )
     def login():
         next_url = _safe_next(request.values.get("next"))
         if request.method == "GET":
             return _login_page(next_url=next_url)
-        username = (request.form.get("username") or "").strip()
+        if not csrf_ok():
+            # Not counted as a failed sign-in: no password was tried.
+            return _login_page("The sign-in form had expired. Please sign in again.", 400, next_url)
+        username = typed_username()
         password = request.form.get("password") or ""
         with session_scope(engine) as session:
             user = authenticate(session, username, password)
@@ -285,8 +318,13 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
             )
         return _login_page(f"{error.description} Try again in a few minutes.", 429)
 
-    @server.route("/logout")
+    @server.route("/logout", methods=["GET", "POST"])
     def logout():
+        # Only a POST carrying the session's token signs out: a link or image on another
+        # site can't. A GET (the navigation link) asks first.
+        if request.method == "GET" or not csrf_ok():
+            page = LOGOUT_FORM.format(csrf=escape(csrf_token()))
+            return flask.Response(page, mimetype="text/html")
         if current_user.is_authenticated:
             with session_scope(engine) as session:
                 audit.record(session, "logout", current_user.username, "", request.remote_addr)

@@ -375,6 +375,30 @@ FIGURES: dict[str, Figure] = _entries(
         metric="survey_change",
     ),
     Figure(
+        "score_share",
+        "Share of matched men",
+        "Share of the matched pairs whose baseline (or later) score falls in that range.",
+        SHARE,
+        base="matched_pairs",
+        metric="score_distribution",
+    ),
+    Figure(
+        "item_answers",
+        "Men answering the item",
+        "Matched men who answered that item in their baseline (or later) survey.",
+        MEN,
+        metric="item_shares",
+    ),
+    Figure(
+        "item_share",
+        "Share of answers",
+        "Share of the men answering an item whose answer was below, at or above the middle "
+        "of the answer scale (answers as given, before reverse-scoring).",
+        SHARE,
+        base="item_answers",
+        metric="item_shares",
+    ),
+    Figure(
         "wellbeing_pairs",
         "Well-being pairs",
         "Matched SWEMWBS pairs of the period.",
@@ -392,7 +416,7 @@ FIGURES: dict[str, Figure] = _entries(
 )
 
 # Counts of matched pairs: what rests on them needs SURVEY_MIN_PAIRS pairs (SPEC §4).
-SURVEY_BASES = ("matched_pairs", "wellbeing_pairs")
+SURVEY_BASES = ("matched_pairs", "wellbeing_pairs", "item_answers")
 
 # The survey figures of one instrument, in the order tables show them.
 SURVEY_KEYS = (

@@ -133,8 +133,9 @@ def cmd_seed_demo(args, settings: Settings) -> int:
 
 def cmd_summary(args, settings: Settings) -> int:
     from dashboard import metrics, queries
+    from dashboard.access import Scope
     from dashboard.filters import Filters
-    from dashboard.privacy import suppress_summary
+    from dashboard.gate import Gate
 
     if args.start > args.end:
         raise CliError(f"--from {args.start} is after --to {args.end}")
@@ -156,7 +157,11 @@ def cmd_summary(args, settings: Settings) -> int:
         )
         figures = metrics.summary(conn, filters, settings.active_window_weeks)
     if args.suppress:
-        figures = suppress_summary(figures, settings.suppression_threshold)
+        # SPEC §5: exact values with k applied (no perturbation, rounding or minimum pairs),
+        # hidden as the gate hides them for a user who does not see exact figures.
+        scope = Scope(role="leadership", username="cli")
+        gate = Gate(scope, settings.suppression_threshold, exact_values=True)
+        figures = gate.summary(figures)
     figures.pop("retention_base", None)
     for survey in figures["surveys"].values():
         survey.pop("mean_baseline", None)

@@ -120,3 +120,22 @@ def bump_data_version(session: Session) -> None:
     session.execute(
         update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1)
     )
+
+
+# Any fixed 64-bit number works; this one is "imports" in ASCII, so it is easy to spot in
+# pg_locks.
+IMPORT_LOCK_KEY = 0x696D706F727473
+
+
+def lock_for_writing(session: Session, key: int = IMPORT_LOCK_KEY) -> None:
+    """Wait until no other transaction holds this write lock, then hold it until commit or
+    rollback, so a read-decide-write transaction decides from the others' committed rows.
+
+    Call it first in the transaction, before anything is read."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif connection.dialect.name == "sqlite":
+        # SQLite has one writer at a time: taking the write lock up front (instead of at the
+        # first UPDATE) is what makes the earlier reads current.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

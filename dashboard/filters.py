@@ -18,6 +18,33 @@ PRESETS = {
     "all": "All time",
 }
 DEFAULT_PRESET = "last-fy"
+# Far wider than any data the network will hold; clamping to it keeps date arithmetic
+# (the previous period, weekly series) from overflowing or running for minutes.
+EARLIEST = dt.date(1990, 1, 1)
+LATEST = dt.date(2100, 12, 31)
+# Someone can pick a few dozen groups by hand; more values than this in one filter is a
+# crafted URL, and each value costs a query parameter (PostgreSQL takes at most 65,535).
+MAX_FILTER_VALUES = 200
+MAX_VALUE_CHARS = 200
+VALUE_FIELDS = ("networks", "groups", "program_types", "age_bands", "communities")
+
+
+class FilterError(ValueError):
+    """Filters that no control of the app could produce (answered 400 with this reason)."""
+
+
+def check_values(name: str, values: tuple) -> None:
+    """Raise FilterError for too many values, or one that isn't short plain text."""
+    if len(values) > MAX_FILTER_VALUES:
+        raise FilterError(
+            f"too many values for the {name} filter ({len(values)}; at most "
+            f"{MAX_FILTER_VALUES}): leave it empty to include all"
+        )
+    for value in values:
+        if not isinstance(value, str) or len(value) > MAX_VALUE_CHARS:
+            raise FilterError(f"a {name} filter value must be text of at most 200 characters")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise FilterError(f"a {name} filter value holds a control character")
 
 
 def fiscal_year_start(day: dt.date) -> dt.date:
@@ -87,6 +114,11 @@ class Filters:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
+        for name in VALUE_FIELDS:
+            check_values(name.replace("_", " "), getattr(self, name))
+        # Frozen, so set through object: the clamp belongs to every way filters are made.
+        object.__setattr__(self, "start", min(max(self.start, EARLIEST), LATEST))
+        object.__setattr__(self, "end", min(max(self.end, EARLIEST), LATEST))
         if self.start > self.end:
             raise ValueError(f"period starts {self.start} after it ends {self.end}")
         if self.grain not in GRAINS:
@@ -137,11 +169,17 @@ class Filters:
     def from_query(
         cls, query: str | None, today: dt.date, data_start: dt.date | None = None
     ) -> Filters:
-        """Parse a query string; unknown or malformed values fall back to defaults."""
+        """Parse a query string; unknown or malformed values fall back to defaults.
+
+        FilterError when it holds what no control could produce (a control character, a
+        filter with hundreds of values)."""
+        if query is not None and not isinstance(query, str):
+            raise FilterError("the filters must be a URL query string")
         args = parse_qs((query or "").lstrip("?"), keep_blank_values=False)
 
         def many(key: str, allowed: list[str] | None = None) -> tuple[str, ...]:
             values = [v for v in args.get(key, []) if v]
+            check_values(key, tuple(values))
             if allowed is not None:
                 values = [v for v in values if v in allowed]
             return tuple(dict.fromkeys(values))

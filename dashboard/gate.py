@@ -56,10 +56,19 @@ class MemberRowsRefused(PermissionError):
 class Gate:
     """What one user may receive: exact, or protected (SPEC §4)."""
 
-    def __init__(self, scope: Scope, threshold: int, survey_min_pairs: int = 10):
+    def __init__(
+        self,
+        scope: Scope,
+        threshold: int,
+        survey_min_pairs: int = 10,
+        exact_values: bool = False,
+    ):
         self.scope = scope
         self.k = threshold
         self.min_pairs = survey_min_pairs
+        # SPEC §5 `summary --suppress`: the threshold rule alone, on exact values (no
+        # perturbation, rounding or SURVEY_MIN_PAIRS), so that the rule can be checked.
+        self.exact_values = exact_values
 
     @property
     def exact(self) -> bool:
@@ -98,6 +107,8 @@ class Gate:
         keys = [c for c in frame.columns if c.endswith(cellkey.KEY_SUFFIX)]
         if self.exact:
             return suppress(frame.drop(columns=keys), 0, counts, derived, ())
+        if self.exact_values:
+            return suppress(frame.drop(columns=keys), self.k, counts, derived, totals)
         protected = frame.drop(columns=keys)
         for column in counts:
             protected[column] = self._protected_counts(frame, column, mapping[column])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, case, distinct, extract, func, select
 
@@ -647,7 +648,7 @@ def survey_change(
 def survey_change_by(
     conn: Connection, f: Filters, instrument_id: str, pairs: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """survey_change per home network, plus the combined row."""
+    """survey_change per home network, plus the combined row (each with its pairs' cell key)."""
     spec = instrument(conn, instrument_id)
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
@@ -659,6 +660,7 @@ def survey_change_by(
                 **paired_change(
                     part["baseline"], part["later"], spec["alpha"], spec["higher_is_better"]
                 ),
+                key_column("matched_pairs"): _key_sum(part),
             }
         )
     rows.append(
@@ -667,9 +669,15 @@ def survey_change_by(
             **paired_change(
                 pairs["baseline"], pairs["later"], spec["alpha"], spec["higher_is_better"]
             ),
+            key_column("matched_pairs"): _key_sum(pairs),
         }
     )
     return pd.DataFrame(rows)
+
+
+def _key_sum(pairs: pd.DataFrame) -> int:
+    """The cell key (sum of record keys) of the men of some matched pairs."""
+    return int(pairs["record_key"].sum()) if len(pairs) else 0
 
 
 def item_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
@@ -688,6 +696,71 @@ def item_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
         .size()
         .rename(columns={"size": "count"})
     )
+
+
+def score_range(spec: dict) -> tuple[float, float]:
+    """The lowest and highest possible score of an instrument."""
+    low, high = spec["min_answer"], spec["max_answer"]
+    if spec["scoring"] == "mean":
+        return float(low), float(high)
+    items = len(spec["items"])
+    low, high = low * items, high * items
+    conversion = spec.get("conversion")
+    if conversion:
+        return float(conversion[str(low)]), float(conversion[str(high)])
+    return float(low), float(high)
+
+
+def score_bins(spec: dict) -> np.ndarray:
+    """The edges of the score histogram: one bar per score on a short summed scale."""
+    low, high = score_range(spec)
+    if spec["scoring"] == "sum" and not spec.get("conversion") and high - low <= 30:
+        return np.arange(low - 0.5, high + 1.0, 1.0)
+    if spec["scoring"] == "mean":
+        return np.linspace(low, high, int((high - low) * 2) + 1)
+    return np.linspace(low, high, 15)
+
+
+def score_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """Per score range (bin_low, bin_high): the share of the matched pairs whose baseline and
+    whose later score fell in it (catalogue `score_share`), beside their base `matched_pairs`."""
+    edges = score_bins(spec)
+    frame = pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:]})
+    n = len(pairs)
+    frame["matched_pairs"] = n
+    frame[key_column("matched_pairs")] = _key_sum(pairs)
+    for side in ("baseline", "later"):
+        scores = pairs[side].astype(float).to_numpy()
+        counts, _ = np.histogram(np.clip(scores, edges[0], edges[-1]), bins=edges)
+        frame[side] = counts / n if n else None
+    return frame
+
+
+def item_shares(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """Per item and side: the men who answered it (`item_answers`, with their cell key) and
+    the shares of their answers below, at and above the scale's midpoint (`item_share`);
+    None when nobody did."""
+    mid = (spec["min_answer"] + spec["max_answer"]) / 2
+    keys = pairs["record_key"] if "record_key" in pairs.columns else pd.Series(0, pairs.index)
+    rows = []
+    for item in range(1, len(spec["items"]) + 1):
+        for side in ("baseline", "later"):
+            answers, key = [], 0
+            for given, record_key in zip(pairs[f"{side}_answers"], keys, strict=True):
+                answer = given[item - 1] if given and len(given) >= item else None
+                if answer is not None:
+                    answers.append(int(answer))
+                    key += int(record_key or 0)
+            total = len(answers)
+            if not total:
+                rows.append((item, side, 0, 0, None, None, None))
+                continue
+            below = sum(a < mid for a in answers) / total
+            at = sum(a == mid for a in answers) / total
+            above = sum(a > mid for a in answers) / total
+            rows.append((item, side, total, key, below, at, above))
+    columns = ["item", "side", "item_answers", key_column("item_answers"), "below", "at", "above"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def summary(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
@@ -731,7 +804,7 @@ def survey_change_by_group(
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
     keys = list(paired_change([], [], spec["alpha"], spec["higher_is_better"]))
-    columns = ["network", "group", *keys]
+    columns = ["network", "group", *keys, key_column("matched_pairs")]
     if pairs.empty:
         return pd.DataFrame(columns=columns)
     query = (
@@ -771,6 +844,7 @@ def survey_change_by_group(
                 **paired_change(
                     part["baseline"], part["later"], spec["alpha"], spec["higher_is_better"]
                 ),
+                key_column("matched_pairs"): _key_sum(part),
             }
         )
     return pd.DataFrame(rows, columns=columns)

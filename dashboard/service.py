@@ -16,6 +16,7 @@ from dashboard.db import data_version, session_scope
 from dashboard.filters import Filters
 from dashboard.gate import Gate
 from dashboard.privacy import Suppressed, suppress
+from dashboard.redis_fallback import ResilientCache
 from dashboard.settings import Settings
 
 VERSION_TTL = 2.0  # seconds a data version is trusted outside a request (scripts, benchmarks)
@@ -46,7 +47,7 @@ class DataService:
     def __init__(self, engine: Engine, settings: Settings, cache: Cache | None = None):
         self.engine = engine
         self.settings = settings
-        self.cache = cache
+        self.cache = ResilientCache(cache) if cache is not None else None
         self._version: tuple[float, int] | None = None
 
     def version(self) -> int:

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from charts.style import GRAPH_CONFIG
+from dashboard.catalogue import definition
 
 DEFAULT_INSTRUMENT = "swemwbs"
 
@@ -15,22 +16,17 @@ INTRO = (
     "later one (mid, exit or follow-up) on the same instrument. A pair belongs to the period "
     "of its later response and to the man's home network."
 )
+# The figures' definitions come from the catalogue; the rest says how to read the chart.
 FOREST_HELP = (
-    "Later score minus baseline score, averaged over the matched pairs, for all men, each "
-    "network and each group. A bar that does not cross the line at 0 is a change unlikely "
-    "to be chance."
+    f"{definition('mean_change')} Shown for all men, each network and each group; a bar that "
+    "does not cross the line at 0 is a change unlikely to be chance."
 )
 RELIABLE_HELP = (
     "Jacobson–Truax reliable change: a man's change counts only when it is larger than the "
     "questionnaire's measurement error."
 )
-DISTRIBUTION_HELP = (
-    "How the matched men's scores spread out, as a share of the pairs; dashed lines mark the means."
-)
-ITEMS_HELP = (
-    "Share of answers below, at and above the middle of the answer scale, at baseline and "
-    "later. Answers are shown as given (before reverse-scoring)."
-)
+DISTRIBUTION_HELP = f"{definition('score_share')} Dashed lines mark the means."
+ITEMS_HELP = f"{definition('item_share')} Baseline and later side by side."
 
 
 def section(title: str, graph_id: str, help_text: str, note_id: str) -> dbc.Card:
@@ -73,7 +69,11 @@ def layout(scope) -> html.Div:
                     dbc.Col(
                         html.Div(
                             dbc.Badge(
-                                "…", id="surveys-pairs", color="primary", className="fs-6 p-2"
+                                "…",
+                                id="surveys-pairs",
+                                color="primary",
+                                className="fs-6 p-2",
+                                title=definition("matched_pairs"),
                             ),
                             **{"aria-live": "polite"},
                         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 
 import pytest
@@ -150,9 +151,21 @@ def demo_app(demo_settings):
     return create_app(demo_settings, prepare=False)
 
 
-def login(client, username: str, password: str = TEST_PASSWORD):
-    """Sign a Flask test client in; returns the response."""
-    return client.post("/login", data={"username": username, "password": password})
+def form_token(client, path: str = "/login") -> str:
+    """The CSRF token of the form a page shows (the sign-in or sign-out form)."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def login(client, username: str, password: str = TEST_PASSWORD, **fields):
+    """Sign a Flask test client in through the form (with its token); returns the response."""
+    data = {"username": username, "password": password, **fields}
+    return client.post("/login", data={**data, "csrf_token": form_token(client)})
+
+
+def logout(client):
+    """Sign out through the sign-out form; returns the response."""
+    return client.post("/logout", data={"csrf_token": form_token(client, "/logout")})
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from dashboard import audit
 from dashboard.db import get_engine, session_scope
 from dashboard.models import User
 from dashboard.users import create_user, set_active, set_password, update_user
-from tests.conftest import TEST_PASSWORD, login
+from tests.conftest import TEST_PASSWORD, login, logout
 from tests.dash_calls import callback_body, run_callback
 
 FY = "?from=2025-04-01&to=2026-03-31"
@@ -733,24 +733,20 @@ def test_secret_key_required_outside_demo_mode():
 )
 def test_sign_in_goes_back_only_to_a_local_page(demo_app, target, expected):
     client = demo_app.server.test_client()
-    response = client.post(
-        "/login", data={"username": "admin", "password": TEST_PASSWORD, "next": target}
-    )
+    response = login(client, "admin", next=target)
     assert response.status_code == 302
     assert response.headers["Location"] == expected
 
 
 def test_sign_in_to_a_page_out_of_role_lands_on_an_allowed_page(demo_app):
     client = demo_app.server.test_client()
-    response = client.post(
-        "/login", data={"username": "funder", "password": TEST_PASSWORD, "next": "/admin"}
-    )
+    response = login(client, "funder", next="/admin")
     assert response.headers["Location"] == "/"
 
 
 def test_logout_ends_the_session(client_for, demo_url):
     client = client_for("leadership")
-    assert client.get("/logout").status_code == 302
+    assert logout(client).status_code == 302
     _assert_signed_out(client)
     assert audit_events(demo_url, "logout", 1)[0]["user"] == "leadership"
 
@@ -761,7 +757,7 @@ def test_a_cookie_from_before_sign_out_is_void(demo_app, client_for):
     client = client_for("leadership")
     old_cookie = client.get_cookie("session").value
     assert client.get("/_dash-layout").status_code == 200
-    client.get("/logout")
+    logout(client)
     replay = demo_app.server.test_client()
     replay.set_cookie("session", old_cookie)
     assert replay.get("/_dash-layout").status_code == 401

@@ -69,6 +69,7 @@ def test_wrong_password_and_sign_out(dash_duo, demo_app):
     dash_duo.wait_for_contains_text(".alert-danger", "Wrong username or password", timeout=WAIT)
     sign_in(dash_duo, "funder")
     dash_duo.wait_for_element("a[href='/logout']", timeout=WAIT).click()
+    dash_duo.wait_for_element("#logout-submit", timeout=WAIT).click()  # it asks first
     dash_duo.wait_for_element("#login-submit", timeout=WAIT)
     driver.get(dash_duo.server_url + "/impact")
     dash_duo.wait_for_element("#login-submit", timeout=WAIT)  # signed out: back to the form

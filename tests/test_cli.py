@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -36,6 +37,28 @@ SURVEY_KEYS = {
     "share_unchanged",
     "share_worse",
 }
+
+# What `summary --suppress` hides for the small dataset below (Calgary, January to April 2025):
+# no active members at the end of April, and no survey pairs (with what rests on them).
+SUPPRESSED = [
+    "active_members",
+    *(
+        f"surveys.{instrument}.{key}"
+        for instrument in ("healthy-relationships", "swemwbs", "ucla-3")
+        for key in (
+            "matched_pairs",
+            "mean_change",
+            "ci_low",
+            "ci_high",
+            "d_z",
+            "share_improved",
+            "share_unchanged",
+            "share_worse",
+            "mean_baseline",
+            "mean_later",
+        )
+    ),
+]
 
 
 @pytest.fixture
@@ -96,6 +119,31 @@ def test_summary_suppressed(small, database_url, capsys, monkeypatch):
     assert result["active_members"] is None  # none active at the end of April: below 5
     assert "active_members" in result["suppressed"]
     assert result["surveys"]["swemwbs"]["matched_pairs"] is None
+    # Exactly the gate's summary for a protected user with k = 5 (no rounding, no noise).
+    assert result["suppressed"] == SUPPRESSED
+    assert (result["new_members"], result["attendance"], result["sessions_held"]) == (6, 7, 2)
+
+
+def test_summary_suppressed_is_the_gate(small, database_url, capsys, monkeypatch):
+    """`summary --suppress` is Gate.summary of the exact summary, for a protected scope."""
+    from dashboard import metrics
+    from dashboard.access import Scope
+    from dashboard.db import get_engine
+    from dashboard.filters import Filters
+    from dashboard.gate import Gate
+
+    args = ["summary", "--from", "2025-01-01", "--to", "2025-04-30", "--network", "Calgary"]
+    _, out, _ = run_cli([*args, "--suppress"], database_url, capsys, monkeypatch)
+    result = json.loads(out)
+    f = Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 4, 30), networks=("Calgary",))
+    with get_engine(database_url).connect() as conn:
+        exact = metrics.summary(conn, f)
+    expected = Gate(Scope(role="leadership"), 5, exact_values=True).summary(exact)
+    for key in SUMMARY_KEYS - {"surveys"}:
+        assert result[key] == expected[key], key
+    assert result["suppressed"] == expected["suppressed"]
+    for instrument_id, survey in result["surveys"].items():
+        assert survey == {k: expected["surveys"][instrument_id][k] for k in survey}
 
 
 def test_unknown_network_is_one_line(small, database_url, capsys, monkeypatch):

@@ -159,10 +159,19 @@ class Site:
         finally:
             conn.close()
 
+    def sign_in_form(self, fields: dict) -> tuple[str, dict]:
+        """The sign-in form's session cookie and fields with its CSRF token."""
+        _, set_cookie, page = self.request("GET", "/login")
+        token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+        return set_cookie.split(";", 1)[0], {**fields, "csrf_token": token}
+
+    def fail_sign_in(self, fields: dict) -> int:
+        cookie, form = self.sign_in_form(fields)
+        return self.request("POST", "/login", form, cookie=cookie)[0]
+
     def sign_in(self, username: str, password: str = TEST_PASSWORD) -> str:
-        status, set_cookie, _ = self.request(
-            "POST", "/login", {"username": username, "password": password}
-        )
+        cookie, form = self.sign_in_form({"username": username, "password": password})
+        status, set_cookie, _ = self.request("POST", "/login", form, cookie=cookie)
         assert status == 302, status
         return set_cookie.split(";", 1)[0]
 
@@ -313,10 +322,10 @@ def test_throttling_counts_across_workers(site):
     wrong = {"username": "ghost", "password": "wrong-password"}
     mark = len(site.access_log.read_text().splitlines())
     with ThreadPoolExecutor(5) as pool:
-        statuses = list(pool.map(lambda _: site.request("POST", "/login", wrong)[0], range(5)))
+        statuses = list(pool.map(lambda _: site.fail_sign_in(wrong), range(5)))
     assert statuses == [401] * 5
     time.sleep(0.3)
     if len(site.pids(mark, "/login")) < 2:
         pytest.skip("the five failed sign-ins all landed on one worker")
     # Five failures shared between two workers: each alone saw fewer than five.
-    assert {site.request("POST", "/login", wrong)[0] for _ in range(4)} == {429}
+    assert {site.fail_sign_in(wrong) for _ in range(4)} == {429}

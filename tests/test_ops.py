@@ -15,7 +15,7 @@ from dashboard.db import get_engine, session_scope
 from dashboard.models import AuditEvent
 from dashboard.settings import Settings
 from dashboard.users import create_user
-from tests.conftest import TEST_PASSWORD, _fresh_database, login
+from tests.conftest import TEST_PASSWORD, _fresh_database, form_token, login
 from tests.dash_calls import callback_body
 
 USERS_OUTPUTS = [
@@ -83,7 +83,11 @@ def failed_sign_ins(demo_url):
         client = app.server.test_client()
         response = client.post(
             "/login",
-            data={"username": username, "password": "wrong-password"},
+            data={
+                "username": username,
+                "password": "wrong-password",
+                "csrf_token": form_token(client),
+            },
             headers={"X-Forwarded-For": forwarded_for},
         )
         return response.status_code

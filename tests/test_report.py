@@ -29,6 +29,16 @@ def settings(database_url):
 
 
 @pytest.fixture
+def no_noise(monkeypatch):
+    """The cell-key adjustment off (every protected count equals its exact count), for tests
+    of what is hidden and how it reads; test_funder_counts_carry_the_cell_key_noise checks
+    the noise itself."""
+    from dashboard import cellkey
+
+    monkeypatch.setattr(cellkey, "adjustment", lambda count, key, threshold: 0)
+
+
+@pytest.fixture
 def small(session):
     """Calgary: 8 men this fiscal year (6 with well-being pairs), 6 the year before.
     Edmonton: 3 men this year, none before: a small cell."""
@@ -54,7 +64,7 @@ def small(session):
     b.done()
 
 
-def test_funder_sees_the_small_network_and_its_complement_hidden(small, engine, settings):
+def test_funder_sees_the_small_network_and_its_complement_hidden(small, engine, settings, no_noise):
     figures = report.impact_figures(engine, FUNDER, FY, settings)
     assert figures["columns"] == ["Calgary", "Edmonton", "Combined"]
     outputs = report.section(figures, "outputs")
@@ -75,6 +85,35 @@ def test_funder_sees_the_small_network_and_its_complement_hidden(small, engine, 
     wellbeing = report.section(figures, "swemwbs")
     assert wellbeing["current"]["Combined"]["matched_pairs"] == 6
     assert wellbeing["current"]["Edmonton"]["mean_change"] is None
+    # 6 pairs are enough to show that there are 6, not to show what changed (SURVEY_MIN_PAIRS).
+    assert wellbeing["current"]["Combined"]["mean_change"] is None
+    assert wellbeing["notes"]["current"]["Combined"]["mean_change"] == "fewer than 10 pairs"
+    assert report.cell(figures, "swemwbs", "Combined", "mean_change")[0] == "—"
+
+
+def test_funder_counts_carry_the_cell_key_noise(small, engine, session, settings):
+    """A funder's count of men is the gate's protected count: the exact count plus the
+    adjustment of its men's cell key (dashboard/cellkey.py), the same every time."""
+    from sqlalchemy import select
+
+    from dashboard import cellkey
+    from dashboard.models import Member
+
+    figures = report.impact_figures(engine, FUNDER, FY, settings)
+    keys = session.scalars(select(Member.record_key)).all()  # the 11 men of the year
+    expected = cellkey.perturb(11, cellkey.cell_key(sum(keys)), 5)
+    combined = report.section(figures, "outputs")["current"]["Combined"]
+    assert combined["men_reached"] == expected and abs(expected - 11) <= 2
+    again = report.impact_figures(engine, FUNDER, FY, settings)
+    assert report.section(again, "outputs")["current"]["Combined"] == combined
+    exact = report.impact_figures(engine, FULL_SCOPE, FY, settings)
+    assert report.section(exact, "outputs")["current"]["Combined"]["men_reached"] == 11
+    # The cell keys stay on the server.
+    for part in [*figures["sections"], *exact["sections"]]:
+        for period in ("current", "previous"):
+            for record in part[period].values():
+                assert not [k for k in record if k.endswith(cellkey.KEY_SUFFIX)], part["id"]
+    assert cellkey.KEY_SUFFIX not in report.to_csv(figures).decode("utf-8-sig")
 
 
 def test_admin_sees_exact_figures_equal_to_metrics(small, engine, settings):
@@ -127,7 +166,7 @@ def test_period_and_previous_labels(small, engine, settings, period, label, prev
     assert figures["previous"]["label"] == previous
 
 
-def test_csv_and_xlsx_hold_the_same_suppressed_figures(small, engine, settings):
+def test_csv_and_xlsx_hold_the_same_suppressed_figures(small, engine, settings, no_noise):
     from openpyxl import load_workbook
 
     figures = report.impact_figures(engine, FUNDER, FY, settings)
@@ -181,7 +220,9 @@ def pdf_text(content: bytes) -> tuple[PdfReader, str]:
     return reader, " ".join(text.split())
 
 
-def test_cli_report_is_suppressed_by_default(small, database_url, tmp_path, capsys, monkeypatch):
+def test_cli_report_is_suppressed_by_default(
+    small, database_url, tmp_path, capsys, monkeypatch, no_noise
+):
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SECRET_KEY", "x")
     out = tmp_path / "report.pdf"
@@ -255,10 +296,15 @@ def test_cli_report_errors_are_one_line(
 
 @pytest.fixture(scope="module")
 def demo_pdf(demo_url):
-    """The funder's PDF of FY2025-26 on the demo data, charts drawn once for the module."""
+    """The funder's PDF of FY2025-26 on the demo data, charts drawn once for the module
+    (without the cell-key noise, so that its counts can be checked against metrics)."""
     settings = Settings(database_url=demo_url, secret_key="x", demo_mode=False)
     engine = get_engine(demo_url)
-    figures = report.impact_figures(engine, FUNDER, FY, settings)
+    from dashboard import cellkey
+
+    with pytest.MonkeyPatch.context() as patch:  # no cell-key noise: checked against metrics
+        patch.setattr(cellkey, "adjustment", lambda count, key, threshold: 0)
+        figures = report.impact_figures(engine, FUNDER, FY, settings)
     return engine, figures, report.write_pdf(figures)
 
 
@@ -296,3 +342,236 @@ def test_demo_pdf_equals_the_figures_it_was_made_from(demo_pdf):
                 assert figure["label"] in flat
                 value, _ = report.cell(figures, section["id"], "Combined", figure["key"])
                 assert value in flat, (section["id"], figure["key"], value)
+
+
+def test_demo_completion_shows_the_places_its_rate_is_over(demo_pdf):
+    """On the demo data the men (the privacy base) and the places differ; the PDF shows the
+    places beside the rate computed over them, as metrics.completion_figures gives them."""
+    engine, figures, content = demo_pdf
+    with engine.connect() as conn:
+        expected = metrics.completion_figures(metrics.completion(conn, FY))
+    combined = report.section(figures, "outputs")["current"]["Combined"]
+    assert combined["completion_base"] == expected["completion_base"]
+    assert combined["completion_enrolments"] == expected["completion_enrolments"]
+    # The gate rounds a protected share to whole percent.
+    assert combined["completion_rate"] == pytest.approx(expected["completion_rate"], abs=0.005)
+    assert expected["completion_base"] < expected["completion_enrolments"]
+    _, text = pdf_text(content)
+    row = text.split("Places ended ", 1)[1].split("Completion rate", 1)[0]
+    places = f"{expected['completion_enrolments']:,}"
+    assert places in row.split(), row
+    rate = report.cell(figures, "outputs", "Combined", "completion_rate")[0]
+    assert rate == f"{expected['completion_rate']:.0%}"
+
+
+# --- Completion: the rate, the places it is computed over, and their men (SPEC §3) ---
+
+
+def mondays(first: str, n: int = 10) -> list[str]:
+    start = dt.date.fromisoformat(first)
+    return [(start + dt.timedelta(weeks=i)).isoformat() for i in range(n)]
+
+
+@pytest.fixture
+def completions(session):
+    """10-session Men's Well-Being Groups ending in FY2025-26. Calgary: 6 men in 7 places (one
+    man twice), 5 completed. Edmonton: 3 men in 6 places (each twice), all 6 completed."""
+    b = Builder(session)
+    for network, prefix, codes in (("Calgary", "CGY", 6), ("Edmonton", "EDM", 3)):
+        b.network(network)
+        for i in range(1, codes + 1):
+            b.member(f"{prefix}-{i:06d}", network)
+        for season in ("spring", "fall"):
+            b.group(f"{network} WB {season}", network, program="wellbeing-10")
+    cgy = [f"CGY-{i:06d}" for i in range(1, 7)]
+    edm = [f"EDM-{i:06d}" for i in range(1, 4)]
+    for code in cgy:
+        b.enroll(code, "Calgary WB spring", "2025-04-01", "2025-06-15", "completed")
+    b.enroll(cgy[0], "Calgary WB fall", "2025-09-01", "2025-11-15", "withdrawn")
+    for spring, fall in zip(mondays("2025-04-07"), mondays("2025-09-01"), strict=True):
+        b.session("Calgary WB spring", spring, {c: "present" for c in cgy[:5]} | {cgy[5]: "absent"})
+        b.session("Calgary WB fall", fall, {cgy[0]: "absent"})
+        b.session("Edmonton WB spring", spring, {c: "present" for c in edm})
+        b.session("Edmonton WB fall", fall, {c: "present" for c in edm})
+    for code in edm:
+        b.enroll(code, "Edmonton WB spring", "2025-04-01", "2025-06-15", "completed")
+        b.enroll(code, "Edmonton WB fall", "2025-09-01", "2025-11-15", "completed")
+    b.done()
+
+
+COMPLETION = ("completion_base", "completion_enrolments", "completion_rate")
+
+
+def test_completion_is_metrics_completion_figures(completions, engine, settings):
+    figures = report.impact_figures(engine, FULL_SCOPE, FY, settings)
+    outputs = report.section(figures, "outputs")["current"]
+    expected = {
+        "Calgary": (6, 7, 5 / 7),
+        "Edmonton": (3, 6, 1.0),
+        "Combined": (9, 13, 11 / 13),
+    }
+    with engine.connect() as conn:
+        for column, networks in (("Calgary", ("Calgary",)), ("Edmonton", ("Edmonton",))):
+            f = Filters(start=FY.start, end=FY.end, networks=networks)
+            one = metrics.completion_figures(metrics.completion(conn, f))
+            assert tuple(one[k] for k in COMPLETION) == expected[column]
+    for column, values in expected.items():
+        assert tuple(outputs[column][k] for k in COMPLETION) == pytest.approx(values), column
+    # The rate is shown beside the places it is computed over, after their men.
+    keys = [f["key"] for f in report.section(figures, "outputs")["figures"]]
+    assert keys[-3:] == list(COMPLETION)
+    assert [report.cell(figures, "outputs", "Combined", k)[0] for k in COMPLETION] == [
+        "9",
+        "13",
+        "85%",
+    ]
+
+
+def test_completion_is_protected_by_its_men_not_its_places(completions, engine, settings, no_noise):
+    """Edmonton's 6 places belong to 3 men: the places and the rate are hidden with them."""
+    figures = report.impact_figures(engine, FUNDER, FY, settings)
+    texts = {
+        column: [report.cell(figures, "outputs", column, k)[0] for k in COMPLETION]
+        for column in figures["columns"]
+    }
+    assert texts == {
+        "Calgary": ["—", "—", "—"],  # 6 men, hidden so Edmonton's 3 can't be subtracted back
+        "Edmonton": ["<5", "—", "—"],
+        "Combined": ["9", "13", "85%"],
+    }
+    notes = report.section(figures, "outputs")["notes"]["current"]["Edmonton"]
+    assert {k: notes[k] for k in COMPLETION} == dict.fromkeys(COMPLETION, "fewer than 5 men")
+    rows = report.figure_rows(figures)
+    now = rows[rows["period"] == "FY2025-26"]
+    places = now[now["figure"] == "Places ended"]
+    assert list(places["shown"]) == ["—", "—", "13"]
+    assert list(places["value"]) == [None, None, 13]
+    assert "Places (enrollments) in fixed-length programs" in places["definition"].iloc[0]
+
+
+def test_definitions_follow_the_settings(completions, engine, database_url):
+    settings = Settings(
+        database_url=database_url, secret_key="x", demo_mode=False, completion_threshold=0.8
+    )
+    figures = report.impact_figures(engine, FULL_SCOPE, FY, settings)
+    rate = next(
+        f for f in report.section(figures, "outputs")["figures"] if f["key"] == "completion_rate"
+    )
+    assert "at least 80% of the program's sessions" in rate["definition"]
+
+
+# --- The chart builders (charts/impact.py): the gated figures, nothing else ---
+
+
+def test_outputs_chart_draws_what_the_table_shows(small, engine, database_url, no_noise):
+    from charts.impact import change_chart, outputs_chart, shares_chart
+
+    settings = Settings(
+        database_url=database_url, secret_key="x", demo_mode=False, survey_min_pairs=5
+    )
+    figures = report.impact_figures(engine, FUNDER, FY, settings)
+    fig = outputs_chart(figures)
+    keys = ["sessions_held", "men_reached", "new_members", "attendance_hours"]
+    for index, key in enumerate(keys):
+        for offset, period in enumerate(("previous", "current")):
+            trace = fig.data[2 * index + offset]
+            texts = [report.cell(figures, "outputs", c, key, period)[0] for c in figures["columns"]]
+            assert list(trace.text) == texts, (key, period)
+    men_now = fig.data[3]
+    assert list(men_now.text) == ["—", "<5", "11"]
+    assert list(men_now.y) == [0, 0, 11]  # hidden bars drawn empty: no exact value inside
+    change = change_chart(figures)
+    combined_change = report.section(figures, "swemwbs")["current"]["Combined"]["mean_change"]
+    wellbeing = [t for t in change.data if t.xaxis == "x"]  # the first panel: SWEMWBS
+    assert [(t.y[0], t.mode, t.text[0]) for t in wellbeing] == [
+        ("Calgary", "text", "hidden"),
+        ("Edmonton", "text", "hidden"),
+        ("Combined", "markers+text", report.shown(combined_change, "mean_change")),
+    ]
+    shares = shares_chart(figures)
+    notes = {a.y: a.text for a in shares.layout.annotations if a.y.startswith("Well-being")}
+    assert notes == {
+        "Well-being (SWEMWBS) · Calgary": "hidden: to protect a small figure beside it",
+        "Well-being (SWEMWBS) · Edmonton": "hidden: fewer than 5 men",
+    }
+    assert [t.name for t in shares.data] == [
+        "Reliably improved",
+        "No reliable change",
+        "Reliably worse",
+    ]
+
+
+def test_render_images_uses_kaleido_sync_api_offline(monkeypatch):
+    """Charts are drawn through kaleido's own sync API, from a page with the installed
+    plotly.js and no MathJax (nothing fetched from the network), with a time limit."""
+    import kaleido
+    import plotly.graph_objects as go
+
+    from dashboard import report_write
+
+    calls = []
+
+    def fake(items, kopts):
+        calls.append(kopts)
+        for item in items:
+            item["path"].write_bytes(b"png " + str(item["opts"]["height"]).encode())
+
+    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", fake)
+    figs = [go.Figure(layout=dict(height=200)), go.Figure()]
+    assert report_write.render_images(figs) == [b"png 200", b"png 360"]
+    (kopts,) = calls
+    assert kopts["timeout"] == report_write.RENDER_TIMEOUT
+    page = kopts["page_generator"].generate_index()
+    assert "http" not in page and "MathJax.js" not in page
+    assert "plotly.min.js" in page
+
+
+def test_a_server_without_charts_still_gets_the_tables(small, engine, settings, monkeypatch):
+    from dashboard import report_write
+
+    def broken(figs, **_):
+        raise RuntimeError("no browser")
+
+    monkeypatch.setattr(report_write, "render_images", broken)
+    figures = report.impact_figures(engine, FUNDER, FY, settings)
+    reader, text = pdf_text(report.write_pdf(figures))
+    assert "The charts could not be drawn on this server (RuntimeError)." in text
+    assert sum(len(page.images) for page in reader.pages) == 0
+    assert "Men reached" in text
+
+
+# --- What each module pulls in ---
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        (
+            "charts.impact",
+            ("dash", "sqlalchemy", "callbacks", "layouts", "dashboard.report_compute"),
+        ),
+        (
+            "dashboard.report_format",
+            ("plotly", "dash", "sqlalchemy", "charts", "callbacks", "dashboard.metrics"),
+        ),
+        ("dashboard.report_compute", ("plotly", "dash", "charts", "callbacks", "layouts")),
+        ("dashboard.report", ("dash", "callbacks", "layouts")),
+    ],
+)
+def test_report_modules_import_alone(module, forbidden):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = f"import sys, {module}; print('\\n'.join(sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = set(done.stdout.split())
+    for name in forbidden:
+        assert not {m for m in loaded if m == name or m.startswith(name + ".")}, (module, name)

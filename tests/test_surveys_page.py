@@ -4,11 +4,15 @@ through the real endpoint, checked against the metric engine."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import pandas as pd
 import pytest
 
 from callbacks import surveys as page
+from charts import surveys as charts
 from dashboard import metrics
+from dashboard.catalogue import SURVEY_KEYS
 from dashboard.db import get_engine
 from dashboard.filters import Filters
 from dashboard.models import AGE_BANDS
@@ -63,7 +67,8 @@ def test_survey_change_by_group(engine, grouped):
     assert frame.index.tolist() == ["G1", "G2"]  # M4 belongs to neither
     g1 = frame.loc["G1"]
     # Changes -4, -1, +2: mean -1, SD 3, t(0.975, 2) = 4.302653, so -1 +/- 4.302653 x 3/sqrt 3.
-    assert g1["network"] == "Calgary" and g1["matched_pairs"] == 3
+    assert g1["network"] == "Calgary"
+    assert g1["matched_pairs"] == 3
     assert g1["mean_change"] == pytest.approx(-1.0)
     assert g1["ci_low"] == pytest.approx(-1 - 4.302653 * 3 / 3**0.5, abs=1e-4)
     assert g1["ci_high"] == pytest.approx(-1 + 4.302653 * 3 / 3**0.5, abs=1e-4)
@@ -74,7 +79,8 @@ def test_survey_change_by_group(engine, grouped):
     assert g1["share_worse"] == pytest.approx(0.0)
     assert g1["share_unchanged"] == pytest.approx(2 / 3)
     g2 = frame.loc["G2"]
-    assert g2["matched_pairs"] == 1 and g2["mean_change"] == pytest.approx(2.0)
+    assert g2["matched_pairs"] == 1
+    assert g2["mean_change"] == pytest.approx(2.0)
 
 
 def test_survey_change_by_group_follows_the_group_filter(engine, grouped):
@@ -138,6 +144,11 @@ def find(engine, test) -> Filters:
     candidates += [
         Filters(start=FY_FILTERS.start, end=FY_FILTERS.end, age_bands=(band,)) for band in AGE_BANDS
     ]
+    # Two months at a time.
+    candidates += [
+        Filters(start=a.start, end=b.end)
+        for a, b in zip(candidates[:11], candidates[1:12], strict=True)
+    ]
     with engine.connect() as conn:
         for f in candidates:
             if test(conn, f):
@@ -194,7 +205,7 @@ def test_forest_plot_agrees_with_metrics(demo_app, client_for, demo_engine):
     for key in ("All", "Calgary", "Edmonton"):
         label = f"{key} · n={networks.loc[key, 'matched_pairs']}"
         assert points[label] == pytest.approx(networks.loc[key, "mean_change"])
-    shown = groups[groups["matched_pairs"] >= page.MIN_GROUP_PAIRS]
+    shown = groups[groups["matched_pairs"] >= charts.MIN_GROUP_PAIRS]
     for group, row in shown.iterrows():
         assert points[f"{group} · n={row['matched_pairs']}"] == pytest.approx(row["mean_change"])
     labels = fig["layout"]["yaxis"]["categoryarray"]
@@ -247,13 +258,15 @@ def test_empty_period(demo_app, client_for):
     client = client_for("admin")
     assert badge(client, demo_app, EMPTY) == page.NO_PAIRS
     for graph in ("forest", "reliable", "distribution", "items"):
-        assert page.NO_PAIRS in annotation(figure(client, demo_app, graph, EMPTY))
+        fig = figure(client, demo_app, graph, EMPTY)
+        assert annotation(fig) == page.NO_PAIRS
+        assert fig["data"] == []
 
 
 def test_unknown_instrument(demo_app, client_for):
     assert badge(client_for("admin"), demo_app, FY, "no-such") == page.UNKNOWN
     fig = figure(client_for("admin"), demo_app, "forest", FY, "no-such")
-    assert page.UNKNOWN in annotation(fig)
+    assert annotation(fig) == page.UNKNOWN
 
 
 def few_pairs(conn, f) -> bool:
@@ -265,18 +278,34 @@ def test_leadership_small_selection_hidden(demo_app, client_for, demo_engine):
     client = client_for("leadership")
     assert badge(client, demo_app, search_of(f)) == "n = <5 matched pairs"
     for graph in ("forest", "reliable", "distribution", "items"):
-        assert "Hidden: fewer than 5" in annotation(figure(client, demo_app, graph, search_of(f)))
+        fig = figure(client, demo_app, graph, search_of(f))
+        assert annotation(fig) == "Hidden: fewer than 5 matched pairs"
+        assert fig["data"] == []
     # The admin sees the same selection.
     admin = client_for("admin")
     n = pairs_of(demo_engine, f)
     assert badge(admin, demo_app, search_of(f)) == f"n = {n} matched pair{'s' if n > 1 else ''}"
-    assert figure(admin, demo_app, "distribution", search_of(f))["data"]
+    sides = figure(admin, demo_app, "distribution", search_of(f))["data"]
+    assert [t["name"] for t in sides] == ["Baseline", "Later"]
+    assert [sum(t["y"]) for t in sides] == pytest.approx([1.0, 1.0])
+
+
+MIN_PAIRS = 10  # SURVEY_MIN_PAIRS: the pairs a protected user needs to see a change
+
+
+def protected_count(label: str, exact: int) -> int:
+    """The n of a label such as 'All · n=23': the cell-key protected count, within 2 of the
+    exact one (SPEC §4)."""
+    n = int(label.rsplit("n=", 1)[1])
+    assert abs(n - exact) <= 2
+    return n
 
 
 def one_small_network(conn, f) -> bool:
     frame = metrics.survey_change_by(conn, f, "swemwbs").set_index("key")
     parts = frame.drop(index="All")["matched_pairs"]
-    return len(parts) == 2 and (parts < 5).sum() == 1 and frame.loc["All", "matched_pairs"] >= 5
+    enough = frame.loc["All", "matched_pairs"] >= MIN_PAIRS
+    return len(parts) == 2 and (parts < 5).sum() == 1 and enough
 
 
 def test_leadership_small_network_hidden_with_its_complement(demo_app, client_for, demo_engine):
@@ -292,24 +321,87 @@ def test_leadership_small_network_hidden_with_its_complement(demo_app, client_fo
     assert response.status_code == 200
     fig = response.get_json()["response"]["surveys-forest"]["figure"]
     labels = fig["layout"]["yaxis"]["categoryarray"]
-    total = int(frame.loc["All", "matched_pairs"])
+    total = protected_count(labels[0], int(frame.loc["All", "matched_pairs"]))
     assert labels[0] == f"All · n={total}"
     # One network below 5 alone would be worked out from 'All': both networks are hidden.
     assert labels[1:3] == ["Calgary · n <5, hidden", "Edmonton · n <5, hidden"]
     plotted = [y for t in fig["data"] for x, y in zip(t["x"], t["y"], strict=True) if x is not None]
     assert plotted == [labels[0]]
-    for network in ("Calgary", "Edmonton"):
-        # No hidden figure leaves the server, not even in the hover text.
-        assert repr(float(frame.loc[network, "mean_change"])) not in response.get_data(as_text=True)
-    reliable = figure(client, demo_app, "reliable", search_of(f))
-    assert all("hidden" in label or label.startswith("All") for label in reliable["data"][0]["y"])
+    # No hidden figure leaves the server, not even in the hover text or customdata.
+    reliable = call(client, demo_app, "surveys-reliable.figure", search_of(f))
+    bodies = response.get_data(as_text=True) + json.dumps(reliable)
+    hidden = [
+        frame.loc[network, key]
+        for network in ("Calgary", "Edmonton")
+        for key in SURVEY_KEYS
+        if key != "matched_pairs"
+        and pd.notna(frame.loc[network, key])
+        # (values such as 0.0 or 0.5 appear anywhere; an unrounded figure is unmistakable)
+        and float(frame.loc[network, key]) != round(float(frame.loc[network, key]), 3)
+    ]
+    assert hidden
+    for value in hidden:
+        assert repr(float(value)) not in bodies
+    labels = reliable["surveys-reliable"]["figure"]["data"][0]["y"]
+    assert labels == [
+        "Calgary · n <5, hidden (hidden)",
+        "Edmonton · n <5, hidden (hidden)",
+        f"All · n={total}",
+    ]
+    for trace in reliable["surveys-reliable"]["figure"]["data"]:
+        assert trace["customdata"][:2] == ["—", "—"]
     assert badge(client, demo_app, search_of(f)) == f"n = {total} matched pairs"
+
+
+def an_item_few_men_answered(conn, f) -> bool:
+    """Enough pairs, but an item of healthy-relationships answered by too few men."""
+    pairs = metrics.matched_pairs(conn, f, "healthy-relationships")
+    spec = metrics.instrument(conn, "healthy-relationships")
+    answers = metrics.item_shares(pairs, spec)["item_answers"]
+    return len(pairs) >= MIN_PAIRS and bool(((answers > 0) & (answers < MIN_PAIRS)).any())
+
+
+def test_leadership_item_answered_by_few_men_hidden(demo_app, client_for, demo_engine):
+    f = find(demo_engine, an_item_few_men_answered)
+    with demo_engine.connect() as conn:
+        pairs = metrics.matched_pairs(conn, f, "healthy-relationships")
+        spec = metrics.instrument(conn, "healthy-relationships")
+    shares = metrics.item_shares(pairs, spec)
+    few = shares[(shares["item_answers"] > 0) & (shares["item_answers"] < MIN_PAIRS)]
+    assert not few.empty
+    out = call(
+        client_for("leadership"),
+        demo_app,
+        "surveys-items.figure",
+        search_of(f),
+        "healthy-relationships",
+    )
+    fig = out["surveys-items"]["figure"]
+    for _, row in few.iterrows():
+        axis = "x" if row["side"] == "baseline" else "x2"
+        for trace in (t for t in fig["data"] if t["xaxis"] == axis):
+            assert trace["x"][int(row["item"]) - 1] is None
+            assert trace["customdata"][int(row["item"]) - 1] == "—"
+    note = call(
+        client_for("leadership"),
+        demo_app,
+        "surveys-items-note.children",
+        search_of(f),
+        "healthy-relationships",
+    )["surveys-items-note"]["children"]
+    assert note.endswith(f"Hidden: items answered by fewer than {MIN_PAIRS} of the matched men.")
+    # The admin sees those shares.
+    exact = figure(client_for("admin"), demo_app, "items", search_of(f), "healthy-relationships")
+    row = few.iloc[0]
+    axis = "x" if row["side"] == "baseline" else "x2"
+    drawn = [t["x"][int(row["item"]) - 1] for t in exact["data"] if t["xaxis"] == axis]
+    assert sum(abs(x or 0) for x in drawn) == pytest.approx(1.0)
 
 
 def test_coordinator_sees_own_network(demo_app, client_for, demo_engine):
     # Asking for the other network gets nothing (the refusal is audited by the service).
     fig = figure(client_for("coord-calgary"), demo_app, "forest", FY + "&network=Edmonton")
-    assert page.NO_PAIRS in annotation(fig)
+    assert annotation(fig) == page.NO_PAIRS
     fig = figure(client_for("coord-calgary"), demo_app, "forest", FY)
     labels = fig["layout"]["yaxis"]["categoryarray"]
     assert labels[1].startswith("Calgary · ")
@@ -338,3 +430,43 @@ def test_layout_renders():
 
     text = str(surveys.layout(Scope(role="leadership")))
     assert "surveys-pairs" in text and "surveys-url" in text
+
+
+SURVEY_OUTPUTS = [
+    [
+        ("surveys-pairs", "children"),
+        ("surveys-pairs", "color"),
+        ("surveys-instrument-info", "children"),
+    ],
+    [("surveys-forest", "figure"), ("surveys-forest-note", "children")],
+    [("surveys-reliable", "figure"), ("surveys-reliable-note", "children")],
+    [("surveys-distribution", "figure"), ("surveys-distribution-note", "children")],
+    [("surveys-items", "figure"), ("surveys-items-note", "children")],
+]
+
+
+@pytest.mark.parametrize("username", ["admin", "leadership", "coord-calgary"])
+def test_every_survey_callback_gates_what_it_fetched(demo_app, client_for, username):
+    import flask
+
+    log = []
+
+    @demo_app.server.after_request
+    def remember(response):
+        if flask.request.path.endswith("/_dash-update-component"):
+            log.append((getattr(flask.g, "figures_fetched", 0), getattr(flask.g, "gated", 0)))
+        return response
+
+    client = client_for(username)
+    for outputs in SURVEY_OUTPUTS:
+        for search in (FY, EMPTY):
+            log.clear()
+            response = dash_call(
+                client,
+                outputs,
+                [("surveys-url", "search", search), ("surveys-instrument", "value", "swemwbs")],
+            )
+            assert response.status_code == 200
+            fetched, gated = log[-1]
+            assert fetched > 0, outputs
+            assert gated > 0, outputs

@@ -8,7 +8,9 @@ Reading a file
     row numbers in reports are the spreadsheet's (header = row 1). Headers match ignoring
     case and spaces ("Member Code" == "member_code", "Item 1" == "item_1"); a column the
     kind doesn't use is ignored with a warning. Limits: `max_rows` data rows and
-    `max_columns` columns (defaults 50,000 and 60).
+    `max_columns` columns (defaults 50,000 and 60); blank rows count toward `max_rows`, and
+    an XLSX whose sheet declares more rows, or which unpacks to more than 64 MB, is refused
+    before it is read; a cell may hold at most 2,000 characters.
 
 Cells
     A cell starting with = + or @, or with - and a letter, would run as a formula in a
@@ -48,6 +50,9 @@ Writing
     row (the previous values are kept for undo); importing the same file again changes
     nothing and records no batch. A write is one ImportBatch plus an AuditEvent "import".
     Survey scores are computed by dashboard.instruments.score_response, never read.
+    Imports and undos run one at a time: each takes the database's write lock (an advisory
+    lock on PostgreSQL, BEGIN IMMEDIATE on SQLite) before it reads anything, so imports
+    started together end as if run one after the other.
 
 Undo
     A batch can be undone unless a later batch, not itself undone, touched the same rows
@@ -71,7 +76,7 @@ import io
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from dashboard.db import session_scope
+from dashboard.db import lock_for_writing, session_scope
 from dashboard.importing.reading import escape_spreadsheet_cell, read_table
 from dashboard.importing.report import ImportError_, ImportReport, Problem
 from dashboard.importing.validate import COLUMNS, VALIDATORS, Context, parse_rows, preview
@@ -150,6 +155,8 @@ def run_import(
     report.preview = preview(rows)
     try:
         with session_scope(engine) as session:
+            if not dry_run:
+                lock_for_writing(session)
             ctx = Context(
                 session,
                 report,
@@ -202,6 +209,7 @@ def undo_import(
 ) -> None:
     """Reverse an import batch; ImportError_ (a ValueError) says why when it can't."""
     with session_scope(engine) as session:
+        lock_for_writing(session)
         batch = session.get(ImportBatch, batch_id)
         check_undo(session, batch, batch_id, allowed_networks)
         undo_batch(session, batch, username)

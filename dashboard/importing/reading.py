@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 
 from dashboard.importing.report import ImportReport
@@ -19,6 +20,13 @@ ISO_FIX = "write dates as YYYY-MM-DD, e.g. 2025-04-08"
 # A cell an spreadsheet program would run as a formula: = + @ first, or - and a letter.
 FORMULA = re.compile(r"^(?:[=+@]|-\s*[A-Za-z(])")
 NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+# An honest import file unpacks to a few MB and its longest cell is a list of communities;
+# these caps stop a small upload that unpacks to gigabytes, or is one huge cell, from holding
+# a worker for minutes.
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_CELL_CHARS = 2000
+MAX_BLANK_ROWS_ABOVE = 1000  # blank rows allowed above the header row
+EXCEL_FIX = "open it in Excel, save it again as .xlsx, or save it as CSV"
 
 
 @dataclass
@@ -63,7 +71,7 @@ def read_table(
         return None
     name = filename.lower()
     if content.startswith(b"PK\x03\x04"):
-        grid = _xlsx_rows(content, report)
+        grid = _xlsx_rows(content, report, max_rows)
     elif content.startswith(b"\xd0\xcf\x11\xe0"):
         report.error(
             None,
@@ -133,7 +141,18 @@ def _csv_rows(text: str):
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
     # Rows are numbered as a spreadsheet shows them: one per record, blank lines included.
     for number, cells in enumerate(reader, start=1):
+        _check_cell_sizes(number, cells)
         yield number, [_clean(c) for c in cells]
+
+
+def _check_cell_sizes(number: int, cells) -> None:
+    for value in cells:
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            raise _ReadError(
+                f"Row {number} has a cell of {len(value)} characters; the limit is "
+                f"{MAX_CELL_CHARS}.",
+                "check that row: a cell that long is not one of the import's values",
+            )
 
 
 def _clean(cell: str) -> str | None:
@@ -144,12 +163,31 @@ def _clean(cell: str) -> str | None:
     return cell.strip() or None
 
 
-def _xlsx_rows(content: bytes, report: ImportReport):
+def unpacked_size(content: bytes) -> int:
+    """The size of a zip's files once unpacked, as the zip declares it (zipfile never reads
+    past a member's declared size, so this bounds what reading can take)."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return sum(info.file_size for info in archive.infolist())
+
+
+def _xlsx_rows(content: bytes, report: ImportReport, max_rows: int):
     from openpyxl import load_workbook
 
     try:
+        size = unpacked_size(content)
+        if size > MAX_UNPACKED_BYTES:
+            report.error(
+                None,
+                None,
+                None,
+                f"This Excel file unpacks to {size // 2**20} MB; the limit is "
+                f"{MAX_UNPACKED_BYTES // 2**20} MB.",
+                "delete what the import doesn't use (other sheets, pictures), or save it as CSV",
+            )
+            return None
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
         sheet = workbook.active if workbook.active is not None else workbook.worksheets[0]
+        declared = sheet.max_row
         sheet.reset_dimensions()  # some programs write a wrong size; read every cell
     except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign zip
         report.error(
@@ -157,19 +195,33 @@ def _xlsx_rows(content: bytes, report: ImportReport):
             None,
             None,
             f"This Excel file can't be read ({exc.__class__.__name__}).",
-            "open it in Excel, save it again as .xlsx, or save it as CSV",
+            EXCEL_FIX,
+        )
+        return None
+    if declared is not None and declared > max_rows + MAX_BLANK_ROWS_ABOVE:
+        workbook.close()
+        report.error(
+            None,
+            None,
+            None,
+            f"The sheet says it has {declared} rows; the limit is {max_rows} data rows.",
+            f"delete the empty rows below the data, or split it into files of at most "
+            f"{max_rows} rows",
         )
         return None
     return _xlsx_cells(workbook, sheet)
 
 
 class _ReadError(Exception):
-    pass
+    def __init__(self, message: str, fix: str = EXCEL_FIX):
+        super().__init__(message)
+        self.fix = fix
 
 
 def _xlsx_cells(workbook, sheet):
     try:
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            _check_cell_sizes(number, values)
             cells = []
             for value in values:
                 if isinstance(value, str):
@@ -180,6 +232,8 @@ def _xlsx_cells(workbook, sheet):
                     value = str(value)
                 cells.append(value)
             yield number, cells
+    except _ReadError:
+        raise
     except Exception as exc:
         raise _ReadError(f"This Excel file can't be read ({exc.__class__.__name__}).") from exc
     finally:
@@ -193,6 +247,8 @@ def _table(grid, report: ImportReport, *, max_rows: int, max_columns: int) -> Ta
             while cells and cells[-1] is None:
                 cells.pop()
             if table is None:
+                if not cells and number > MAX_BLANK_ROWS_ABOVE:
+                    break  # no header in sight: reported as an empty file
                 if not cells:
                     continue  # blank lines above the header
                 if len(cells) > max_columns:
@@ -207,17 +263,19 @@ def _table(grid, report: ImportReport, *, max_rows: int, max_columns: int) -> Ta
                 table = Table([normalise_header(c) for c in cells], header_row=number)
                 _check_headers(table, number, report)
                 continue
-            if not cells:
-                continue
-            if len(table.rows) >= max_rows:
+            # Blank rows count too: millions of them cost as much to read as data rows.
+            if number - table.header_row > max_rows:
                 report.error(
                     number,
                     None,
                     None,
-                    f"The file has more than {max_rows} data rows, the limit.",
-                    f"split it into files of at most {max_rows} rows",
+                    f"The file has more than {max_rows} data rows, the limit (blank rows "
+                    "count too).",
+                    f"delete blank rows, or split it into files of at most {max_rows} rows",
                 )
                 return None
+            if not cells:
+                continue
             table.rows.append((number, cells))
     except csv.Error as exc:
         report.error(
@@ -229,13 +287,7 @@ def _table(grid, report: ImportReport, *, max_rows: int, max_columns: int) -> Ta
         )
         return None
     except _ReadError as exc:
-        report.error(
-            None,
-            None,
-            None,
-            str(exc),
-            "open it in Excel, save it again as .xlsx, or save it as CSV",
-        )
+        report.error(None, None, None, str(exc), exc.fix)
         return None
     if table is None:
         report.error(
