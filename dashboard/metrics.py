@@ -748,8 +748,11 @@ HEADLINE_INSTRUMENT = "swemwbs"  # "share of men reliably improved on well-being
 def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     """The overview's cards: outputs, active members, 12-week retention, well-being."""
     figures = outputs(conn, f)
-    figures["active_members"] = active_members(conn, f, f.end, window_weeks)
-    figures[key_column("active_members")] = active_members(conn, f, f.end, window_weeks, True)
+    # Active on the period's last day, or on the data's last day if earlier: a period that
+    # runs into the future (leadership's "this fiscal year") would otherwise show none.
+    on = min(f.end, q.data_end(conn) or f.end)
+    figures["active_members"] = active_members(conn, f, on, window_weeks)
+    figures[key_column("active_members")] = active_members(conn, f, on, window_weeks, True)
     figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
     wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT)
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]

@@ -447,3 +447,15 @@ def test_reliable_change_per_group_uses_the_same_reference(engine, two_network_s
         groups = metrics.survey_change_by_group(conn, SPRING, "ucla-3").set_index("group")
     assert groups.loc["Calgary Peer", "share_improved"] == pytest.approx(0.5)
     assert groups.loc["Edmonton Circle", "share_worse"] == pytest.approx(0.5)
+
+
+def test_headline_active_members_on_the_data_end_when_the_period_runs_past_it(engine, jan_data):
+    # A period running into the future (leadership's "this fiscal year"): the data end on
+    # 2 June, where only A was present in the 8 weeks up to it.
+    f = Filters(start=d("2025-01-01"), end=d("2030-12-31"))
+    with engine.connect() as conn:
+        figures = metrics.headline(conn, f)
+        on_june_2 = metrics.active_members(conn, f, d("2025-06-02"))
+        on_period_end = metrics.active_members(conn, f, f.end)
+    assert figures["active_members"] == on_june_2 == 1
+    assert on_period_end == 0
