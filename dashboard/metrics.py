@@ -446,7 +446,12 @@ def retention_at(
 
 
 def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Cohort (month or quarter of first present) x k: share present in the k-th period after."""
+    """Cohort (month or quarter of first present) x k: share present in the k-th period after.
+
+    Against the data's end (the latest session held): a cell whose month (quarter) lies after
+    it is not known yet (NaN, never 0%), and `partial_offset` names the k of the cohort's cell
+    whose month (quarter) holds the data's end when the data do not reach its last day — a
+    share "so far", not a drop-out (NA when that period is complete)."""
     grain = "quarter" if f.grain == "quarter" else "month"
     step = 3 if grain == "quarter" else 1
     cohort = (
@@ -484,6 +489,30 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
     )
     out.insert(1, "size", sizes.values)
     out["cohort"] = [_cohort_label(int(i), grain) for i in sizes.index]
+    return _mark_unfinished(out, [int(i) for i in sizes.index], q.data_end(conn), step)
+
+
+def _mark_unfinished(
+    out: pd.DataFrame, cohorts: list[int], end: dt.date | None, step: int
+) -> pd.DataFrame:
+    """Blank the cells after the data's end and name each cohort's incomplete cell."""
+    out["partial_offset"] = pd.array([None] * len(out), dtype="Int64")
+    if end is None:
+        return out
+    end_index = (end.year * 12 + end.month - 1) // step
+    following = (end_index + 1) * step  # months since year 0 of the next period's start
+    period_last = dt.date(following // 12, following % 12 + 1, 1) - dt.timedelta(days=1)
+    reached = [end_index - c for c in cohorts]
+    # Every k up to the latest reached: a k at which nobody came is a column of 0%.
+    for k in range(max(reached) + 1):
+        if k not in out.columns:
+            out[k] = 0.0
+    offsets = sorted(c for c in out.columns if isinstance(c, int))
+    out = out[["cohort", "size", *offsets, "partial_offset"]].copy()
+    for k in offsets:
+        out[k] = out[k].fillna(0.0).where([k <= r for r in reached])
+    if end < period_last:
+        out["partial_offset"] = pd.array(reached, dtype="Int64")
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 
 from dashboard import metrics
@@ -459,3 +460,32 @@ def test_headline_active_members_on_the_data_end_when_the_period_runs_past_it(en
         on_period_end = metrics.active_members(conn, f, f.end)
     assert figures["active_members"] == on_june_2 == 1
     assert on_period_end == 0
+
+
+def test_cohort_matrix_marks_the_incomplete_period(engine, jan_data):
+    """The data end on 2 June 2025 (A's visit): June is not complete. Cohort December 2024
+    (A: December, January, June) and January 2025 (B, C, D; D again in March)."""
+    f = Filters(start=d("2024-12-01"), end=d("2025-06-30"))
+    with engine.connect() as conn:
+        months = metrics.cohort_matrix(conn, f).set_index("cohort")
+        quarters = metrics.cohort_matrix(conn, replace(f, grain="quarter")).set_index("cohort")
+    assert months.loc["2024-12", [0, 1, 2, 3, 4, 5, 6]].tolist() == [1, 1, 0, 0, 0, 0, 1]
+    assert months.loc["2024-12", "partial_offset"] == 6  # June, so far
+    january = months.loc["2025-01"]
+    assert january[[0, 1, 2, 3, 4, 5]].tolist() == pytest.approx([1, 0, 1 / 3, 0, 0, 0])
+    assert pd.isna(january[6])  # December 2025 +6 would be July: not reached yet, not 0%
+    assert january["partial_offset"] == 5
+    assert quarters.loc["2024-Q4", [0, 1, 2]].tolist() == [1, 1, 1]
+    assert quarters.loc["2024-Q4", "partial_offset"] == 2  # 2025-Q2 ends 30 June
+    assert quarters.loc["2025-Q1", 1] == 0 and pd.isna(quarters.loc["2025-Q1", 2])
+    assert quarters.loc["2025-Q1", "partial_offset"] == 1
+
+
+def test_cohort_matrix_complete_when_the_data_reach_the_periods_last_day(engine, jan_data):
+    jan_data.session("Calgary Peer", "2025-06-30", {"CGY-B02": "absent"})
+    jan_data.done()
+    f = Filters(start=d("2024-12-01"), end=d("2025-06-30"))
+    with engine.connect() as conn:
+        months = metrics.cohort_matrix(conn, f).set_index("cohort")
+    assert months["partial_offset"].isna().all()
+    assert months.loc["2025-01", 5] == 0  # June is over: nobody of January's cohort came
