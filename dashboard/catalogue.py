@@ -142,6 +142,14 @@ FIGURES: dict[str, Figure] = _entries(
         metric="group_table",
     ),
     Figure(
+        "present_men",
+        "Men present",
+        "Attendances ('present' records) in one group's sessions of one week: with one "
+        "session a week, the men present that week (protected as a count of men).",
+        MEN,
+        metric="weekly_heatmap",
+    ),
+    Figure(
         "dosage",
         "Dosage",
         "Sessions a man attended / sessions held in his groups while he was enrolled.",

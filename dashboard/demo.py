@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
+from dashboard.cellkey import KEY_SPACE
 from dashboard.db import bump_data_version, session_scope
 from dashboard.instruments import score_response
 from dashboard.models import (
@@ -253,6 +254,7 @@ class _Planner:
     """Groups, their calendars and who is enrolled when: everything but the attendance."""
 
     def __init__(self, seed: int, scale: float, end: dt.date, networks: dict[str, int]):
+        self.seed = seed
         self.rng = random.Random(f"{seed}:plan")
         self.end = end
         self.start = _years_before(end, YEARS) + dt.timedelta(days=1)
@@ -689,6 +691,9 @@ def _write_plan(plan: _Planner, writer: _Writer) -> None:
                 "session_minutes": group.minutes,
             },
         )
+    # Record keys from their own seeded stream: the same seed gives the same keys (and so the
+    # same protected figures), without changing any other draw.
+    keys = random.Random(f"{plan.seed}:record-keys")
     for member in plan.members:
         writer.add(
             "member",
@@ -700,6 +705,7 @@ def _write_plan(plan: _Planner, writer: _Writer) -> None:
                 "first_present": None,
                 "last_present": None,
                 "first_group_id": None,
+                "record_key": 1 + keys.randrange(KEY_SPACE - 1),
             },
         )
         for community in member.communities:

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from charts.style import GRAPH_CONFIG
+from dashboard import catalogue
 
 # AG Grid value formatters (JavaScript, run in the browser). Hidden counts arrive as the text
 # "<5" and hidden shares or means as null: the server has already removed the values.
@@ -35,13 +36,22 @@ def count_column(field: str, header: str, **extra) -> dict:
     }
 
 
-def share_column(field: str, header: str, **extra) -> dict:
+def figure_column(key: str) -> dict:
+    """A column holding a catalogue figure: its label, its definition on hover, its format."""
+    described = {"headerTooltip": catalogue.definition(key)}
+    kind = catalogue.figure(key).kind
+    if kind in (catalogue.SHARE, catalogue.SURVIVAL):
+        formatter = PERCENT_FORMAT
+    elif kind in (catalogue.RATIO, catalogue.MEAN):
+        formatter = DECIMAL_FORMAT
+    else:
+        return count_column(key, catalogue.label(key), **described)
     return {
-        "field": field,
-        "headerName": header,
+        "field": key,
+        "headerName": catalogue.label(key),
         "type": "rightAligned",
-        "valueFormatter": PERCENT_FORMAT,
-        **extra,
+        "valueFormatter": formatter,
+        **described,
     }
 
 
@@ -49,34 +59,17 @@ GROUP_COLUMNS = [
     {"field": "group", "headerName": "Group", "pinned": "left", "minWidth": 340, "filter": True},
     {"field": "network", "headerName": "Network", "filter": True},
     {"field": "program_type", "headerName": "Program", "filter": True, "minWidth": 140},
-    count_column(
-        "sessions_held", "Sessions held", headerTooltip="Sessions in the period, not cancelled."
-    ),
-    count_column("cancelled", "Cancelled"),
-    count_column(
-        "men_reached",
-        "Men reached",
-        headerTooltip="Distinct men with at least one 'present' in the period.",
-    ),
-    count_column("attendance", "Attendance", headerTooltip="Count of 'present' records."),
-    {
-        "field": "average_attendance",
-        "headerName": "Average attendance",
-        "type": "rightAligned",
-        "valueFormatter": DECIMAL_FORMAT,
-        "headerTooltip": "Attendance / sessions held.",
-    },
-    share_column(
-        "attendance_rate",
-        "Attendance rate",
-        headerTooltip="present / (present + excused + absent) of sessions held.",
-    ),
-    count_column("excused", "Excused", headerTooltip="Excused absences (records)."),
-    share_column("excused_rate", "Excused share"),
+    figure_column("sessions_held"),
+    figure_column("cancelled"),
+    figure_column("men_reached"),
+    figure_column("attendance"),
+    figure_column("average_attendance"),
+    figure_column("attendance_rate"),
+    figure_column("excused"),
+    figure_column("excused_rate"),
+    # The group's capacity is a property of the group, not a figure about men.
     count_column("capacity", "Capacity"),
-    share_column(
-        "capacity_use", "Capacity use", headerTooltip="Average attendance / the group's capacity."
-    ),
+    figure_column("capacity_use"),
 ]
 
 AT_RISK_COLUMNS = [
@@ -145,18 +138,17 @@ def csv_button(button_id: str) -> dbc.Button:
 def at_risk_card(scope) -> dbc.Col:
     """Pseudonymous member list: only coordinators and admins ever receive its rows."""
     intro = html.P(
-        "Men with no 'present' in the last 3 weeks who are still inside the "
-        "active window, on the period's last day (or the data's last day if "
-        "earlier). Codes are pseudonymous: the key to a person stays with the "
+        f"{catalogue.definition('at_risk')} On the period's last day (or the data's last "
+        "day if earlier). Codes are pseudonymous: the key to a person stays with the "
         "coordinator.",
         className="small text-muted",
     )
     note = html.P(id="attendance-atrisk-note", className="small", **{"aria-live": "polite"})
     # The grid is always in the layout (its callback answers every role), but for roles
     # without member rows the callback never runs the query and sends no rows.
-    shown = {} if scope.member_rows else {"display": "none"}
+    shown = {} if scope.may_see_member_rows else {"display": "none"}
     return card(
-        "Members at risk of dropping out",
+        f"{catalogue.label('at_risk')} of dropping out",
         [
             intro,
             note,
@@ -264,11 +256,14 @@ def layout(scope) -> html.Div:
                     chart_card(
                         "Dosage: Men's Well-Being (10 sessions)",
                         "attendance-dosage",
-                        intro="Per member: sessions attended / sessions held in his groups "
-                        "while enrolled.",
+                        intro=catalogue.definition("dosage"),
                         lg=5,
                     ),
-                    chart_card("Completion per group", "attendance-completion", lg=7),
+                    chart_card(
+                        f"{catalogue.label('completion_rate')} per group",
+                        "attendance-completion",
+                        lg=7,
+                    ),
                 ]
             ),
             dbc.Row(group_table_card()),

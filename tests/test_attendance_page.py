@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from charts.style import NO_SESSIONS
-from dashboard import metrics, queries
+from dashboard import cellkey, metrics, queries
 from dashboard.db import get_engine
 from dashboard.filters import Filters
 from tests.dash_calls import callback_body, run_callback
@@ -256,8 +256,32 @@ def test_grid_and_charts_agree_with_metrics(demo_app, client_for, groups, demo_u
         dosage = metrics.member_dosage(conn, replace(FY_FILTERS, program_types=("wellbeing-10",)))
         completion = metrics.completion(conn, FY_FILTERS, 0.7)
     assert sum(values(figure(result, "attendance-dosage")["data"][0]["y"])) == len(dosage)
-    rate = metrics.completion_rate(completion)
-    assert f"{rate:.0%} of {len(completion):,}" in result["attendance-completion-note"]["children"]
+    overall = metrics.completion_figures(completion)
+    assert (
+        f"Overall: {overall['completion_rate']:.0%} of {overall['completion_enrolments']:,} "
+        f"places ended ({overall['completion_base']:,} men) were completed."
+    ) in result["attendance-completion-note"]["children"]
+    # Per group: the same definition (rate over enrolments, base = their distinct men).
+    bars = {}
+    for trace in figure(result, "attendance-completion")["data"]:
+        if trace["type"] == "bar":
+            for group, rate, text, men in zip(
+                values(trace["y"]),
+                values(trace["x"]),
+                trace["text"],
+                trace["hovertext"],
+                strict=True,
+            ):
+                bars[group] = (rate, text, men)
+    per_group = {
+        group: metrics.completion_figures(part) for group, part in completion.groupby("group")
+    }
+    assert set(bars) == set(per_group)
+    for group, figures in per_group.items():
+        rate, text, men = bars[group]
+        assert rate == pytest.approx(figures["completion_rate"])
+        assert text == f"{figures['completion_rate']:.0%} of {figures['completion_enrolments']}"
+        assert men == f"{figures['completion_base']} men"
 
 
 # --- (3) Members at risk -----------------------------------------------------------------------
@@ -370,8 +394,9 @@ def test_click_on_unknown_group_changes_nothing(demo_app, client_for):
         "/_dash-update-component",
         json=click_body(demo_app, "attendance-rates", {"y": "No such group"}, FY),
     )
-    assert response.status_code in (200, 204)
-    assert response.status_code == 204 or json.loads(response.data)["response"] == {}
+    # The only output is no_update: the response carries nothing, the URL stays as it is.
+    assert response.status_code == 200
+    assert json.loads(response.data)["response"] == {}
 
 
 # --- CSV downloads -----------------------------------------------------------------------------
@@ -403,9 +428,22 @@ def test_leadership_layout_has_no_member_list(demo_app):
     from dashboard.access import Scope
     from layouts.attendance import layout
 
-    lead = str(layout(Scope(role="leadership")).to_plotly_json())
-    admin = str(layout(Scope(role="admin")).to_plotly_json())
-    assert "'display': 'none'" in lead and "'display': 'none'" not in admin
+    def grid_wrapper(component):
+        """The Div holding the at-risk grid (and its CSV button)."""
+        children = getattr(component, "children", None)
+        children = children if isinstance(children, list) else [children]
+        if any(getattr(c, "id", None) == "attendance-atrisk-grid" for c in children):
+            return component
+        for child in children:
+            if child is not None and not isinstance(child, str):
+                found = grid_wrapper(child)
+                if found is not None:
+                    return found
+        return None
+
+    assert grid_wrapper(layout(Scope(role="leadership"))).style == {"display": "none"}
+    assert grid_wrapper(layout(Scope(role="admin"))).style == {}
+    assert grid_wrapper(layout(Scope(role="coordinator", networks=("Calgary",)))).style == {}
 
 
 def test_heatmap_marks_cancelled_weeks_and_leaves_gaps_blank(demo_app, client_for, demo_url):
@@ -419,3 +457,183 @@ def test_heatmap_marks_cancelled_weeks_and_leaves_gaps_blank(demo_app, client_fo
     no_count = sum(v is None for row in cells for v in row)
     # Without a count: the weeks with no session (blank) and the cancelled weeks (marked).
     assert no_count == len(cells) * len(cells[0]) - len(weeks) + len(marks)
+
+
+# --- (5) Everything through the privacy gate --------------------------------------------------
+
+GROUP_DERIVED = (
+    "attendance",
+    "average_attendance",
+    "attendance_rate",
+    "excused",
+    "excused_rate",
+    "capacity_use",
+)
+
+
+@pytest.mark.parametrize("role", ["admin", "coord-calgary", "leadership"])
+def test_every_callback_goes_through_the_gate(demo_app, client_for, monkeypatch, role):
+    from dashboard.gate import Gate
+
+    calls: list[str] = []
+    table, member_rows = Gate.table, Gate.member_rows
+
+    def counted_table(self, *args, **kwargs):
+        calls.append("table")
+        return table(self, *args, **kwargs)
+
+    def counted_member_rows(self, *args, **kwargs):
+        calls.append("member_rows")
+        return member_rows(self, *args, **kwargs)
+
+    monkeypatch.setattr(Gate, "table", counted_table)
+    monkeypatch.setattr(Gate, "member_rows", counted_member_rows)
+    client = client_for(role)
+    for output in FIGURES + ["attendance-table.rowData"]:
+        calls.clear()
+        call(client, demo_app, output, FY)
+        assert "table" in calls, output
+    calls.clear()
+    at_risk = call(client, demo_app, "attendance-atrisk-grid.rowData", FY)
+    if role == "leadership":
+        # No member-level query at all, so nothing to gate.
+        assert calls == [] and at_risk["attendance-atrisk-grid"]["rowData"] == []
+    else:
+        assert calls == ["member_rows"] and at_risk["attendance-atrisk-grid"]["rowData"]
+
+
+# The largest cell-key adjustment of a protected count (dashboard/cellkey.py).
+NOISE = max(abs(a) for a in cellkey.ADJUSTMENTS)
+
+
+def rounded(value, digits: int):
+    return None if value is None else round(value, digits)
+
+
+def test_leadership_table_hides_what_rests_on_small_counts(demo_app, client_for, demo_url):
+    """Each group's figures rest on its men reached (the excused count too): below k the count
+    reads "<5" and everything resting on it is withheld; otherwise the protected count and the
+    figures resting on it, rounded (SPEC §4)."""
+    search, name, _ = _small_group(demo_url)
+    output = "attendance-table.rowData"
+    lead = call(client_for("leadership"), demo_app, output, search)
+    admin = call(client_for("admin"), demo_app, output, search)
+    admin_rows = {r["group"]: r for r in admin["attendance-table"]["rowData"]}
+    lead_rows = {r["group"]: r for r in lead["attendance-table"]["rowData"]}
+    assert set(lead_rows) == set(admin_rows) and name in lead_rows
+    shown = 0
+    for group, row in lead_rows.items():
+        exact = admin_rows[group]
+        for column in ("sessions_held", "cancelled", "capacity", "network", "program_type"):
+            assert row[column] == exact[column], (group, column)
+        if exact["men_reached"] < 5:
+            assert row["men_reached"] == "<5", group
+        if row["men_reached"] == "<5":
+            assert all(row[c] is None for c in GROUP_DERIVED), group
+            continue
+        shown += 1
+        assert row["men_reached"] >= 5, group
+        assert abs(row["men_reached"] - exact["men_reached"]) <= NOISE, group
+        assert row["attendance"] == exact["attendance"], group
+        assert row["excused"] == exact["excused"], group
+        assert row["average_attendance"] == rounded(exact["average_attendance"], 1), group
+        for share in ("attendance_rate", "excused_rate", "capacity_use"):
+            assert row[share] == rounded(exact[share], 2), (group, share)
+    assert shown, "some group of the month should reach at least 5 men"
+    assert "show as <5" in lead["attendance-table-note"]["children"]
+
+
+def test_leadership_heatmap_cells_are_protected_or_grey(demo_app, client_for):
+    lead = call(client_for("leadership"), demo_app, "attendance-heatmap.figure", FY)
+    admin = call(client_for("admin"), demo_app, "attendance-heatmap.figure", FY)
+    table = call(client_for("leadership"), demo_app, "attendance-table.rowData", FY)
+    small = {r["group"] for r in table["attendance-table"]["rowData"] if r["men_reached"] == "<5"}
+
+    def cells(trace) -> dict:
+        return {
+            (group, week): value
+            for group, row in zip(values(trace["y"]), values(trace["z"]), strict=True)
+            for week, value in zip(trace["x"], row, strict=True)
+        }
+
+    lead_data = lead["attendance-heatmap"]["figure"]["data"]
+    exact = cells(admin["attendance-heatmap"]["figure"]["data"][0])
+    shown = cells(lead_data[0])
+    grey = {cell for cell, value in cells(lead_data[2]).items() if value is not None}
+    assert {g for g, _ in shown} == {g for g, _ in exact} - small
+    assert grey, "the demo data should have weeks of fewer than 5 present"
+    for cell, value in shown.items():
+        if exact[cell] is None:  # no session, or every session cancelled
+            assert value is None and cell not in grey, cell
+        elif cell in grey:
+            assert value is None and exact[cell] < 5 + NOISE, cell
+        else:
+            assert value >= 5 and abs(value - exact[cell]) <= NOISE, cell
+            assert exact[cell] >= 5, cell
+    assert all(shown[cell] is None for cell in grey)
+    assert {cell for cell, v in exact.items() if v is not None and v < 5 and cell[0] not in small}
+    assert all(
+        cell in grey
+        for cell, v in exact.items()
+        if v is not None and v < 5 and cell[0] not in small
+    )
+
+
+@pytest.mark.parametrize("extra, ages", [("", ()), ("&age=25-34", ("25-34",))])
+def test_leadership_completion_per_group_rests_on_its_men(
+    demo_app, client_for, demo_url, extra, ages
+):
+    lead = call(client_for("leadership"), demo_app, "attendance-completion.figure", FY + extra)
+    admin = call(client_for("admin"), demo_app, "attendance-completion.figure", FY + extra)
+    with get_engine(demo_url).connect() as conn:
+        completion = metrics.completion(conn, replace(FY_FILTERS, age_bands=ages), 0.7)
+    per_group = {
+        group: metrics.completion_figures(part) for group, part in completion.groupby("group")
+    }
+
+    def bars(result) -> dict:
+        return {
+            group: (rate, text, men)
+            for trace in result["attendance-completion"]["figure"]["data"]
+            if trace["type"] == "bar"
+            for group, rate, text, men in zip(
+                values(trace["y"]),
+                values(trace["x"]),
+                trace["text"],
+                trace["hovertext"],
+                strict=True,
+            )
+        }
+
+    def noted(result) -> dict:
+        return {
+            group: text
+            for trace in result["attendance-completion"]["figure"]["data"]
+            if trace["type"] == "scatter"
+            for group, text in zip(values(trace["y"]), trace["text"], strict=True)
+        }
+
+    exact, shown, hidden = bars(admin), bars(lead), noted(lead)
+    assert set(exact) == set(per_group) and not noted(admin)
+    assert set(shown) | set(hidden) == set(per_group) and not set(shown) & set(hidden)
+    for group, figures in per_group.items():
+        base = figures["completion_base"]
+        if base < 5:
+            assert group in hidden, group
+        if group in hidden:
+            assert hidden[group] == "hidden: fewer than 5 men" and base < 5 + NOISE, group
+            continue
+        rate, text, men = shown[group]
+        assert rate == round(figures["completion_rate"], 2), group
+        assert text.endswith(f" of {figures['completion_enrolments']}"), group
+        assert abs(int(men.removesuffix(" men")) - base) <= NOISE, group
+    if ages:
+        assert hidden, "one age band should leave a group with fewer than 5 men"
+    # The overall figure: rate over the enrolments, base their (protected) distinct men.
+    overall = metrics.completion_figures(completion)
+    note = lead["attendance-completion-note"]["children"]
+    found = re.search(r"Overall: (\d+)% of ([\d,]+) places ended \(([\d,]+) men\)", note)
+    assert found, note
+    assert int(found[1]) == round(100 * round(overall["completion_rate"], 2))
+    assert int(found[2].replace(",", "")) == overall["completion_enrolments"]
+    assert abs(int(found[3].replace(",", "")) - overall["completion_base"]) <= NOISE

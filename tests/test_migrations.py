@@ -1,10 +1,16 @@
 """Schema migrations: a fresh database and an upgrade of an older one both work."""
 
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from dashboard.db import alembic_config, get_engine, init_db
+
+
+def script_head() -> str:
+    """The newest revision of migrations/versions."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def test_upgrade_from_first_revision_backfills_member_spans(tmp_path):
@@ -51,8 +57,10 @@ def test_upgrade_from_first_revision_backfills_member_spans(tmp_path):
             text("SELECT first_present, last_present, first_group_id FROM member")
         ).one()
         version = conn.scalar(text("SELECT version_num FROM alembic_version"))
+        record_key = conn.scalar(text("SELECT record_key FROM member"))
     assert tuple(row) == ("2024-02-05", "2024-03-04", 1)
-    assert version == ScriptDirectory.from_config(config).get_current_head()
+    assert version == script_head()
+    assert 0 < record_key < 2**40  # existing members get their secret cell-key record key
 
 
 def test_fresh_database_gets_every_table_and_instruments(tmp_path):
