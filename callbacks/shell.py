@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from dash import ALL, Input, Output, State, ctx, html, no_update
+from flask_login import current_user
 
 from dashboard import queries
 from dashboard.auth import current_scope
-from dashboard.filters import PRESETS, Filters, preset_range
+from dashboard.filters import PRESETS, Filters, default_preset, preset_range
 from dashboard.service import current_service
 
 
@@ -17,9 +18,19 @@ def today() -> dt.date:
 
 
 def url_filters(search: str | None) -> Filters:
-    """The filters of a page's URL query string: what every page callback reads."""
+    """The filters of a page's URL query string: what every page callback reads. A URL
+    without a period opens on the signed-in user's role's period (SPEC §5)."""
     service = current_service()
-    return Filters.from_query(search, today(), service.lookup(queries.data_start))
+    default = default_preset(_role())
+    return Filters.from_query(search, today(), service.lookup(queries.data_start), default)
+
+
+def _role() -> str | None:
+    """The signed-in user's role; None when nobody is (or outside a request)."""
+    try:
+        return current_user.scope.role
+    except (AttributeError, RuntimeError):
+        return None
 
 
 def describe(f: Filters) -> str:

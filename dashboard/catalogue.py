@@ -194,7 +194,8 @@ FIGURES: dict[str, Figure] = _entries(
     Figure(
         "active_members",
         "Active members",
-        "Men with a 'present' in the {window} weeks up to the period's last day.",
+        "Men with a 'present' in the {window} weeks up to the period's last day "
+        "(or the data's last day, if earlier).",
         MEN,
         metric="active_members",
     ),

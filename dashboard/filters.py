@@ -11,6 +11,7 @@ from dashboard.models import AGE_BANDS, PROGRAM_TYPES
 GRAINS = ["week", "month", "quarter"]
 PRESETS = {
     "last-90-days": "Last 90 days",
+    "fy-to-date": "This fiscal year to date",
     "this-fy": "This fiscal year",
     "last-fy": "Last fiscal year",
     "this-quarter": "This quarter",
@@ -47,6 +48,17 @@ def check_values(name: str, values: tuple) -> None:
             raise FilterError(f"a {name} filter value holds a control character")
 
 
+# Each role opens on the period it works in (SPEC §5): coordinators (and admins, who import
+# and check data the same way) on the fiscal year to date, leadership on the fiscal year it
+# plans; funders keep DEFAULT_PRESET (they see releases, not the filter bar).
+ROLE_PRESETS = {"coordinator": "fy-to-date", "admin": "fy-to-date", "leadership": "this-fy"}
+
+
+def default_preset(role: str | None) -> str:
+    """The period a role's pages open on when the URL names none."""
+    return ROLE_PRESETS.get(role or "", DEFAULT_PRESET)
+
+
 def fiscal_year_start(day: dt.date) -> dt.date:
     """1 April of the fiscal year (April-March) that holds `day`."""
     return dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1)
@@ -79,6 +91,8 @@ def preset_range(
     """The date range of a period preset, relative to `today`."""
     if preset == "last-90-days":
         return today - dt.timedelta(days=89), today
+    if preset == "fy-to-date":
+        return fiscal_year_start(today), today
     if preset == "this-fy":
         start = fiscal_year_start(today)
         return start, dt.date(start.year + 1, 3, 31)
@@ -167,9 +181,14 @@ class Filters:
 
     @classmethod
     def from_query(
-        cls, query: str | None, today: dt.date, data_start: dt.date | None = None
+        cls,
+        query: str | None,
+        today: dt.date,
+        data_start: dt.date | None = None,
+        default: str = DEFAULT_PRESET,
     ) -> Filters:
-        """Parse a query string; unknown or malformed values fall back to defaults.
+        """Parse a query string; unknown or malformed values fall back to defaults (the period
+        to the preset `default`: explicit dates or a known preset in the query win).
 
         FilterError when it holds what no control could produce (a control character, a
         filter with hundreds of values)."""
@@ -195,7 +214,7 @@ class Filters:
             if start and end and start > end:
                 start, end = end, start
         if start is None:
-            preset = preset if preset in PRESETS else DEFAULT_PRESET
+            preset = preset if preset in PRESETS else default
             start, end = preset_range(preset, today, data_start)
         else:
             preset = None

@@ -65,6 +65,10 @@ INSTRUMENTS: list[dict] = [
         "higher_is_better": True,
         "alpha": 0.84,
         "alpha_source": "Stewart-Brown et al. (2009), Health Qual Life Outcomes 7:15",
+        # No published reference SD (SPEC §3): reliable change uses the SD of all scored
+        # baseline responses to the instrument in the database.
+        "reference_sd": None,
+        "reference_sd_source": None,
     },
     {
         "id": "ucla-3",
@@ -83,6 +87,8 @@ INSTRUMENTS: list[dict] = [
         "higher_is_better": False,
         "alpha": 0.72,
         "alpha_source": "Hughes et al. (2004), Research on Aging 26(6):655-672",
+        "reference_sd": None,
+        "reference_sd_source": None,
     },
     {
         "id": "healthy-relationships",
@@ -109,6 +115,8 @@ INSTRUMENTS: list[dict] = [
             "report alphas near 0.8; replace with the network's own estimate from its "
             "baseline responses"
         ),
+        "reference_sd": None,
+        "reference_sd_source": None,
     },
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -446,7 +447,12 @@ def retention_at(
 
 
 def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Cohort (month or quarter of first present) x k: share present in the k-th period after."""
+    """Cohort (month or quarter of first present) x k: share present in the k-th period after.
+
+    Against the data's end (the latest session held): a cell whose month (quarter) lies after
+    it is not known yet (NaN, never 0%), and `partial_offset` names the k of the cohort's cell
+    whose month (quarter) holds the data's end when the data do not reach its last day — a
+    share "so far", not a drop-out (NA when that period is complete)."""
     grain = "quarter" if f.grain == "quarter" else "month"
     step = 3 if grain == "quarter" else 1
     cohort = (
@@ -484,6 +490,30 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
     )
     out.insert(1, "size", sizes.values)
     out["cohort"] = [_cohort_label(int(i), grain) for i in sizes.index]
+    return _mark_unfinished(out, [int(i) for i in sizes.index], q.data_end(conn), step)
+
+
+def _mark_unfinished(
+    out: pd.DataFrame, cohorts: list[int], end: dt.date | None, step: int
+) -> pd.DataFrame:
+    """Blank the cells after the data's end and name each cohort's incomplete cell."""
+    out["partial_offset"] = pd.array([None] * len(out), dtype="Int64")
+    if end is None:
+        return out
+    end_index = (end.year * 12 + end.month - 1) // step
+    following = (end_index + 1) * step  # months since year 0 of the next period's start
+    period_last = dt.date(following // 12, following % 12 + 1, 1) - dt.timedelta(days=1)
+    reached = [end_index - c for c in cohorts]
+    # Every k up to the latest reached: a k at which nobody came is a column of 0%.
+    for k in range(max(reached) + 1):
+        if k not in out.columns:
+            out[k] = 0.0
+    offsets = sorted(c for c in out.columns if isinstance(c, int))
+    out = out[["cohort", "size", *offsets, "partial_offset"]].copy()
+    for k in offsets:
+        out[k] = out[k].fillna(0.0).where([k <= r for r in reached])
+    if end < period_last:
+        out["partial_offset"] = pd.array(reached, dtype="Int64")
     return out
 
 
@@ -560,6 +590,33 @@ def instrument_ids(conn: Connection) -> list[str]:
     return list(conn.scalars(select(Instrument.id).order_by(Instrument.id)))
 
 
+def reference_sd(conn: Connection, instrument_id: str, spec: dict | None = None) -> float | None:
+    """SD_ref of reliable change (SPEC §3): the instrument's published reference SD when its
+    data gives one, else the sample SD of all scored baseline responses to it in the database
+    — never of the current selection, so a man's classification is the same in every view.
+    None with fewer than two such responses."""
+    spec = spec if spec is not None else instrument(conn, instrument_id)
+    if spec is not None and spec.get("reference_sd") is not None:
+        return float(spec["reference_sd"])
+    score = SurveyResponse.score
+    scored_baselines = (
+        SurveyResponse.instrument_id == instrument_id,
+        SurveyResponse.wave == "baseline",
+        score.is_not(None),
+    )
+    # Two passes (deviations from the mean), both in the database: exact where the scores
+    # are all equal, and no rows leave the server.
+    mean = select(func.avg(score)).where(*scored_baselines).scalar_subquery()
+    n, squares = conn.execute(
+        select(func.count(score), func.sum((score - mean) * (score - mean))).where(
+            *scored_baselines
+        )
+    ).one()
+    if not n or n < 2:
+        return None
+    return math.sqrt(float(squares) / (n - 1))
+
+
 def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFrame:
     """Each member's baseline and his latest later response up to the period's end, both
     scored; kept when that later response falls in the period. One row per pair."""
@@ -630,45 +687,60 @@ def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFr
 
 
 def survey_change(
-    conn: Connection, f: Filters, instrument_id: str, pairs: pd.DataFrame | None = None
+    conn: Connection,
+    f: Filters,
+    instrument_id: str,
+    pairs: pd.DataFrame | None = None,
+    sd_ref: float | None = None,
 ) -> dict:
-    """Matched pairs, mean change with 95% CI, d_z and reliable change shares."""
+    """Matched pairs, mean change with 95% CI, d_z and reliable change shares (against the
+    instrument's reference SD, `sd_ref`, looked up when not given)."""
     spec = instrument(conn, instrument_id)
     if spec is None:
         raise ValueError(f"unknown instrument {instrument_id!r}")
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
+    if sd_ref is None:
+        sd_ref = reference_sd(conn, instrument_id, spec)
     change = paired_change(
-        pairs["baseline"].tolist(), pairs["later"].tolist(), spec["alpha"], spec["higher_is_better"]
+        pairs["baseline"].tolist(),
+        pairs["later"].tolist(),
+        spec["alpha"],
+        spec["higher_is_better"],
+        reference_sd=_no_sd(sd_ref),
     )
     change[key_column("matched_pairs")] = int(pairs["record_key"].sum()) if len(pairs) else 0
     return change
 
 
 def survey_change_by(
-    conn: Connection, f: Filters, instrument_id: str, pairs: pd.DataFrame | None = None
+    conn: Connection,
+    f: Filters,
+    instrument_id: str,
+    pairs: pd.DataFrame | None = None,
+    sd_ref: float | None = None,
 ) -> pd.DataFrame:
-    """survey_change per home network, plus the combined row (each with its pairs' cell key)."""
+    """survey_change per home network, plus the combined row (each with its pairs' cell key):
+    one reference SD for all, so the combined shares lie between the networks' shares."""
     spec = instrument(conn, instrument_id)
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
+    if sd_ref is None:
+        sd_ref = reference_sd(conn, instrument_id, spec)
+    args = (spec["alpha"], spec["higher_is_better"], _no_sd(sd_ref))
     rows = []
     for network, part in pairs.groupby("network", sort=True):
         rows.append(
             {
                 "key": network,
-                **paired_change(
-                    part["baseline"], part["later"], spec["alpha"], spec["higher_is_better"]
-                ),
+                **paired_change(part["baseline"], part["later"], *args),
                 key_column("matched_pairs"): _key_sum(part),
             }
         )
     rows.append(
         {
             "key": "All",
-            **paired_change(
-                pairs["baseline"], pairs["later"], spec["alpha"], spec["higher_is_better"]
-            ),
+            **paired_change(pairs["baseline"], pairs["later"], *args),
             key_column("matched_pairs"): _key_sum(pairs),
         }
     )
@@ -678,6 +750,12 @@ def survey_change_by(
 def _key_sum(pairs: pd.DataFrame) -> int:
     """The cell key (sum of record keys) of the men of some matched pairs."""
     return int(pairs["record_key"].sum()) if len(pairs) else 0
+
+
+def _no_sd(sd_ref: float | None) -> float:
+    """The reference SD for paired_change; NaN when there is none (fewer than two scored
+    baselines), so that no reliable change is given rather than one against the selection."""
+    return float("nan") if sd_ref is None else sd_ref
 
 
 def item_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
@@ -782,8 +860,11 @@ HEADLINE_INSTRUMENT = "swemwbs"  # "share of men reliably improved on well-being
 def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     """The overview's cards: outputs, active members, 12-week retention, well-being."""
     figures = outputs(conn, f)
-    figures["active_members"] = active_members(conn, f, f.end, window_weeks)
-    figures[key_column("active_members")] = active_members(conn, f, f.end, window_weeks, True)
+    # Active on the period's last day, or on the data's last day if earlier: a period that
+    # runs into the future (leadership's "this fiscal year") would otherwise show none.
+    on = min(f.end, q.data_end(conn) or f.end)
+    figures["active_members"] = active_members(conn, f, on, window_weeks)
+    figures[key_column("active_members")] = active_members(conn, f, on, window_weeks, True)
     figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
     wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT)
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
@@ -793,7 +874,11 @@ def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
 
 
 def survey_change_by_group(
-    conn: Connection, f: Filters, instrument_id: str, pairs: pd.DataFrame | None = None
+    conn: Connection,
+    f: Filters,
+    instrument_id: str,
+    pairs: pd.DataFrame | None = None,
+    sd_ref: float | None = None,
 ) -> pd.DataFrame:
     """survey_change per group (of the selection): a pair belongs to every group its member
     was enrolled in at some point between his baseline and his later response. A man in two
@@ -804,6 +889,8 @@ def survey_change_by_group(
     if pairs is None:
         pairs = matched_pairs(conn, f, instrument_id)
     keys = list(paired_change([], [], spec["alpha"], spec["higher_is_better"]))
+    if sd_ref is None and not pairs.empty:
+        sd_ref = reference_sd(conn, instrument_id, spec)
     columns = ["network", "group", *keys, key_column("matched_pairs")]
     if pairs.empty:
         return pd.DataFrame(columns=columns)
@@ -834,7 +921,9 @@ def survey_change_by_group(
             strict=True,
         )
     ]
-    joined = joined[overlaps].drop_duplicates(["member_id", "group"])
+    # A boolean Series, not a list: an empty list would select columns, not rows.
+    joined = joined[pd.Series(overlaps, index=joined.index, dtype=bool)]
+    joined = joined.drop_duplicates(["member_id", "group"])
     rows = []
     for (network, group), part in joined.groupby(["group_network", "group"], sort=True):
         rows.append(
@@ -842,7 +931,11 @@ def survey_change_by_group(
                 "network": network,
                 "group": group,
                 **paired_change(
-                    part["baseline"], part["later"], spec["alpha"], spec["higher_is_better"]
+                    part["baseline"],
+                    part["later"],
+                    spec["alpha"],
+                    spec["higher_is_better"],
+                    reference_sd=_no_sd(sd_ref),
                 ),
                 key_column("matched_pairs"): _key_sum(part),
             }
@@ -854,9 +947,10 @@ def survey_tables(conn: Connection, f: Filters, instrument_id: str) -> dict:
     """Everything the surveys page shows, from one set of matched pairs: the pairs, the
     combined change, and the change per network and per group."""
     pairs = matched_pairs(conn, f, instrument_id)
+    sd_ref = reference_sd(conn, instrument_id)
     return {
         "pairs": pairs,
-        "overall": survey_change(conn, f, instrument_id, pairs),
-        "by_network": survey_change_by(conn, f, instrument_id, pairs),
-        "by_group": survey_change_by_group(conn, f, instrument_id, pairs),
+        "overall": survey_change(conn, f, instrument_id, pairs, sd_ref),
+        "by_network": survey_change_by(conn, f, instrument_id, pairs, sd_ref),
+        "by_group": survey_change_by_group(conn, f, instrument_id, pairs, sd_ref),
     }

@@ -133,6 +133,10 @@ class Instrument(Base):
     higher_is_better: Mapped[bool] = mapped_column(Boolean)
     alpha: Mapped[float] = mapped_column(Float)
     alpha_source: Mapped[str] = mapped_column(Text)
+    # Published reference-population SD for reliable change (SPEC §3); null: the SD of all
+    # scored baseline responses to the instrument in the database is used instead.
+    reference_sd: Mapped[float | None] = mapped_column(Float)
+    reference_sd_source: Mapped[str | None] = mapped_column(Text)
 
 
 class SurveyResponse(Base):

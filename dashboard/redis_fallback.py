@@ -34,11 +34,11 @@ class ResilientCache:
         self.cache = cache
         self.down_until: float | None = None  # None while the store answers
 
-    def _call(self, method: str, *args: Any) -> Any:
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if self.down_until is not None and time.monotonic() < self.down_until:
             return None
         try:
-            result = getattr(self.cache, method)(*args)
+            result = getattr(self.cache, method)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any store error means "no cache now"
             if self.down_until is None:
                 log.warning("cache store unreachable, computing without it: %s", exc)
@@ -52,5 +52,5 @@ class ResilientCache:
     def get(self, key: str) -> Any:
         return self._call("get", key)
 
-    def set(self, key: str, value: Any) -> None:
-        self._call("set", key, value)
+    def set(self, key: str, value: Any, timeout: int | None = None) -> None:
+        self._call("set", key, value, timeout=timeout)

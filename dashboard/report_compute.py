@@ -106,6 +106,8 @@ def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) 
     specs = instruments(conn)
     for spec in specs:
         pairs = metrics.matched_pairs(conn, f, spec["id"])
+        # One reference SD per instrument for every column (SPEC §3).
+        sd_ref = metrics.reference_sd(conn, spec["id"])
         outcomes[spec["id"]] = {}
         for column in columns:
             part = pairs if column == COMBINED else pairs[pairs["network"] == column]
@@ -114,6 +116,7 @@ def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) 
                 part["later"].tolist(),
                 spec["alpha"],
                 spec["higher_is_better"],
+                reference_sd=float("nan") if sd_ref is None else sd_ref,
             )
             change[key_column("matched_pairs")] = int(part["record_key"].sum()) if len(part) else 0
             outcomes[spec["id"]][column] = change

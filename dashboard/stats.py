@@ -114,9 +114,19 @@ def logrank_in_words(result: dict | None) -> str:
 
 
 def paired_change(
-    baseline: Sequence[float], later: Sequence[float], alpha: float, higher_is_better: bool
+    baseline: Sequence[float],
+    later: Sequence[float],
+    alpha: float,
+    higher_is_better: bool,
+    reference_sd: float | None = None,
 ) -> dict:
-    """Mean change (later - baseline) with a paired-t 95% CI, d_z and reliable change shares."""
+    """Mean change (later - baseline) with a paired-t 95% CI, d_z and reliable change shares.
+
+    Reliable change divides each change by reference_sd x sqrt(2 (1 - alpha)) (Jacobson-Truax).
+    The figures of SPEC §3 pass the instrument's fixed reference SD (metrics.reference_sd), so
+    a man's classification does not depend on who else is in the selection; without one, the
+    SD of these pairs' baselines is used (only for callers outside SPEC §3's figures).
+    """
     base = np.asarray(baseline, dtype=float)
     after = np.asarray(later, dtype=float)
     n = int(base.size)
@@ -146,9 +156,9 @@ def paired_change(
     result.update(ci_low=mean - half_width, ci_high=mean + half_width)
     if sd_change > 0:
         result["d_z"] = mean / sd_change
-    sd_baseline = float(base.std(ddof=1))
-    if sd_baseline > 0:
-        rci = change / (sd_baseline * math.sqrt(2 * (1 - alpha)))
+    sd_ref = float(base.std(ddof=1)) if reference_sd is None else float(reference_sd)
+    if sd_ref > 0:
+        rci = change / (sd_ref * math.sqrt(2 * (1 - alpha)))
         better = rci > RELIABLE_Z if higher_is_better else rci < -RELIABLE_Z
         worse = rci < -RELIABLE_Z if higher_is_better else rci > RELIABLE_Z
         result.update(

@@ -644,3 +644,59 @@ def test_utf16_tab_separated_csv(loaded):
     text = (FILES / "good_sessions.csv").read_text().replace(",", "\t")
     report = imp(loaded, "sessions", text.encode("utf-16"))
     assert report.ok and report.batch_id is None, report.as_text()  # same rows as loaded
+
+
+# ---------------------------------------------------------------- home network (SPEC §5)
+
+HEADER = b"member_code,network,group,enrolled_from,enrolled_to,status\n"
+IN_EDMONTON = "MAN-0001,Edmonton,Edmonton Café Fathers,2024-09-05,,active\n".encode()
+IN_CALGARY = b"MAN-0001,Calgary,Calgary Peer Circle,2025-01-06,,active\n"
+
+
+def home_network(engine, code: str = "MAN-0001") -> str:
+    with session_scope(engine) as s:
+        query = select(Network.name).join(Member, Member.home_network_id == Network.id)
+        return s.scalar(query.where(Member.code == code))
+
+
+@pytest.fixture
+def groups(networks):
+    assert imp(networks, "groups", "good_groups_cp1252.csv").ok
+    return networks
+
+
+@pytest.mark.parametrize(
+    "rows", [IN_EDMONTON + IN_CALGARY, IN_CALGARY + IN_EDMONTON], ids=["earliest-first", "last"]
+)
+def test_home_network_is_the_earliest_enrollment_whatever_the_row_order(groups, rows):
+    assert imp(groups, "roster", HEADER + rows).ok
+    assert home_network(groups) == "Edmonton"  # enrolled there 2024-09-05, Calgary 2025-01-06
+
+
+@pytest.mark.parametrize("calgary_first", [True, False])
+def test_home_network_on_a_tie_is_the_network_first_by_name(groups, calgary_first):
+    same_day = b"MAN-0001,Calgary,Calgary Peer Circle,2024-09-05,,active\n"
+    rows = same_day + IN_EDMONTON if calgary_first else IN_EDMONTON + same_day
+    assert imp(groups, "roster", HEADER + rows).ok
+    assert home_network(groups) == "Calgary"
+
+
+def test_a_later_import_of_an_earlier_enrollment_moves_the_home_network(groups):
+    assert imp(groups, "roster", HEADER + IN_CALGARY).ok
+    assert home_network(groups) == "Calgary"
+    # A later file (say, Edmonton's roster) shows he enrolled there first: he moves.
+    report = imp(groups, "roster", HEADER + IN_EDMONTON)
+    assert report.ok and report.batch_id is not None
+    assert home_network(groups) == "Edmonton"
+    assert imp(groups, "roster", HEADER + IN_EDMONTON).batch_id is None  # nothing changes
+    # A later enrollment elsewhere does not move him.
+    later = b"MAN-0001,Calgary,Calgary Tuesday Well-Being,2025-04-01,,active\n"
+    assert imp(groups, "roster", HEADER + later).ok
+    assert home_network(groups) == "Edmonton"
+    # Undo of the later-enrollment batch, then of the Edmonton batch: back to Calgary.
+    with session_scope(groups) as s:
+        batches = s.scalars(select(ImportBatch.id).order_by(ImportBatch.id.desc())).all()
+    undo_import(groups, batches[0], username="tester")
+    assert home_network(groups) == "Edmonton"
+    undo_import(groups, batches[1], username="tester")
+    assert home_network(groups) == "Calgary"

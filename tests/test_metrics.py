@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
+import pandas as pd
 import pytest
 
 from dashboard import metrics
@@ -258,7 +260,8 @@ def test_matched_pair_change(engine, surveys):
     assert result["ci_low"] == pytest.approx(-2 - 3.182446 * 10**0.5 / 2, abs=1e-4)
     assert result["ci_high"] == pytest.approx(-2 + 3.182446 * 10**0.5 / 2, abs=1e-4)
     assert result["d_z"] == pytest.approx(-2 / 10**0.5)
-    # Baselines 9, 6, 4, 8: SD 2.21736; SE_diff = 2.21736 x sqrt(0.56) = 1.65934.
+    # Scored baselines in the database 9, 6, 4, 8: SD_ref 2.21736; SE_diff = 2.21736 x
+    # sqrt(0.56) = 1.65934.
     # RCI -2.41 and -3.01 are reliable; lower loneliness is better.
     assert result["share_improved"] == pytest.approx(0.5)
     assert result["share_unchanged"] == pytest.approx(0.5)
@@ -345,3 +348,144 @@ def test_attendance_buckets_in_sql(engine, jan_data, grain, expected):
     }
     assert got == expected
     assert series["men"].max() <= 2
+
+
+# --- Reliable change against a fixed reference SD (SPEC §3) --------------------------------
+
+
+@pytest.fixture
+def two_network_surveys(session):
+    """UCLA-3 (summed, higher is worse, alpha 0.72): two pairs in each network, and one man
+    with a baseline only.
+
+    Baselines in the database: 9, 8 (Calgary), 3, 4, 6 (Edmonton): mean 6, squared
+    deviations 9 + 4 + 9 + 4 + 0 = 26, SD_ref = sqrt(26 / 4) = 2.54951. A change is reliable
+    when |change| > 1.96 x 2.54951 x sqrt(2 x 0.28) = 3.7394: 4 is, 2 is not.
+    Changes: C1 -4 (reliably better), C2 -2 (no reliable change), E1 +4 (reliably worse),
+    E2 0 (no change).
+    """
+    b = Builder(session)
+    b.network("Calgary")
+    b.network("Edmonton")
+    for code, network in (
+        ("CGY-C01", "Calgary"),
+        ("CGY-C02", "Calgary"),
+        ("EDM-E01", "Edmonton"),
+        ("EDM-E02", "Edmonton"),
+        ("EDM-X03", "Edmonton"),
+    ):
+        b.member(code, network)
+    b.survey("CGY-C01", "ucla-3", "2025-01-10", "baseline", [3, 3, 3])  # 9
+    b.survey("CGY-C01", "ucla-3", "2025-02-10", "exit", [2, 2, 1])  # 5
+    b.survey("CGY-C02", "ucla-3", "2025-01-10", "baseline", [3, 3, 2])  # 8
+    b.survey("CGY-C02", "ucla-3", "2025-02-10", "exit", [2, 2, 2])  # 6
+    b.survey("EDM-E01", "ucla-3", "2025-01-10", "baseline", [1, 1, 1])  # 3
+    b.survey("EDM-E01", "ucla-3", "2025-02-10", "exit", [3, 2, 2])  # 7
+    b.survey("EDM-E02", "ucla-3", "2025-01-10", "baseline", [2, 1, 1])  # 4
+    b.survey("EDM-E02", "ucla-3", "2025-02-10", "exit", [1, 2, 1])  # 4
+    b.survey("EDM-X03", "ucla-3", "2025-01-10", "baseline", [2, 2, 2])  # 6, no later survey
+    b.done()
+    return b
+
+
+SPRING = Filters(start=d("2025-01-01"), end=d("2025-06-30"))
+
+
+def test_reference_sd_is_the_sd_of_every_scored_baseline(engine, two_network_surveys):
+    with engine.connect() as conn:
+        assert metrics.reference_sd(conn, "ucla-3") == pytest.approx((26 / 4) ** 0.5)
+        assert metrics.reference_sd(conn, "swemwbs") is None  # no baselines at all
+
+
+def test_reference_sd_from_the_instrument_data_wins(engine, two_network_surveys):
+    with engine.connect() as conn:
+        spec = {**metrics.instrument(conn, "ucla-3"), "reference_sd": 1.5}
+        assert metrics.reference_sd(conn, "ucla-3", spec) == 1.5
+        # With SD_ref 1.5 the threshold is 1.96 x 1.5 x sqrt(0.56) = 2.2001: still not C2's 2.
+        result = metrics.survey_change(conn, SPRING, "ucla-3", sd_ref=1.5)
+    assert result["share_improved"] == pytest.approx(0.25)
+    assert result["share_worse"] == pytest.approx(0.25)
+
+
+def test_reliable_change_does_not_follow_the_selection(engine, two_network_surveys):
+    calgary = replace(SPRING, networks=("Calgary",))
+    with engine.connect() as conn:
+        alone = metrics.survey_change(conn, calgary, "ucla-3")
+        combined = metrics.survey_change(conn, SPRING, "ucla-3")
+        by_network = metrics.survey_change_by(conn, SPRING, "ucla-3").set_index("key")
+        tables = metrics.survey_tables(conn, SPRING, "ucla-3")
+    # Calgary's own baselines (9, 8; SD 0.707) would make C2's -2 reliable; SD_ref doesn't.
+    assert alone["matched_pairs"] == 2
+    assert alone["share_improved"] == pytest.approx(0.5)
+    assert alone["share_unchanged"] == pytest.approx(0.5)
+    assert by_network.loc["Calgary", "share_improved"] == pytest.approx(0.5)
+    assert by_network.loc["Edmonton", "share_improved"] == pytest.approx(0.0)
+    assert by_network.loc["Edmonton", "share_worse"] == pytest.approx(0.5)
+    assert by_network.loc["All", "share_improved"] == pytest.approx(0.25)
+    assert by_network.loc["All", "share_worse"] == pytest.approx(0.25)
+    assert by_network.loc["All", "share_unchanged"] == pytest.approx(0.5)
+    assert combined["share_improved"] == pytest.approx(0.25)
+    assert tables["overall"]["share_improved"] == pytest.approx(0.25)
+    # A combined share lies between the shares of the parts it combines.
+    for share in ("share_improved", "share_unchanged", "share_worse"):
+        parts = by_network.loc[["Calgary", "Edmonton"], share]
+        assert parts.min() <= by_network.loc["All", share] <= parts.max()
+
+
+def test_reliable_change_per_group_uses_the_same_reference(engine, two_network_surveys):
+    b = two_network_surveys
+    b.group("Calgary Peer", "Calgary")
+    b.group("Edmonton Circle", "Edmonton")
+    for code, group in (
+        ("CGY-C01", "Calgary Peer"),
+        ("CGY-C02", "Calgary Peer"),
+        ("EDM-E01", "Edmonton Circle"),
+        ("EDM-E02", "Edmonton Circle"),
+    ):
+        b.enroll(code, group, "2025-01-01")
+    b.done()
+    with engine.connect() as conn:
+        groups = metrics.survey_change_by_group(conn, SPRING, "ucla-3").set_index("group")
+    assert groups.loc["Calgary Peer", "share_improved"] == pytest.approx(0.5)
+    assert groups.loc["Edmonton Circle", "share_worse"] == pytest.approx(0.5)
+
+
+def test_headline_active_members_on_the_data_end_when_the_period_runs_past_it(engine, jan_data):
+    # A period running into the future (leadership's "this fiscal year"): the data end on
+    # 2 June, where only A was present in the 8 weeks up to it.
+    f = Filters(start=d("2025-01-01"), end=d("2030-12-31"))
+    with engine.connect() as conn:
+        figures = metrics.headline(conn, f)
+        on_june_2 = metrics.active_members(conn, f, d("2025-06-02"))
+        on_period_end = metrics.active_members(conn, f, f.end)
+    assert figures["active_members"] == on_june_2 == 1
+    assert on_period_end == 0
+
+
+def test_cohort_matrix_marks_the_incomplete_period(engine, jan_data):
+    """The data end on 2 June 2025 (A's visit): June is not complete. Cohort December 2024
+    (A: December, January, June) and January 2025 (B, C, D; D again in March)."""
+    f = Filters(start=d("2024-12-01"), end=d("2025-06-30"))
+    with engine.connect() as conn:
+        months = metrics.cohort_matrix(conn, f).set_index("cohort")
+        quarters = metrics.cohort_matrix(conn, replace(f, grain="quarter")).set_index("cohort")
+    assert months.loc["2024-12", [0, 1, 2, 3, 4, 5, 6]].tolist() == [1, 1, 0, 0, 0, 0, 1]
+    assert months.loc["2024-12", "partial_offset"] == 6  # June, so far
+    january = months.loc["2025-01"]
+    assert january[[0, 1, 2, 3, 4, 5]].tolist() == pytest.approx([1, 0, 1 / 3, 0, 0, 0])
+    assert pd.isna(january[6])  # December 2025 +6 would be July: not reached yet, not 0%
+    assert january["partial_offset"] == 5
+    assert quarters.loc["2024-Q4", [0, 1, 2]].tolist() == [1, 1, 1]
+    assert quarters.loc["2024-Q4", "partial_offset"] == 2  # 2025-Q2 ends 30 June
+    assert quarters.loc["2025-Q1", 1] == 0 and pd.isna(quarters.loc["2025-Q1", 2])
+    assert quarters.loc["2025-Q1", "partial_offset"] == 1
+
+
+def test_cohort_matrix_complete_when_the_data_reach_the_periods_last_day(engine, jan_data):
+    jan_data.session("Calgary Peer", "2025-06-30", {"CGY-B02": "absent"})
+    jan_data.done()
+    f = Filters(start=d("2024-12-01"), end=d("2025-06-30"))
+    with engine.connect() as conn:
+        months = metrics.cohort_matrix(conn, f).set_index("cohort")
+    assert months["partial_offset"].isna().all()
+    assert months.loc["2025-01", 5] == 0  # June is over: nobody of January's cohort came

@@ -296,6 +296,9 @@ def test_cohort_heatmap_suppressed_for_leadership(demo_app, client_for, engine):
     # A cell of a big cohort whose count of men is below 5 is hidden too.
     for i in matrix.index[matrix["size"] >= 5]:
         for k in [c for c in matrix.columns if isinstance(c, int)]:
+            if matrix.loc[i, k] != matrix.loc[i, k]:  # NaN: after the data's end, blank
+                assert trace["z"][i][k] is None
+                continue
             count = round(matrix.loc[i, k] * matrix.loc[i, "size"])
             if count < 5:
                 assert trace["z"][i][k] is None

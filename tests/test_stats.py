@@ -73,3 +73,19 @@ def test_ucla_sum_and_missing():
     assert score_response([1, 2, 3], SPECS["ucla-3"]) == 6
     assert score_response([1, None, 3], SPECS["ucla-3"]) is None  # no item may be missing
     assert score_response([1, 2], SPECS["ucla-3"]) is None  # wrong length
+
+
+def test_paired_change_with_a_reference_sd():
+    # Changes -4, -1, +2, -5 against SD_ref 2: threshold 1.96 x 2 x sqrt(0.56) = 2.9334, so
+    # -4 and -5 are reliable whatever the pairs' own baselines; lower loneliness is better.
+    result = paired_change(
+        [9, 6, 4, 8], [5, 5, 6, 3], alpha=0.72, higher_is_better=False, reference_sd=2.0
+    )
+    assert result["share_improved"] == pytest.approx(0.5)
+    assert result["share_worse"] == pytest.approx(0.0)
+    # The same two men with other company: their classification doesn't change.
+    two = paired_change([9, 8], [5, 3], alpha=0.72, higher_is_better=False, reference_sd=2.0)
+    assert two["share_improved"] == pytest.approx(1.0)
+    # Without any reference SD (NaN) no reliable change is given.
+    none = paired_change([9, 8], [5, 3], 0.72, False, reference_sd=float("nan"))
+    assert none["share_improved"] is None and none["mean_change"] == pytest.approx(-4.5)

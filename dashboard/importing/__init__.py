@@ -62,8 +62,15 @@ Undo
 Scope
     With `allowed_networks` (network names), rows for any other network are errors: the
     group's network (groups, roster, sessions, attendance), the roster's network, and the
-    member's home network (surveys). Members created by attendance imports
-    (`add_new_members`) get the group's network as home network.
+    member's home network (surveys).
+
+Home network
+    A man's home network is the network of his earliest enrollment (SPEC §5), stored or in
+    the file, whatever the order of the rows; on a tie of dates, the network first by name.
+    An import that adds an earlier enrollment in another network moves him there (his survey
+    pairs follow; published releases do not change), recorded as an update that undo
+    reverts. Members created by attendance imports (`add_new_members`) get the group's
+    network as home network; with `enroll_missing`, that enrollment counts like any other.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from dashboard.models import (
     ImportBatch,
     Member,
     MemberCommunity,
+    Network,
     SurveyResponse,
 )
 
@@ -137,6 +138,9 @@ def write_plan(writer: Writer, plan: Plan) -> None:
             )
         else:
             writer.update(item["existing"], values)
+    if plan.enrollments:
+        s.flush()
+        settle_home_networks(writer, {members[i["code"]] for i in plan.enrollments})
     sessions = {}
     for key, item in plan.sessions.items():
         session = item["existing"]
@@ -168,6 +172,35 @@ def write_plan(writer: Writer, plan: Plan) -> None:
         else:
             writer.update(item["existing"], item["values"])
     s.flush()
+
+
+def settle_home_networks(writer: Writer, members: set[Member]) -> None:
+    """Home network = the network of the man's earliest enrollment (SPEC §5), whatever the
+    order of the rows or of the imports: an import that adds an earlier enrollment in another
+    network moves him there (undo moves him back). On a tie of earliest dates, the network
+    first by name, so that the row order never decides. Men without enrollments keep theirs."""
+    s = writer.session
+    earliest: dict[int, tuple] = {}
+    for chunk in chunked([m.id for m in members]):
+        query = (
+            select(Enrollment.member_id, Enrollment.enrolled_from, Network.name, Network.id)
+            .join(Group, Group.id == Enrollment.group_id)
+            .join(Network, Network.id == Group.network_id)
+            .where(Enrollment.member_id.in_(chunk))
+        )
+        for member_id, start, name, network_id in s.execute(query):
+            candidate = (start, name, network_id)
+            if member_id not in earliest or candidate < earliest[member_id]:
+                earliest[member_id] = candidate
+    added = {id(m) for m in writer.new.get("member", [])}
+    for member in members:
+        if member.id not in earliest:
+            continue
+        network_id = earliest[member.id][2]
+        if id(member) in added:
+            member.home_network_id = network_id  # undo deletes the row: nothing to remember
+        else:
+            writer.update(member, {"home_network_id": network_id})
 
 
 def _write_members(writer: Writer, plan: Plan) -> dict[str, Member]:
