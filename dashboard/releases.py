@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import re
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, inspect, select
 from sqlalchemy.orm import Session
 
 from dashboard import audit, report
@@ -41,6 +41,19 @@ class ReleaseError(ValueError):
 
 class ReleaseRefused(PermissionError):
     """The user's role may not do this with releases."""
+
+
+# What a release is, fixed when it is prepared: only its status and publication move after.
+FROZEN = ("period", "start", "end", "breakdown", "figures", "prepared_by", "prepared_at")
+
+
+@event.listens_for(Release, "before_update")
+def _refuse_changes(mapper, connection, target: Release) -> None:
+    """No code path may rewrite a stored release (its figures above all)."""
+    state = inspect(target)
+    for name in FROZEN:
+        if state.attrs[name].history.has_changes():
+            raise ReleaseError(f"release #{target.id} is frozen: its {name} cannot change")
 
 
 # --- Periods ---
@@ -130,9 +143,9 @@ def thaw(stored: dict) -> dict:
 # --- Reading ---
 
 
-def as_dict(release: Release, successor: Release | None = None) -> dict:
+def as_dict(release: Release, successor: Release | None = None, figures: bool = True) -> dict:
     """A release as plain data, with its figures ready for report's writers."""
-    return {
+    result = {
         "id": release.id,
         "period": release.period,
         "start": release.start,
@@ -145,8 +158,10 @@ def as_dict(release: Release, successor: Release | None = None) -> dict:
         "published_at": release.published_at,
         "supersedes_id": release.supersedes_id,
         "superseded_by_id": successor.id if successor else None,
-        "figures": thaw(release.figures),
     }
+    if figures:
+        result["figures"] = thaw(release.figures)
+    return result
 
 
 def describe(release: dict) -> str:
@@ -189,12 +204,7 @@ def list_releases(engine: Engine, user: Scope | str, period: str | None = None) 
         if period:
             query = query.where(Release.period == period)
         rows = [r for r in session.scalars(query) if may_read(scope, r.status)]
-        result = []
-        for release in rows:
-            item = as_dict(release, _successor(session, release))
-            item.pop("figures")
-            result.append(item)
-        return result
+        return [as_dict(r, _successor(session, r), figures=False) for r in rows]
 
 
 def published(engine: Engine, user: Scope | str) -> list[dict]:

@@ -225,6 +225,12 @@ def test_a_published_release_row_keeps_its_json(world):
         stored = session.get(Release, release["id"]).figures
     assert json.loads(json.dumps(stored)) == stored  # plain JSON, no dates or numpy inside
     assert releases.freeze(releases.thaw(stored)) == stored
+    # Nothing may rewrite it, not even code that tries.
+    with pytest.raises(releases.ReleaseError, match="frozen: its figures cannot change"):
+        with session_scope(world) as session:
+            session.get(Release, release["id"]).figures = {"sections": []}
+    with session_scope(world) as session:
+        assert session.get(Release, release["id"]).figures == stored
 
 
 # --- The command line ---
