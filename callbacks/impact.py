@@ -63,7 +63,7 @@ def choose_fiscal_year(chosen, search):
 
 
 def figures_for(search) -> dict:
-    """The summary as the signed-in user may see it (suppressed for funders, leadership)."""
+    """The live summary as the signed-in explorer may see it (protected for leadership)."""
     return report.impact_figures(current_service(), current_scope(), url_filters(search))
 
 
