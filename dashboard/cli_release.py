@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+REPORT_FORMATS = (".pdf", ".csv", ".xlsx")  # as dashboard.cli_extra's (no import cycle)
+
 
 def register(sub, commands: dict) -> None:
     """Add `release` to the command line, and `--release` to `report impact`."""
@@ -71,7 +73,7 @@ def _release_id(text: str) -> int:
 
 
 def cmd_release(args, settings) -> int:
-    from dashboard.cli import CliError, _engine
+    from dashboard.cli_common import CliError, _engine
     from dashboard.releases import ReleaseError, ReleaseRefused
 
     engine = _engine(settings)
@@ -152,8 +154,7 @@ def _report_with_release(live_report):
 def write_release(args, settings) -> int:
     """Write a published release (a number, or the latest of --period) as PDF, CSV or XLSX."""
     from dashboard import audit, releases, report
-    from dashboard.cli import CliError, _engine
-    from dashboard.cli_extra import REPORT_FORMATS
+    from dashboard.cli_common import CliError, _engine
     from dashboard.db import session_scope
 
     out = Path(args.out)
