@@ -1,5 +1,11 @@
-"""Impact summary callbacks: the fiscal-year picker (written to the URL), the summary, and
-its downloads, all from dashboard.report.impact_figures so they agree with each other."""
+"""Impact summary callbacks.
+
+Leadership, coordinators and admins explore: the fiscal-year picker (written to the URL), the
+summary and its downloads, all from dashboard.report.impact_figures so they agree.
+Funders read releases only (SPEC §4): a picker of published releases, the frozen summary and
+its downloads built from the frozen figures. Every callback here that a funder may call answers
+him from a published release and never reads the URL's filters for him.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,10 @@ import dash_bootstrap_components as dbc
 import flask
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
+from callbacks import impact_releases
 from callbacks.shell import today, url_filters
 from charts.style import GRAPH_CONFIG
-from dashboard import audit, queries, report
+from dashboard import audit, queries, releases, report
 from dashboard.auth import current_scope
 from dashboard.db import session_scope
 from dashboard.service import current_service
@@ -34,22 +41,29 @@ def url_fiscal_year(search) -> str | None:
     return label if label and len(label) == len("FY2025-26") else None
 
 
+def is_funder() -> bool:
+    return current_scope().role == "funder"
+
+
 def show_fiscal_year(search):
-    """The picker follows the URL: its fiscal year, or empty for any other period."""
+    """The picker follows the URL: its fiscal year, or empty for any other period. A funder
+    has no free periods: nothing to pick here."""
+    if is_funder():
+        return None, []
     return url_fiscal_year(search), fiscal_year_options()
 
 
 def choose_fiscal_year(chosen, search):
     """Choosing a fiscal year writes its dates (from/to) into the URL, so the filter bar, the
     page and the downloads all read the same period."""
-    if not chosen or chosen == url_fiscal_year(search):
+    if is_funder() or not chosen or chosen == url_fiscal_year(search):
         return no_update
     start, end = parse_period(chosen)
     return "?" + replace(url_filters(search), start=start, end=end, preset=None).to_query()
 
 
 def figures_for(search) -> dict:
-    """The summary as the signed-in user may see it (suppressed for funders, leadership)."""
+    """The live summary as the signed-in explorer may see it (protected for leadership)."""
     return report.impact_figures(current_service(), current_scope(), url_filters(search))
 
 
@@ -148,8 +162,18 @@ def chart(title: str, fig, caption: str) -> dbc.Card:
 
 
 def summary(search):
-    """The page's period line and the whole summary."""
-    figures = figures_for(search)
+    """The page's period line and the whole summary; for a funder, his latest release
+    (whatever the URL says)."""
+    if is_funder():
+        release = funder_release(None)
+        if release is None:
+            return impact_releases.NO_RELEASE, impact_releases.no_release()
+        return render_summary(release["figures"])
+    return render_summary(figures_for(search))
+
+
+def render_summary(figures: dict):
+    """The period line and the summary of impact_figures (live, or a release's frozen ones)."""
     period, previous = figures["period"], figures["previous"]
     line = (
         f"{period['label']}"
@@ -214,14 +238,27 @@ def export_detail(figures: dict, fmt: str) -> str:
 
 
 def download(pdf_clicks, csv_clicks, xlsx_clicks, search):
-    """One download of the summary (the figures the page shows), audited as an export."""
+    """One download of the summary (the figures the page shows), audited as an export; for a
+    funder, his latest release (whatever the URL says)."""
     fmt = FORMATS.get(ctx.triggered_id or "")
     if fmt is None:
         return no_update, no_update, no_update, no_update
+    if is_funder():
+        release = funder_release(None)
+        if release is None:
+            return no_update, no_update, no_update, impact_releases.NO_RELEASE
+        return send(
+            release["figures"], fmt, FORMATS, release_detail(release, fmt), release_stem(release)
+        )
+    figures = report.impact_figures(current_service(), current_scope(), url_filters(search))
+    return send(figures, fmt, FORMATS, export_detail(figures, fmt))
+
+
+def send(figures: dict, fmt: str, formats: dict, detail: str, stem: str | None = None):
+    """The file of the summary in one format, as one of the download outputs; audited."""
     scope = current_scope()
     service = current_service()
-    figures = report.impact_figures(service, scope, url_filters(search))
-    stem = report.file_stem(figures)
+    stem = stem or report.file_stem(figures)
     if fmt == "pdf":
         content = report.write_pdf(figures)
     elif fmt == "csv":
@@ -233,13 +270,80 @@ def download(pdf_clicks, csv_clicks, xlsx_clicks, search):
             session,
             "export",
             scope.username,
-            export_detail(figures, fmt),
+            detail,
             flask.request.remote_addr if flask.has_request_context() else None,
         )
     data = dcc.send_bytes(content, f"{stem}.{fmt}")
     outputs = [no_update, no_update, no_update]
-    outputs[list(FORMATS.values()).index(fmt)] = data
+    outputs[list(formats.values()).index(fmt)] = data
     return (*outputs, f"{stem}.{fmt} ready {dt.datetime.now():%H:%M}")
+
+
+# --- A funder's releases ---
+
+RELEASE_FORMATS = {
+    "impact-release-pdf-button": "pdf",
+    "impact-release-csv-button": "csv",
+    "impact-release-xlsx-button": "xlsx",
+}
+
+
+def funder_release(release_id) -> dict | None:
+    """The release a reader asked for if he may read it, else the latest published one."""
+    scope = current_scope()
+    engine = current_service().engine
+    if release_id is not None:
+        try:
+            return releases.get(engine, int(release_id), scope)
+        except (releases.ReleaseError, ValueError, TypeError):
+            pass
+    return releases.latest(engine, scope)
+
+
+def release_stem(release: dict) -> str:
+    """impact-summary-FY2025-26-release-3: one file name per release, corrections apart."""
+    return f"{report.file_stem(release['figures'])}-release-{release['id']}"
+
+
+def release_detail(release: dict, fmt: str) -> str:
+    return f"release #{release['id']} {release['period']} ({fmt}); published figures"
+
+
+def release_choices(_ready):
+    """The published releases, latest first (superseded ones marked), the latest chosen."""
+    found = releases.published(current_service().engine, current_scope())
+    options = [{"label": releases.describe(r), "value": r["id"]} for r in found]
+    latest = next((r["id"] for r in found if r["status"] == releases.PUBLISHED), None)
+    return options, latest
+
+
+def show_release(release_id):
+    """A release as funders see it: the note (superseded: what changed), and the summary."""
+    release = funder_release(release_id)
+    if release is None:
+        return impact_releases.NO_RELEASE, None, impact_releases.no_release()
+    successor = None
+    if release["superseded_by_id"]:
+        successor = releases.get(
+            current_service().engine, release["superseded_by_id"], current_scope()
+        )
+    line, content = render_summary(release["figures"])
+    return line, impact_releases.release_note(release, successor), content
+
+
+def download_release(pdf_clicks, csv_clicks, xlsx_clicks, release_id):
+    """A release's file, built from its frozen figures."""
+    fmt = RELEASE_FORMATS.get(ctx.triggered_id or "")
+    release = funder_release(release_id) if fmt else None
+    if release is None:
+        return no_update, no_update, no_update, impact_releases.NO_RELEASE if fmt else no_update
+    return send(
+        release["figures"],
+        fmt,
+        RELEASE_FORMATS,
+        release_detail(release, fmt),
+        release_stem(release),
+    )
 
 
 def register(app) -> None:
@@ -270,6 +374,29 @@ def register(app) -> None:
         State("impact-location", "search"),
         prevent_initial_call=True,
     )(download)
+    app.callback(
+        Output("impact-release", "options"),
+        Output("impact-release", "value"),
+        Input("impact-release-ready", "data"),
+    )(release_choices)
+    app.callback(
+        Output("impact-release-period", "children"),
+        Output("impact-release-note", "children"),
+        Output("impact-release-content", "children"),
+        Input("impact-release", "value"),
+    )(show_release)
+    app.callback(
+        Output("impact-release-pdf-download", "data"),
+        Output("impact-release-csv-download", "data"),
+        Output("impact-release-xlsx-download", "data"),
+        Output("impact-release-download-status", "children"),
+        Input("impact-release-pdf-button", "n_clicks"),
+        Input("impact-release-csv-button", "n_clicks"),
+        Input("impact-release-xlsx-button", "n_clicks"),
+        State("impact-release", "value"),
+        prevent_initial_call=True,
+    )(download_release)
+    impact_releases.register(app, render_summary)
     app.clientside_callback(
         "function(n) { if (n) { window.print(); } return ''; }",
         Output("impact-print-done", "children"),

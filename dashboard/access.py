@@ -10,7 +10,8 @@ from dashboard.filters import Filters
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "coordinator": ("/", "/attendance", "/retention", "/surveys", "/impact", "/data"),
     "leadership": ("/", "/attendance", "/retention", "/surveys", "/impact", "/planning"),
-    "funder": ("/", "/impact"),
+    # Funders read published releases on /impact and nothing else (SPEC §4).
+    "funder": ("/impact",),
     "admin": (
         "/",
         "/attendance",

@@ -12,6 +12,9 @@ def register(sub) -> None:
     register_import(sub)
     register_report(sub)
     register_deploy(sub)
+    from dashboard.cli_release import register as register_release
+
+    register_release(sub, COMMANDS)
 
 
 def register_import(sub) -> None:

@@ -208,3 +208,27 @@ class DataVersion(Base):
     __tablename__ = "data_version"
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Release(Base):
+    """A frozen, published impact summary for funders (SPEC §2 release, §4).
+
+    `figures` holds exactly what report.impact_figures returned for a funder's scope when the
+    release was prepared (dates as ISO text); nothing ever recomputes or edits it.
+    """
+
+    __tablename__ = "release"
+    __table_args__ = (Index("ix_release_period_status", "period", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(20))  # FY2025-26 or FY2025-26-Q1
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    # {"networks": [...], "combined": bool, "program_types": [...] (empty: all)}
+    breakdown: Mapped[dict] = mapped_column(JSON)
+    figures: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12))  # draft, published, superseded
+    prepared_by: Mapped[str] = mapped_column(String(60))
+    prepared_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    published_by: Mapped[str | None] = mapped_column(String(60))
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("release.id"))

@@ -1,18 +1,27 @@
 """Impact summary `/impact`: outputs and outcomes as a logic model, for a fiscal year or any
-period, printable and downloadable (PDF, CSV, XLSX) exactly as shown."""
+period, printable and downloadable (PDF, CSV, XLSX) exactly as shown.
+
+A funder's page holds his published releases only (SPEC §4): no filters, no free periods.
+Leadership and admins also get the Releases section, to prepare and publish them.
+"""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.models import PROGRAM_TYPES
 
-def layout(scope) -> html.Div:
-    downloads = dbc.ButtonGroup(
+PREPARERS = ("leadership", "admin")  # as dashboard.releases.PREPARERS
+
+
+def download_buttons(prefix: str) -> dbc.ButtonGroup:
+    """PDF, CSV, XLSX and Print; ids `{prefix}-pdf-button` etc. (Print is shared)."""
+    return dbc.ButtonGroup(
         [
             dbc.Button(
                 "PDF",
-                id="impact-pdf-button",
+                id=f"{prefix}-pdf-button",
                 color="primary",
                 outline=True,
                 size="sm",
@@ -20,7 +29,7 @@ def layout(scope) -> html.Div:
             ),
             dbc.Button(
                 "CSV",
-                id="impact-csv-button",
+                id=f"{prefix}-csv-button",
                 color="primary",
                 outline=True,
                 size="sm",
@@ -28,7 +37,7 @@ def layout(scope) -> html.Div:
             ),
             dbc.Button(
                 "XLSX",
-                id="impact-xlsx-button",
+                id=f"{prefix}-xlsx-button",
                 color="primary",
                 outline=True,
                 size="sm",
@@ -44,6 +53,12 @@ def layout(scope) -> html.Div:
             ),
         ]
     )
+
+
+def layout(scope) -> html.Div:
+    if scope.role == "funder":
+        return funder_layout()
+    downloads = download_buttons("impact")
     return html.Div(
         className="impact-page",
         children=[
@@ -95,5 +110,142 @@ def layout(scope) -> html.Div:
             dcc.Download(id="impact-xlsx-download"),
             html.Span(id="impact-print-done", className="d-none"),
             dcc.Loading(html.Div(id="impact-content"), delay_show=300),
+            *([releases_section()] if scope.role in PREPARERS else []),
+        ],
+    )
+
+
+def funder_layout() -> html.Div:
+    """The published releases: pick one (latest first), read it, download or print it."""
+    return html.Div(
+        className="impact-page impact-funder-page",
+        children=[
+            dbc.Row(
+                className="align-items-end g-2 mb-2",
+                children=[
+                    dbc.Col(
+                        [
+                            html.H1("Impact summary", className="h3 mb-1"),
+                            html.P(id="impact-release-period", className="mb-0 text-muted"),
+                        ],
+                        md=5,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Release", html_for="impact-release", className="small mb-0"),
+                            dcc.Dropdown(
+                                id="impact-release",
+                                clearable=False,
+                                placeholder="No release published yet",
+                            ),
+                        ],
+                        md=3,
+                        className="no-print",
+                    ),
+                    dbc.Col(
+                        [
+                            html.Div("Download", className="small text-muted"),
+                            html.Div(
+                                download_buttons("impact-release"),
+                                role="group",
+                                **{"aria-label": "Download or print this release"},
+                            ),
+                            dcc.Loading(
+                                html.Span(id="impact-release-download-status", className="small"),
+                                delay_show=200,
+                                type="dot",
+                            ),
+                        ],
+                        md=4,
+                        className="no-print text-md-end",
+                    ),
+                ],
+            ),
+            dcc.Store(id="impact-release-ready", data=True),
+            dcc.Download(id="impact-release-pdf-download"),
+            dcc.Download(id="impact-release-csv-download"),
+            dcc.Download(id="impact-release-xlsx-download"),
+            html.Span(id="impact-print-done", className="d-none"),
+            html.Div(id="impact-release-note"),
+            dcc.Loading(html.Div(id="impact-release-content"), delay_show=300),
+        ],
+    )
+
+
+def releases_section() -> html.Section:
+    """Prepare a release for funders, see it exactly as they will, publish it."""
+    return html.Section(
+        className="mt-5 pt-3 border-top no-print impact-releases",
+        children=[
+            html.H2("Releases for funders", className="h4"),
+            html.P(
+                "Funders see published releases only: the summary of one fiscal year or "
+                "quarter, every network and combined, with protected counts. Preparing one "
+                "freezes today's figures as a draft; publishing it shows it to funders, and "
+                "a new release of the same period supersedes the old one (both are kept).",
+                className="small text-muted",
+            ),
+            dcc.Store(id="impact-rel-ready", data=True),
+            dbc.Row(
+                className="align-items-end g-2 mb-2",
+                children=[
+                    dbc.Col(
+                        [
+                            dbc.Label(
+                                "Fiscal year or quarter",
+                                html_for="impact-rel-period",
+                                className="small mb-0",
+                            ),
+                            dcc.Dropdown(id="impact-rel-period", clearable=False),
+                        ],
+                        md=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(
+                                "Program types",
+                                html_for="impact-rel-programs",
+                                className="small mb-0",
+                            ),
+                            dcc.Dropdown(
+                                id="impact-rel-programs",
+                                options=PROGRAM_TYPES,
+                                multi=True,
+                                placeholder="All",
+                            ),
+                        ],
+                        md=3,
+                    ),
+                    dbc.Col(
+                        dbc.Button("Prepare draft", id="impact-rel-prepare", color="primary"),
+                        md="auto",
+                    ),
+                ],
+            ),
+            dbc.Row(
+                className="align-items-end g-2 mb-2",
+                children=[
+                    dbc.Col(
+                        [
+                            dbc.Label(
+                                "Release", html_for="impact-rel-pick", className="small mb-0"
+                            ),
+                            dcc.Dropdown(id="impact-rel-pick", placeholder="Choose a release"),
+                        ],
+                        md=6,
+                    ),
+                    dbc.Col(
+                        dbc.Button(
+                            "Publish this draft",
+                            id="impact-rel-publish",
+                            color="success",
+                            outline=True,
+                        ),
+                        md="auto",
+                    ),
+                ],
+            ),
+            dcc.Loading(html.Div(id="impact-rel-status", role="status", className="small mb-2")),
+            dcc.Loading(html.Div(id="impact-rel-preview"), delay_show=300),
         ],
     )

@@ -33,7 +33,7 @@ MEMBER_CODE = re.compile(r"[A-Z]{3}-\d{6}")
 # The shell's ids (every page has them); any other id starts with its page's name.
 SHELL = {"url", "page", "filter", "nav"}
 ROLE_PREFIXES = {
-    "funder": {"overview", "impact"},
+    "funder": {"impact"},  # his published releases only (SPEC §4)
     "leadership": {"overview", "attendance", "retention", "surveys", "impact", "planning"},
     "coord-calgary": {"overview", "attendance", "retention", "surveys", "impact", "data"},
 }
@@ -209,9 +209,16 @@ def test_every_callback_id_belongs_to_a_page_or_the_shell(demo_app):
     assert strays == set()
 
 
+def guard_refusals(url: str) -> int:
+    """Refused callback requests (403) in the audit log; a page's callbacks may audit
+    refusals of their own (e.g. the Releases section of /impact), answered with a message."""
+    events = audit_events(url, "refused", 100_000)
+    return sum(1 for e in events if e["detail"].startswith("callback "))
+
+
 def test_funder_is_refused_callbacks_outside_his_pages(demo_app, client_for, demo_url):
     client = client_for("funder")
-    refused_before = audit_count(demo_url, "refused")
+    refused_before = guard_refusals(demo_url)
     refused = allowed = 0
     for key, spec in callbacks(demo_app):
         pages = page_prefixes(key, spec)
@@ -222,8 +229,8 @@ def test_funder_is_refused_callbacks_outside_his_pages(demo_app, client_for, dem
         else:
             assert response.status_code not in (401, 403), key
             allowed += 1
-    assert refused > 10 and allowed >= 4  # overview and shell callbacks at least
-    assert audit_count(demo_url, "refused") == refused_before + refused
+    assert refused > 10 and allowed >= 4  # impact and shell callbacks at least
+    assert guard_refusals(demo_url) == refused_before + refused
     assert audit_events(demo_url, "refused", 1)[0]["user"] == "funder"
 
 
@@ -560,20 +567,6 @@ def test_funder_never_sees_a_count_of_three_men(canary_app):
     assert checked > 5
 
 
-def test_funder_cards_show_small_counts_as_hidden(demo_app, client_for):
-    admin, funder = client_for("admin"), client_for("funder")
-    search = SMALL
-    exact = run_callback(admin, demo_app, CARDS, [("url", "search", search)])
-    shown = run_callback(funder, demo_app, CARDS, [("url", "search", search)])
-    men = int(exact["overview-value-men_reached"]["children"])
-    assert men < 5, "pick a narrower filter: this test needs a small cell"
-    assert shown["overview-value-men_reached"]["children"] == "<5"
-    for key in ("average_attendance", "attendance_hours", "retention_12w"):
-        assert shown[f"overview-value-{key}"]["children"] in ("—", "<5"), key
-    # Sessions held is not a count of men: shown as it is.
-    assert shown["overview-value-sessions_held"] == exact["overview-value-sessions_held"]
-
-
 # --- sign-in: passwords, throttling, sessions -------------------------------------------------
 
 
@@ -741,7 +734,7 @@ def test_sign_in_goes_back_only_to_a_local_page(demo_app, target, expected):
 def test_sign_in_to_a_page_out_of_role_lands_on_an_allowed_page(demo_app):
     client = demo_app.server.test_client()
     response = login(client, "funder", next="/admin")
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/impact"  # a funder's only page
 
 
 def test_logout_ends_the_session(client_for, demo_url):

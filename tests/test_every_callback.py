@@ -81,6 +81,8 @@ def test_every_callback_that_fetches_figures_gates_them(app_and_log, username):
         if response.status_code != 200:
             continue  # no update (PreventUpdate) or a refusal: nothing sent
         call = log[-1]
+        if role == "funder":  # he reads frozen releases only: no live query at all
+            assert call["fetched"] == 0, (key, call)
         assert call["fetched"] == 0 or call["gated"] > 0, (key, call)
         checked += call["fetched"] > 0
-    assert checked >= (1 if role == "funder" else 10)
+    assert checked >= (0 if role == "funder" else 10)

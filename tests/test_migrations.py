@@ -80,6 +80,7 @@ def test_fresh_database_gets_every_table_and_instruments(tmp_path):
         "target",
         "user_account",
         "audit_event",
+        "release",
     } <= tables
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT COUNT(*) FROM instrument")) == 3

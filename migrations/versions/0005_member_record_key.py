@@ -3,7 +3,7 @@
 Existing members get a random key here; new members get one from the model's default.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 import secrets
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"  # MERGE: 0004 once releases land
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
