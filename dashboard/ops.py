@@ -10,6 +10,7 @@ import time
 import flask
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.db import DatabaseError, check_connection
@@ -80,7 +81,11 @@ def log_line(response: flask.Response) -> str:
     username = getattr(user, "username", None) or "-"
     route = request.path
     if request.method == "POST" and route.endswith("/_dash-update-component"):
-        route += " " + callback_outputs(request.get_json(silent=True))
+        try:
+            body = request.get_json(silent=True)
+        except HTTPException:  # a body refused as too large is not read to log it
+            body = None
+        route += " " + callback_outputs(body)
     started = flask.g.get("started", time.perf_counter())
     elapsed = (time.perf_counter() - started) * 1000
     return f"user={username} {request.method} {route} {response.status_code} {elapsed:.0f}ms"

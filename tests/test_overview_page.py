@@ -156,7 +156,7 @@ def test_network_table_complementary_suppression(demo_app, client_for, uneven_ne
     assert men[small] == ("<5", "hidden: fewer than 5 men")
     assert men[large] == ("—", "hidden: to protect a small figure beside it")
     combined = int(men["Combined"][0].replace(",", ""))
-    assert combined >= large_men >= 5
+    assert combined >= large_men - 2 and large_men >= 5  # protected: within 2 of exact
     # What rests on the hidden counts is hidden with them; sessions are not about men.
     hours = dict(zip(columns, cells["Attendance-hours"], strict=True))
     assert hours[small][0] == hours[large][0] == "—"
@@ -171,7 +171,8 @@ def test_network_table_complementary_suppression(demo_app, client_for, uneven_ne
     _, exact = networks_cells(admin)
     exact_men = dict(zip(columns, exact["Men reached"], strict=True))
     assert int(exact_men[large][0]) == large_men and exact_men[small][1] is None
-    assert exact_men["Combined"] == men["Combined"]
+    # Leadership's combined count is the cell-key protected exact one: within 2 of it.
+    assert abs(int(exact_men["Combined"][0].replace(",", "")) - combined) <= 2
 
 
 def test_network_table_rows_are_catalogue_figures(demo_app, demo_settings, client_for):
