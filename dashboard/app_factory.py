@@ -37,6 +37,7 @@ def prepare_database(engine, settings: Settings) -> None:
             settings.demo_scale,
         )
         seed_demo(engine, seed=settings.demo_seed, scale=settings.demo_scale)
+        publish_demo_release(engine, settings)
     from dashboard.demo_accounts import DEMO_PASSWORD, create_demo_accounts
 
     create_demo_accounts(engine)
@@ -45,6 +46,20 @@ def prepare_database(engine, settings: Settings) -> None:
         "coord-edmonton, password %r (see README).",
         DEMO_PASSWORD,
     )
+
+
+def publish_demo_release(engine, settings: Settings) -> None:
+    """Demo mode: publish the last complete fiscal year's release, so the demo funder has one
+    to read (a real network prepares and publishes its own on /impact)."""
+    import datetime as dt
+
+    from dashboard import releases
+    from dashboard.filters import fiscal_year_start
+
+    start = fiscal_year_start(dt.date.today())
+    last = f"FY{start.year - 1}-{str(start.year)[2:]}"
+    draft = releases.prepare(engine, last, user=releases.CLI_SCOPE, settings=settings)
+    releases.publish(engine, draft["id"], releases.CLI_SCOPE)
 
 
 def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
