@@ -134,11 +134,11 @@ def gate_columns(gate: Gate, values: dict[str, dict]) -> dict[str, dict]:
     safe = {}
     if networks:
         totals = ("column",) if COMBINED in values and len(networks) > 1 else ()
-        hidden = gate.table(pd.DataFrame([values[n] for n in networks]), totals=totals).hidden
-        for i, name in enumerate(networks):
-            safe[name] = {
-                key: None if hidden.iloc[i][key] else value for key, value in values[name].items()
-            }
+        gated = gate.table(pd.DataFrame([values[n] for n in networks]), totals=totals).frame
+        # The gate's values (protected for leadership), not only its mask; its cell keys
+        # never come back out of it.
+        records = gated.astype(object).where(gated.notna(), None).to_dict("records")
+        safe.update(zip(networks, records, strict=True))
     if COMBINED in values:
         safe[COMBINED], _ = gate.record(values[COMBINED])
     return {column: safe[column] for column in values}

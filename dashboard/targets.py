@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from dashboard import catalogue, metrics, queries
+from dashboard.cellkey import key_column
 from dashboard.filters import Filters, fiscal_year_label, fiscal_year_start
 from dashboard.models import Network, Target
 
@@ -205,10 +206,11 @@ def actual_record(
     """One column's figures a target can be held against, with the counts of men they rest
     on (catalogue keys); with `window_weeks`, 12-week retention too (the slow part)."""
     outputs = metrics.outputs(conn, f)
-    record = {
-        key: outputs[key]
-        for key in ("sessions_held", "men_reached", "new_members", "attendance", "attendance_hours")
-    }
+    keys = ("sessions_held", "men_reached", "new_members", "attendance", "attendance_hours")
+    # The cell keys of the counts of men go along to the gate (never beyond it), so the same
+    # men get the same protected count here as on every other page.
+    keys += (key_column("men_reached"), key_column("new_members"))
+    record = {key: outputs[key] for key in keys}
     record.update(metrics.completion_figures(metrics.completion(conn, f, completion_threshold)))
     if window_weeks is not None:
         record["retention_12w"], record["retention_base"] = metrics.retention_at(

@@ -299,10 +299,15 @@ def test_leadership_sets_and_edits_a_target_and_sees_actual(
     )
     view = grid(client, demo_app)
     rows = {(r["network"], r["metric"]): r for r in view["planning-targets-grid"]["rowData"]}
+    from dashboard.access import Scope
+    from dashboard.gate import Gate
+
     with get_engine(demo_url).connect() as conn:
-        expected = metrics.outputs(
+        exact = metrics.outputs(
             conn, Filters(start=d("2025-04-01"), end=d("2026-03-31"), networks=("Calgary",))
-        )["men_reached"]
+        )
+    # A network's column, like every count leadership reads, is the cell-key protected count.
+    expected = Gate(Scope(role="leadership"), 5).record(exact)[0]["men_reached"]
     men = rows[("Calgary", "men_reached")]
     assert (men["target"], men["actual"]) == (900, expected)
     assert men["projection"] == expected  # the year is over: the pace is the actual
