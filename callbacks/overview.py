@@ -65,7 +65,8 @@ def update_cards(search):
     gate = current_service().gate(current_scope())
     f = url_filters(search)
     exact, now, hidden = headline_figures(gate, f)
-    _, before, _ = headline_figures(gate, f.previous())
+    prev, note = comparison_period(f, current_service().data_end())
+    _, before, _ = headline_figures(gate, prev)
     values, changes, classes = [], [], []
     for key in CARDS:
         values.append(gate.shown(key, now[key]))
@@ -75,9 +76,21 @@ def update_cards(search):
             text, css = format_change(key, now[key], before[key])
         changes.append(text)
         classes.append(f"small {css}")
-    prev = f.previous()
-    note = f"Compared with {prev.start:%d %b %Y} – {prev.end:%d %b %Y} (same length)."
     return (*values, *changes, *classes, note)
+
+
+def comparison_period(f: Filters, data_end) -> tuple[Filters, str]:
+    """The period the cards compare with, and the sentence saying so: the same length just
+    before; while the data stop inside the period (this fiscal year, say), only as many days
+    of it as the data cover, so a year under way is not read as a fall."""
+    prev = f.previous()
+    if data_end is None or not f.start <= data_end < f.end:
+        return prev, f"Compared with {prev.start:%d %b %Y} – {prev.end:%d %b %Y} (same length)."
+    prev = replace(prev, end=prev.start + (data_end - f.start))
+    return prev, (
+        f"Compared with {prev.start:%d %b %Y} – {prev.end:%d %b %Y}: as many days of the "
+        f"previous period as the data cover of this one (to {data_end:%d %b %Y})."
+    )
 
 
 def trend_figure(search):

@@ -230,3 +230,24 @@ def test_coordinator_cannot_see_other_network(demo_app, client_for):
         [("overview-url", "search", FY + "&network=Edmonton")],
     )
     assert response["overview-value-sessions_held"]["children"] == "0"
+
+
+@pytest.mark.parametrize(
+    "start, end, data_end, expected",
+    [
+        # a finished period: the same length just before
+        ("2025-04-01", "2026-03-31", "2026-11-30", ("2024-04-01", "2025-03-31")),
+        # this fiscal year, data to 30 Nov: 1 Apr - 30 Nov against 1 Apr - 30 Nov last year
+        ("2026-04-01", "2027-03-31", "2026-11-30", ("2025-04-01", "2025-11-30")),
+        # no data yet
+        ("2026-04-01", "2027-03-31", None, ("2025-04-01", "2026-03-31")),
+    ],
+)
+def test_cards_compare_a_period_under_way_with_as_many_days(start, end, data_end, expected):
+    from callbacks.overview import comparison_period
+
+    f = Filters(start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
+    day = dt.date.fromisoformat(data_end) if data_end else None
+    prev, note = comparison_period(f, day)
+    assert (prev.start.isoformat(), prev.end.isoformat()) == expected
+    assert note.startswith(f"Compared with {prev.start:%d %b %Y}")
