@@ -76,15 +76,6 @@ class Scope:
         """Of these network names, the ones this user may see, in their order."""
         return [name for name in names if self.may_see_network(name)]
 
-    # Kept while pages move to the gate; the gate is the only reader.
-    @property
-    def suppressed(self) -> bool:
-        return not self.sees_exact_figures
-
-    @property
-    def member_rows(self) -> bool:
-        return self.may_see_member_rows
-
     @property
     def pages(self) -> tuple[str, ...]:
         return ROLE_PAGES.get(self.role, ())

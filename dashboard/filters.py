@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
 from dashboard.models import AGE_BANDS, PROGRAM_TYPES
@@ -69,17 +69,6 @@ def fiscal_year_label(start: dt.date) -> str:
     return f"FY{start.year}-{(start.year + 1) % 100:02d}"
 
 
-def parse_fiscal_year(label: str) -> tuple[dt.date, dt.date]:
-    """FY2025-26 -> (2025-04-01, 2026-03-31); raises ValueError on any other form."""
-    text = label.strip().upper()
-    if not (text.startswith("FY") and len(text) == 9 and text[6] == "-"):
-        raise ValueError(f"not a fiscal year like FY2025-26: {label!r}")
-    year = int(text[2:6])
-    if int(text[7:9]) != (year + 1) % 100:
-        raise ValueError(f"fiscal year {label!r} must span two consecutive years")
-    return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
-
-
 def quarter_start(day: dt.date) -> dt.date:
     """First day of the calendar quarter holding `day`."""
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
@@ -125,7 +114,6 @@ class Filters:
     communities: tuple[str, ...] = ()
     grain: str = "month"
     preset: str | None = None
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         for name in VALUE_FIELDS:

@@ -11,10 +11,6 @@ from dashboard.filters import Filters
 from dashboard.models import Enrollment, Group, GroupSession, Member, MemberCommunity, Network
 
 # Aliased names the metric queries join on.
-group_t = Group.__table__
-network_t = Network.__table__
-session_t = GroupSession.__table__
-member_t = Member.__table__
 
 
 def group_conditions(f: Filters) -> list[ColumnElement[bool]]:

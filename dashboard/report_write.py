@@ -41,7 +41,7 @@ RENDER_TIMEOUT = 60
 
 def to_csv(figures: dict) -> bytes:
     """The figures as CSV (UTF-8 with a BOM, so spreadsheets read the dashes right)."""
-    from dashboard.importers import escape_spreadsheet_cell
+    from dashboard.importing import escape_spreadsheet_cell
 
     frame = figure_rows(figures)
     for column in frame.columns.drop("value"):  # numbers stay numbers
@@ -54,7 +54,7 @@ def to_xlsx(figures: dict) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from dashboard.importers import escape_spreadsheet_cell
+    from dashboard.importing import escape_spreadsheet_cell
 
     book = Workbook()
     sheet = book.active

@@ -15,7 +15,6 @@ from dashboard.access import Scope
 from dashboard.db import data_version, session_scope
 from dashboard.filters import Filters
 from dashboard.gate import Gate
-from dashboard.privacy import Suppressed, suppress
 from dashboard.redis_fallback import ResilientCache
 from dashboard.settings import Settings
 
@@ -161,19 +160,6 @@ class DataService:
     def gate(self, scope: Scope) -> Gate:
         """The privacy gate for this user (SPEC §4)."""
         return Gate(scope, self.settings.suppression_threshold, self.settings.survey_min_pairs)
-
-    def table(
-        self,
-        scope: Scope,
-        frame,
-        counts: list[str],
-        derived: dict[str, str] | None = None,
-        totals: tuple[str, ...] = (),
-    ) -> Suppressed:
-        """A table as this scope may receive it: suppressed for funders and leadership."""
-        if scope.suppressed:
-            return suppress(frame, self.settings.suppression_threshold, counts, derived, totals)
-        return suppress(frame, 0, counts, derived, ())
 
 
 def current_service() -> DataService:
