@@ -16,7 +16,24 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from dashboard import audit
 from dashboard.models import ROLES, AuditEvent, Network, User
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+# Guessed first by anyone trying passwords (lists of the most common ones, as typed here).
+COMMON_PASSWORDS = frozenset(
+    {
+        "password1234",
+        "123456789012",
+        "qwertyuiopas",
+        "passwordpassword",
+        "iloveyou1234",
+        "letmein12345",
+        "welcome12345",
+        "changeme1234",
+        "administrator",
+        "calgary12345",
+        "edmonton1234",
+        "albertamen123",
+    }
+)
 # Letters, digits and . _ @ - (an e-mail address fits): safe in logs, URLs and CSV.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,59}")
 # Checked against when a username is unknown, so both paths take the same time.
@@ -44,8 +61,14 @@ def _networks_text(role: str, networks: list[str]) -> str:
 
 
 def check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+    """The password policy: long enough, not one repeated character or spaces, not common."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if not password.strip() or len(set(password)) == 1:
+        raise UserError("the password must not be one character repeated or only spaces")
+    if password.lower() in COMMON_PASSWORDS:
+        raise UserError("that password is among the most common ones: choose another")
 
 
 def create_user(

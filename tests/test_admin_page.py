@@ -193,7 +193,7 @@ def test_create_user_then_sign_in(demo_app, client_for, demo_url):
     [
         ({"new_username": "admin", "new_role": "funder"}, "already exists"),
         ({"new_username": "ADMIN", "new_role": "funder"}, "already exists"),
-        ({"new_role": "funder", "new_password": "short"}, "at least 10 characters"),
+        ({"new_role": "funder", "new_password": "short"}, "at least 12 characters"),
         ({"new_role": "coordinator", "new_networks": []}, "needs at least one network"),
         ({"new_role": "coordinator", "new_networks": ["Red Deer"]}, "unknown network Red Deer"),
         ({"new_role": "superuser"}, "role must be one of"),
