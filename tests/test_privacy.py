@@ -3,7 +3,9 @@
 import pandas as pd
 import pytest
 
-from dashboard.privacy import shown_count, suppress, suppress_summary
+from dashboard.access import Scope
+from dashboard.gate import Gate
+from dashboard.privacy import suppress
 
 K = 5
 
@@ -63,8 +65,10 @@ def test_threshold_is_a_setting():
 
 
 def test_shown_count():
-    assert shown_count(None, 5) == "<5"
-    assert shown_count(1234, 5) == "1,234"
+    gate = Gate(Scope(role="leadership"), 5)
+    assert gate.shown("men_reached", None) == "<5"
+    assert gate.shown("men_reached", 1234) == "1,234"
+    assert gate.shown("attendance_rate", None) == "—"
 
 
 @pytest.fixture
@@ -106,7 +110,7 @@ def figures():
 
 
 def test_suppress_summary(figures):
-    safe = suppress_summary(figures, K)
+    safe = Gate(Scope(role="leadership"), K, exact_values=True).summary(figures)
     assert safe["sessions_held"] == 12  # sessions are not men
     for key in (
         "men_reached",
