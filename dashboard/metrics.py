@@ -77,14 +77,15 @@ def outputs(conn: Connection, f: Filters) -> dict:
         _present_keys.label("keys"),
     )
     row = conn.execute(query).one()
+    new_count, new_keys = _new_members_and_key(conn, f)
     attendance = int(row.attendance or 0)
     recorded = int(row.recorded or 0)
     return {
         "sessions_held": held,
         "men_reached": int(row.men_reached or 0),
         key_column("men_reached"): int(row.keys or 0),
-        "new_members": new_members(conn, f),
-        key_column("new_members"): new_members(conn, f, keys=True),
+        "new_members": new_count,
+        key_column("new_members"): new_keys,
         "attendance": attendance,
         "average_attendance": attendance / held if held else None,
         "attendance_hours": round(float(row.minutes or 0) / 60, 2),
@@ -94,14 +95,19 @@ def outputs(conn: Connection, f: Filters) -> dict:
     }
 
 
-def new_members(conn: Connection, f: Filters, keys: bool = False) -> int:
-    """Men reached whose first ever present (in any group) falls in the period.
+def new_members(conn: Connection, f: Filters) -> int:
+    """Men reached whose first ever present (in any group) falls in the period."""
+    return _new_members_and_key(conn, f)[0]
+
+
+def _new_members_and_key(conn: Connection, f: Filters) -> tuple[int, int]:
+    """New members and their cell key (the sum of their record keys), in one query.
 
     Starts from the men whose first present is in the period (an index on the member table),
     so the cost follows the answer; a group selection then asks whether each was present in
-    a selected group's session in the period. keys=True: their cell key instead."""
+    a selected group's session in the period."""
     query = (
-        select(func.sum(Member.record_key) if keys else func.count())
+        select(func.count(), func.sum(Member.record_key))
         .select_from(Member)
         .where(q.in_period(Member.first_present, f), *q.member_conditions(f))
     )
@@ -114,7 +120,8 @@ def new_members(conn: Connection, f: Filters, keys: bool = False) -> int:
             .where(Attendance.member_id == Member.id, _present, *q.held_sessions_in(f))
         )
         query = query.where(reached.exists())
-    return int(conn.scalar(query) or 0)
+    count, keys = conn.execute(query).one()
+    return int(count or 0), int(keys or 0)
 
 
 def active_window(f: Filters, on: dt.date, window_weeks: int) -> Filters:
@@ -123,19 +130,24 @@ def active_window(f: Filters, on: dt.date, window_weeks: int) -> Filters:
     return replace(f, start=start, end=on, preset=None)
 
 
-def active_members(
-    conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8, keys: bool = False
-) -> int:
-    """Distinct members with a present in the `window_weeks` weeks up to `on` (keys=True:
-    their cell key instead)."""
-    window = active_window(f, on, window_weeks)
-    counted = (
-        func.sum(distinct(Member.record_key))
-        if keys
-        else func.count(distinct(Attendance.member_id))
+def active_members(conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8) -> int:
+    """Distinct members with a present in the `window_weeks` weeks up to `on`."""
+    return _active_members_and_key(conn, f, on, window_weeks)[0]
+
+
+def _active_members_and_key(
+    conn: Connection, f: Filters, on: dt.date, window_weeks: int
+) -> tuple[int, int]:
+    """Active members and their cell key (the sum of their record keys), in one query."""
+    query = (
+        _attendance_base(active_window(f, on, window_weeks))
+        .add_columns(
+            func.count(distinct(Attendance.member_id)), func.sum(distinct(Member.record_key))
+        )
+        .where(_present)
     )
-    query = _attendance_base(window).add_columns(counted).where(_present)
-    return int(conn.scalar(query) or 0)
+    count, keys = conn.execute(query).one()
+    return int(count or 0), int(keys or 0)
 
 
 def bucket_start(dates: pd.Series, grain: str) -> pd.Series:
@@ -709,7 +721,7 @@ def survey_change(
         spec["higher_is_better"],
         reference_sd=_no_sd(sd_ref),
     )
-    change[key_column("matched_pairs")] = int(pairs["record_key"].sum()) if len(pairs) else 0
+    change[key_column("matched_pairs")] = pairs_cell_key(pairs)
     return change
 
 
@@ -734,20 +746,20 @@ def survey_change_by(
             {
                 "key": network,
                 **paired_change(part["baseline"], part["later"], *args),
-                key_column("matched_pairs"): _key_sum(part),
+                key_column("matched_pairs"): pairs_cell_key(part),
             }
         )
     rows.append(
         {
             "key": "All",
             **paired_change(pairs["baseline"], pairs["later"], *args),
-            key_column("matched_pairs"): _key_sum(pairs),
+            key_column("matched_pairs"): pairs_cell_key(pairs),
         }
     )
     return pd.DataFrame(rows)
 
 
-def _key_sum(pairs: pd.DataFrame) -> int:
+def pairs_cell_key(pairs: pd.DataFrame) -> int:
     """The cell key (sum of record keys) of the men of some matched pairs."""
     return int(pairs["record_key"].sum()) if len(pairs) else 0
 
@@ -806,7 +818,7 @@ def score_distribution(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
     frame = pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:]})
     n = len(pairs)
     frame["matched_pairs"] = n
-    frame[key_column("matched_pairs")] = _key_sum(pairs)
+    frame[key_column("matched_pairs")] = pairs_cell_key(pairs)
     for side in ("baseline", "later"):
         scores = pairs[side].astype(float).to_numpy()
         counts, _ = np.histogram(np.clip(scores, edges[0], edges[-1]), bins=edges)
@@ -863,8 +875,9 @@ def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     # Active on the period's last day, or on the data's last day if earlier: a period that
     # runs into the future (leadership's "this fiscal year") would otherwise show none.
     on = min(f.end, q.data_end(conn) or f.end)
-    figures["active_members"] = active_members(conn, f, on, window_weeks)
-    figures[key_column("active_members")] = active_members(conn, f, on, window_weeks, True)
+    figures["active_members"], figures[key_column("active_members")] = _active_members_and_key(
+        conn, f, on, window_weeks
+    )
     figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
     wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT)
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
@@ -937,7 +950,7 @@ def survey_change_by_group(
                     spec["higher_is_better"],
                     reference_sd=_no_sd(sd_ref),
                 ),
-                key_column("matched_pairs"): _key_sum(part),
+                key_column("matched_pairs"): pairs_cell_key(part),
             }
         )
     return pd.DataFrame(rows, columns=columns)

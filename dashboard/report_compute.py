@@ -118,7 +118,7 @@ def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) 
                 spec["higher_is_better"],
                 reference_sd=float("nan") if sd_ref is None else sd_ref,
             )
-            change[key_column("matched_pairs")] = int(part["record_key"].sum()) if len(part) else 0
+            change[key_column("matched_pairs")] = metrics.pairs_cell_key(part)
             outcomes[spec["id"]][column] = change
     return {"columns": columns, "outputs": outputs, "outcomes": outcomes, "instruments": specs}
 

@@ -58,50 +58,16 @@ def download_buttons(prefix: str) -> dbc.ButtonGroup:
 def layout(scope) -> html.Div:
     if scope.role == "funder":
         return funder_layout()
-    downloads = download_buttons("impact")
     return html.Div(
         className="impact-page",
         children=[
-            dbc.Row(
-                className="align-items-end g-2 mb-2",
-                children=[
-                    dbc.Col(
-                        [
-                            html.H1("Impact summary", className="h3 mb-1"),
-                            html.P(id="impact-period-text", className="mb-0 text-muted"),
-                        ],
-                        md=6,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Fiscal year", html_for="impact-fy", className="small mb-0"),
-                            dcc.Dropdown(
-                                id="impact-fy",
-                                clearable=False,
-                                placeholder="Other period (filter bar)",
-                            ),
-                        ],
-                        md=2,
-                        className="no-print",
-                    ),
-                    dbc.Col(
-                        [
-                            html.Div("Download", className="small text-muted"),
-                            html.Div(
-                                downloads,
-                                role="group",
-                                **{"aria-label": "Download or print the impact summary"},
-                            ),
-                            dcc.Loading(
-                                html.Span(id="impact-download-status", className="small"),
-                                delay_show=200,
-                                type="dot",
-                            ),
-                        ],
-                        md=4,
-                        className="no-print text-md-end",
-                    ),
-                ],
+            header_row(
+                period_id="impact-period-text",
+                picker=("Fiscal year", "impact-fy", "Other period (filter bar)"),
+                prefix="impact",
+                what="the impact summary",
+                title_width=6,
+                picker_width=2,
             ),
             # Writes the chosen fiscal year into the address; the shell's "url" follows it.
             dcc.Location(id="impact-location", refresh="callback-nav"),
@@ -115,51 +81,68 @@ def layout(scope) -> html.Div:
     )
 
 
+def header_row(
+    period_id: str,
+    picker: tuple[str, str, str],
+    prefix: str,
+    what: str,
+    title_width: int,
+    picker_width: int,
+) -> dbc.Row:
+    """The title with its period line, a picker (label, id, placeholder) and the download
+    buttons of `prefix`: the live summary's and the funder's release page share it."""
+    label, picker_id, placeholder = picker
+    return dbc.Row(
+        className="align-items-end g-2 mb-2",
+        children=[
+            dbc.Col(
+                [
+                    html.H1("Impact summary", className="h3 mb-1"),
+                    html.P(id=period_id, className="mb-0 text-muted"),
+                ],
+                md=title_width,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(label, html_for=picker_id, className="small mb-0"),
+                    dcc.Dropdown(id=picker_id, clearable=False, placeholder=placeholder),
+                ],
+                md=picker_width,
+                className="no-print",
+            ),
+            dbc.Col(
+                [
+                    html.Div("Download", className="small text-muted"),
+                    html.Div(
+                        download_buttons(prefix),
+                        role="group",
+                        **{"aria-label": f"Download or print {what}"},
+                    ),
+                    dcc.Loading(
+                        html.Span(id=f"{prefix}-download-status", className="small"),
+                        delay_show=200,
+                        type="dot",
+                    ),
+                ],
+                md=4,
+                className="no-print text-md-end",
+            ),
+        ],
+    )
+
+
 def funder_layout() -> html.Div:
     """The published releases: pick one (latest first), read it, download or print it."""
     return html.Div(
         className="impact-page impact-funder-page",
         children=[
-            dbc.Row(
-                className="align-items-end g-2 mb-2",
-                children=[
-                    dbc.Col(
-                        [
-                            html.H1("Impact summary", className="h3 mb-1"),
-                            html.P(id="impact-release-period", className="mb-0 text-muted"),
-                        ],
-                        md=5,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Release", html_for="impact-release", className="small mb-0"),
-                            dcc.Dropdown(
-                                id="impact-release",
-                                clearable=False,
-                                placeholder="No release published yet",
-                            ),
-                        ],
-                        md=3,
-                        className="no-print",
-                    ),
-                    dbc.Col(
-                        [
-                            html.Div("Download", className="small text-muted"),
-                            html.Div(
-                                download_buttons("impact-release"),
-                                role="group",
-                                **{"aria-label": "Download or print this release"},
-                            ),
-                            dcc.Loading(
-                                html.Span(id="impact-release-download-status", className="small"),
-                                delay_show=200,
-                                type="dot",
-                            ),
-                        ],
-                        md=4,
-                        className="no-print text-md-end",
-                    ),
-                ],
+            header_row(
+                period_id="impact-release-period",
+                picker=("Release", "impact-release", "No release published yet"),
+                prefix="impact-release",
+                what="this release",
+                title_width=5,
+                picker_width=3,
             ),
             dcc.Store(id="impact-release-ready", data=True),
             dcc.Download(id="impact-release-pdf-download"),
