@@ -70,11 +70,16 @@ def test_readme_own_data_walkthrough(fresh_url, tmp_path):
         "import",
         "template",
         "import",
+        "template",
+        "import",
         "summary",
     ]
+    printed = []
     for line in lines:
         done = run_line(line, tmp_path, env)
         assert done.returncode == 0, (line, done.stdout, done.stderr)
+        printed.append(done.stdout)
+    assert "added 1 survey response(s)" in "".join(printed)
     assert "men_reached: 1" in done.stdout.replace(" ", "").replace(":", ": ")
     figures = json.loads(
         run_line(
