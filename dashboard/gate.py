@@ -14,6 +14,7 @@ Cell keys that metrics return beside their counts (`<count>__cellkey`) never lea
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import pandas as pd
 
@@ -62,8 +63,12 @@ class Gate:
         threshold: int,
         survey_min_pairs: int = 10,
         exact_values: bool = False,
+        secret: str = "",
     ):
         self.scope = scope
+        # Keys the fallback cell key (below): without it an attacker who knows the code
+        # could compute every candidate count's adjustment and read the exact count back.
+        self.secret = secret.encode()
         self.k = threshold
         self.min_pairs = survey_min_pairs
         # SPEC §5 `summary --suppress`: the threshold rule alone, on exact values (no
@@ -145,16 +150,18 @@ class Gate:
             if key_of is not None and not pd.isna(key_of.iloc[row]):
                 cell = cellkey.cell_key(int(key_of.iloc[row]))
             else:
-                cell = self._fallback_key(frame.iloc[row], key, count)
+                cell = self._fallback_key(frame.iloc[row], key, count, self.secret)
             values.append(cellkey.perturb(count, cell, self.k))
         return values
 
     @staticmethod
-    def _fallback_key(row: pd.Series, key: str, count: int) -> float:
-        """A cell key for a count whose metric gives no key sum: from the figure, the row's
-        labels and the count, so the same cell always gets the same adjustment."""
+    def _fallback_key(row: pd.Series, key: str, count: int, secret: bytes = b"") -> float:
+        """A cell key for a count whose metric gives no key sum: a keyed hash (the server's
+        secret) of the figure, the row's labels and the count, so the same cell always gets
+        the same adjustment and nobody without the secret can compute it."""
         labels = [str(v) for v in row.to_numpy() if isinstance(v, str)]
-        digest = hashlib.sha256("|".join([key, str(count), *labels]).encode()).digest()
+        message = "|".join([key, str(count), *labels]).encode()
+        digest = hmac.new(secret, message, hashlib.sha256).digest()
         return int.from_bytes(digest[:5], "big") / cellkey.KEY_SPACE
 
     def record(self, record: dict, columns: dict[str, str] | None = None) -> tuple[dict, list[str]]:

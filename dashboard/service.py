@@ -48,6 +48,7 @@ class DataService:
         self.settings = settings
         self.cache = ResilientCache(cache) if cache is not None else None
         self._version: tuple[float, int] | None = None
+        self._cell_key_secret = settings.cell_key_secret()
 
     def version(self) -> int:
         """The data version: read once per request, so a write by another worker or process
@@ -159,7 +160,12 @@ class DataService:
 
     def gate(self, scope: Scope) -> Gate:
         """The privacy gate for this user (SPEC §4)."""
-        return Gate(scope, self.settings.suppression_threshold, self.settings.survey_min_pairs)
+        return Gate(
+            scope,
+            self.settings.suppression_threshold,
+            self.settings.survey_min_pairs,
+            secret=self._cell_key_secret,
+        )
 
 
 def current_service() -> DataService:

@@ -157,6 +157,14 @@ class Settings:
                 handle.write(secrets.token_hex(32))
         return key_file.read_text().strip()
 
+    def cell_key_secret(self) -> str:
+        """The secret that keys the gate's fallback cell keys: the session-signing key, or
+        none where there is no key yet (a test's settings outside demo mode)."""
+        try:
+            return self.resolved_secret_key()
+        except SettingsError:
+            return ""
+
 
 def _shown_default(spec: Field) -> str | None:
     if spec.default is None or spec.name in ("database_url", "demo_mode"):

@@ -101,3 +101,20 @@ def test_a_table_shown_with_totals_hides_a_second_cell():
     safe = LEADERSHIP.table(frame, totals=("column",)).frame
     assert safe["men_reached"].iloc[0] is None
     assert sum(v is None for v in safe["men_reached"]) == 2
+
+
+def test_counts_without_a_key_sum_get_a_secret_keyed_adjustment():
+    # Cohort sizes 5..64 with no key column: the adjustment comes from the fallback key.
+    sizes = pd.DataFrame({"cohort": [f"c{i}" for i in range(60)], "size": range(5, 65)})
+    columns = {"size": "cohort_size"}
+
+    def protected(secret: str) -> list:
+        gate = Gate(Scope(role="leadership"), threshold=5, secret=secret)
+        return list(gate.table(sizes, columns).frame["size"])
+
+    ours = protected("server-secret")
+    assert protected("server-secret") == ours  # the same cell, the same figure
+    # Someone who has the code but not the secret computes other adjustments: he cannot
+    # tell, for a shown figure, which exact count it came from.
+    assert sum(a != b for a, b in zip(protected(""), ours, strict=True)) > 20
+    assert {a - b for a, b in zip(ours, sizes["size"], strict=True)} <= {-2, -1, 0, 1, 2}
