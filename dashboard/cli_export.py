@@ -96,6 +96,7 @@ def cmd_export(args, settings) -> int:
     from dashboard import audit
     from dashboard.db import session_scope
     from dashboard.export import Request, UnknownInstrument, to_csv, to_json
+    from dashboard.gate import MemberRowsRefused
     from dashboard.service import DataService
 
     engine = _engine(settings)
@@ -108,6 +109,11 @@ def cmd_export(args, settings) -> int:
         table = TABLES[args.table].build(request)
     except UnknownInstrument as exc:
         raise CliError(str(exc)) from None
+    except MemberRowsRefused:
+        raise CliError(
+            f"{args.table} holds member-level rows: only coordinators (own networks) and "
+            "admins receive them, never with --suppress (SPEC §4)"
+        ) from None
     figures = (
         f"suppressed below {gate.k} (exact values)"
         if args.suppress

@@ -225,6 +225,31 @@ def completion_table(request: Request) -> Table:
     return Table("completion", columns, rows, withheld)
 
 
+def at_risk_members_table(request: Request) -> Table:
+    """Members at risk (the attendance page's list): member-level rows, which only
+    coordinators (own networks) and admins ever receive (the gate refuses the others)."""
+    columns = [
+        Column("member_code", header="Member code"),
+        Column("network", header="Network"),
+        Column("group", header="Last group"),
+        Column("last_present", header="Last present"),
+        Column("weeks_since", header="Weeks since"),
+        Column("sessions_present", header="Sessions present"),
+    ]
+    data_end = request.service.data_end()
+    if data_end is None:
+        return Table("at-risk-members", columns, note="No sessions yet.")
+    on = min(request.filters.end, data_end)
+    window = request.service.settings.active_window_weeks
+    frame = request.gate.member_rows(request.run(metrics.at_risk_members, on, window))
+    rows, _ = _rows(frame, columns)
+    note = (
+        f"{len(rows)} men on {on:%d %b %Y}: a 'present' in the {window} weeks up to that day, "
+        f"none in the last {metrics.AT_RISK_WEEKS}."
+    )
+    return Table("at-risk-members", columns, rows, note=note)
+
+
 # --- Retention ------------------------------------------------------------------------------
 
 
@@ -424,6 +449,9 @@ TABLES: dict[str, Export] = {
     "heatmap": Export("/attendance", "men present per group and week", heatmap_table),
     "trend": Export("/attendance", "attendance over time", trend_table, ("by", "grain")),
     "dosage": Export("/attendance", "men per tenth of dosage", dosage_table),
+    "at-risk-members": Export(
+        "/attendance", "members at risk (member rows: exact figures only)", at_risk_members_table
+    ),
     "completion": Export("/retention", "completion rate", completion_table, ("by",)),
     "retention": Export(
         "/retention", "retention at 4, 12, 26 and 52 weeks", retention_table, ("by",)

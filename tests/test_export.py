@@ -46,6 +46,14 @@ COLUMNS = {
         "average_attendance",
     ],
     "dosage": ["dosage_range", "dosage_men"],
+    "at-risk-members": [
+        "member_code",
+        "network",
+        "group",
+        "last_present",
+        "weeks_since",
+        "sessions_present",
+    ],
     "completion": ["network", "completion_base", "completion_enrolments", "completion_rate"],
     "retention": [
         "network",
@@ -238,6 +246,38 @@ def test_dosage_and_completion_hand_worked(small, database_url, capsys, monkeypa
             "completion_rate": 0.8,
         }
     ]
+
+
+def test_members_at_risk_only_with_exact_figures(users, database_url, capsys, monkeypatch):
+    """On 12 Mar (the data's end) the active window runs from 16 Jan: CGY-000004 last came
+    12 Feb (4 weeks before; 4 sessions in the window), CGY-000003 on 19 Feb (3 weeks; 5)."""
+    result = as_json(["at-risk-members", *JAN], database_url, capsys, monkeypatch)
+    assert result["rows"] == [
+        {
+            "member_code": "CGY-000004",
+            "network": "Calgary",
+            "group": "Calgary Well-Being",
+            "last_present": "2025-02-12",
+            "weeks_since": 4,
+            "sessions_present": 4,
+        },
+        {
+            "member_code": "CGY-000003",
+            "network": "Calgary",
+            "group": "Calgary Well-Being",
+            "last_present": "2025-02-19",
+            "weeks_since": 3,
+            "sessions_present": 5,
+        },
+    ]
+    mine = as_json(
+        ["at-risk-members", *JAN, "--user", "coord-edmonton"], database_url, capsys, monkeypatch
+    )
+    assert mine["rows"] == []  # Calgary's men are not his
+    for who in (["--suppress"], ["--user", "leader-one"]):
+        code, out, err = export(["at-risk-members", *JAN, *who], database_url, capsys, monkeypatch)
+        assert code == 1 and out == ""
+        assert err.count("\n") == 1 and "member-level rows" in err
 
 
 def test_retention_and_cohorts_hand_worked(small, database_url, capsys, monkeypatch):
