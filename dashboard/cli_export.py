@@ -22,7 +22,9 @@ def register(sub) -> None:
         f"exactly as that user's page does (his networks; protected for leadership). "
         f"Tables: {listing}.",
     )
-    export.add_argument("table", choices=list(TABLES), help="which table")
+    export.add_argument(
+        "table", choices=list(TABLES), metavar="TABLE", help="one of the tables below"
+    )
     add_filter_arguments(export)
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.add_argument("--output", help="file to write (default: standard output)")

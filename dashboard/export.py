@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -353,7 +354,9 @@ def _surveys(request: Request) -> tuple[dict, dict, str | None]:
 SURVEY_FIGURES = [Column(key, key) for key in catalogue.SURVEY_KEYS]
 
 
-def _survey_change(request: Request, name: str, kinds: tuple[str, ...], labels: list[Column]):
+def _survey_change(
+    request: Request, name: str, kinds: tuple[str, ...], labels: list[Column]
+) -> Table:
     columns = [*labels, *SURVEY_FIGURES]
     _, figures, reason = _surveys(request)
     if reason:
@@ -483,6 +486,8 @@ def value(column: Column, raw):
         return None
     if isinstance(raw, np.generic):
         raw = raw.item()
+    if isinstance(raw, Decimal):  # PostgreSQL's sums
+        raw = int(raw) if raw == raw.to_integral_value() else float(raw)
     if isinstance(raw, pd.Timestamp | dt.date):
         return raw.isoformat()[:10]
     if isinstance(raw, bool) or not isinstance(raw, int | float):

@@ -237,6 +237,15 @@ def test_dosage_and_completion_hand_worked(small, database_url, capsys, monkeypa
         "70–79%": 1,
         "90–100%": 3,
     }
+    per_group = as_json(["completion", *JAN, "--by", "group"], database_url, capsys, monkeypatch)
+    assert per_group["rows"] == [
+        {
+            "group": "Calgary Well-Being",
+            "completion_base": 5,
+            "completion_enrolments": 5,
+            "completion_rate": 0.8,
+        }
+    ]
     completion = as_json(["completion", *JAN], database_url, capsys, monkeypatch)
     assert completion["rows"] == [
         {
