@@ -649,3 +649,16 @@ def test_the_real_command_line(small, database_url):
     wrong = run("attendance", *JAN)
     assert wrong.returncode == 2
     assert len(wrong.stderr.strip().splitlines()) == 1 and "Traceback" not in wrong.stderr
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_a_period_without_data_gives_the_header_only(
+    name, small, database_url, capsys, monkeypatch
+):
+    table = as_csv(
+        [name, "--from", "2010-01-01", "--to", "2010-12-31", "--instrument", "ucla-3"],
+        database_url,
+        capsys,
+        monkeypatch,
+    )
+    assert len(table) == 1 and len(table[0]) == len(COLUMNS[name])
