@@ -21,6 +21,7 @@ from dashboard.access import Scope
 from dashboard.filters import Filters
 from dashboard.gate import Gate
 from dashboard.service import DataService
+from dashboard.targets import previous_period
 
 DEFAULT_INSTRUMENT = metrics.HEADLINE_INSTRUMENT  # the surveys page opens on it too
 BY = ("network", "group")
@@ -251,6 +252,31 @@ def at_risk_members_table(request: Request) -> Table:
     return Table("at-risk-members", columns, rows, note=note)
 
 
+def growth_table(request: Request) -> Table:
+    """/planning's growing and shrinking groups: attendance per group in the period and in the
+    one before (the fiscal year or quarter before an exact one, else as many days just before),
+    and the change, every group (the chart draws the five each way)."""
+    columns = [
+        Column("network", header="Network"),
+        Column("group", header="Group"),
+        Column("attendance", "attendance"),
+        Column("attendance_before", "attendance", "Attendance, period before"),
+        Column("change", "attendance", "Change in attendance"),
+    ]
+    start, end = previous_period(request.filters.start, request.filters.end)
+    before = replace(request.filters, start=start, end=end, preset=None)
+    _, now = _group_figures(request)
+    earlier = request.gate.table(request.run(metrics.group_table, filters=before))
+    frame, left_out = tables.attendance_growth(now.frame, earlier.frame)
+    rows, _ = _rows(frame.sort_values(["network", "group"]), columns)
+    note = f"Compared with {start:%d %b %Y} – {end:%d %b %Y}." + (
+        f" {left_out} group(s) left out: fewer than {request.gate.k} men in one of the periods."
+        if left_out
+        else ""
+    )
+    return Table("growth", columns, rows, note=note)
+
+
 # --- Retention ------------------------------------------------------------------------------
 
 
@@ -455,6 +481,7 @@ TABLES: dict[str, Export] = {
     "at-risk-members": Export(
         "/attendance", "members at risk (member rows: exact figures only)", at_risk_members_table
     ),
+    "growth": Export("/planning", "attendance per group against the period before", growth_table),
     "completion": Export("/retention", "completion rate", completion_table, ("by",)),
     "retention": Export(
         "/retention", "retention at 4, 12, 26 and 52 weeks", retention_table, ("by",)

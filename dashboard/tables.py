@@ -71,6 +71,30 @@ def dosage_bins(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"bin": range(DOSAGE_BINS), "men": counts})
 
 
+def attendance_growth(now: pd.DataFrame, before: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Attendance per group in a period and in the one before (the gated group tables of
+    both, metrics.group_table), and the change; how many groups were left out.
+
+    A group without sessions in one of the periods had 0 presents then; a group whose
+    attendance is hidden (fewer than k men) in either period is left out and counted.
+    """
+    columns = ["group", "network", "attendance"]
+    both = now[columns].merge(
+        before[columns],
+        on=["group", "network"],
+        how="outer",
+        suffixes=("", "_before"),
+        indicator=True,
+    )
+    both.loc[both["_merge"] == "right_only", "attendance"] = 0
+    both.loc[both["_merge"] == "left_only", "attendance_before"] = 0
+    for column in ("attendance", "attendance_before"):
+        both[column] = pd.to_numeric(both[column], errors="coerce")
+    usable = both.dropna(subset=["attendance", "attendance_before"]).drop(columns="_merge")
+    usable = usable.assign(change=usable["attendance"] - usable["attendance_before"])
+    return usable, len(both) - len(usable)
+
+
 # --- Retention ------------------------------------------------------------------------------
 
 

@@ -54,6 +54,7 @@ COLUMNS = {
         "weeks_since",
         "sessions_present",
     ],
+    "growth": ["network", "group", "attendance", "attendance_before", "change"],
     "completion": ["network", "completion_base", "completion_enrolments", "completion_rate"],
     "retention": [
         "network",
@@ -287,6 +288,28 @@ def test_members_at_risk_only_with_exact_figures(users, database_url, capsys, mo
         code, out, err = export(["at-risk-members", *JAN, *who], database_url, capsys, monkeypatch)
         assert code == 1 and out == ""
         assert err.count("\n") == 1 and "member-level rows" in err
+
+
+def test_growth_hand_worked(users, database_url, capsys, monkeypatch):
+    """January to March 2025 is a fiscal quarter: it is compared with October to December
+    2024, when nothing was held (0 presents then)."""
+    result = as_json(["growth", *JAN], database_url, capsys, monkeypatch)
+    assert [
+        (r["group"], r["attendance"], r["attendance_before"], r["change"]) for r in result["rows"]
+    ] == [
+        ("Calgary Peer", 7, 0, 7),
+        ("Calgary Well-Being", 43, 0, 43),
+        ("Edmonton Peer", 3, 0, 3),
+    ]
+    assert result["note"] == "Compared with 01 Oct 2024 – 31 Dec 2024."
+    # Edmonton Peer's 2 men: hidden, so left out (and counted), as /planning does.
+    suppressed = as_json(["growth", *JAN, "--suppress"], database_url, capsys, monkeypatch)
+    assert [r["group"] for r in suppressed["rows"]] == ["Calgary Peer", "Calgary Well-Being"]
+    assert "1 group(s) left out: fewer than 5 men" in suppressed["note"]
+    code, _, err = export(
+        ["growth", *JAN, "--user", "coord-edmonton"], database_url, capsys, monkeypatch
+    )
+    assert (code, err) == (1, "error: a coordinator does not see /planning\n")
 
 
 def test_retention_and_cohorts_hand_worked(small, database_url, capsys, monkeypatch):
