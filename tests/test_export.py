@@ -585,6 +585,14 @@ def test_scope_of_a_user(users, database_url, capsys, monkeypatch):
     )
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "funders receive published releases only" in err
+    # Leadership needs SURVEY_MIN_PAIRS (10) pairs, as /surveys does: 8 are too few.
+    survey = as_json(
+        ["survey-networks", *JAN, "--instrument", "ucla-3", "--user", "leader-one"],
+        database_url,
+        capsys,
+        monkeypatch,
+    )
+    assert survey["rows"] == [] and survey["note"] == "Hidden: fewer than 10 matched pairs."
     code, _, err = export(["groups", *JAN, "--user", "nobody"], database_url, capsys, monkeypatch)
     assert (code, err) == (1, "error: no user 'nobody'\n")
 
