@@ -24,17 +24,18 @@ from dashboard.auth import current_scope
 from dashboard.catalogue import definition, format_value, label
 from dashboard.db import session_scope
 from dashboard.filters import Filters
-from dashboard.models import FIXED_LENGTH_PROGRAMS
 from dashboard.service import current_service
+from dashboard.tables import (
+    DOSAGE_COLUMNS,
+    TREND_COLUMNS,
+    dosage_bins,
+    fixed_programs,
+    heatmap_table,
+)
 from layouts.shell import PROGRAM_LABELS
 
 TOP_GROUPS = 12  # issue: "limit to the ~12 largest"; more lines than that are unreadable
 CHART_GROUPS = 40  # rows of the heatmap and bar charts; the per-group table lists them all
-# The trend's men present per bucket are the men reached of that bucket (and key).
-TREND_COLUMNS = {"men": "men_reached"}
-# A week's presents: with one session a week, the men present (a protected count).
-HEATMAP_COLUMNS = {"attendance": "present_men"}
-DOSAGE_COLUMNS = {"men": "dosage_men", "median": "dosage"}
 NO_FIXED = "No fixed-length program (Men's Well-Being, 10 sessions) in this selection"
 NO_FIXED_SESSIONS = "No sessions of a fixed-length program match these filters"
 NO_RECORDED = "no attendance recorded"
@@ -136,9 +137,8 @@ def heatmap_figure(search):
         return empty_figure(NO_SESSIONS), ""
     notes = []
     _, groups = group_figures(scope, f)
-    small = set(groups.frame.loc[groups.hidden["men_reached"].to_numpy(), "group"])
+    frame, small = heatmap_table(gate, frame, groups)
     if small:
-        frame = frame[~frame["group"].isin(small)]
         notes.append(
             f"{len(small)} group(s) with fewer than {gate.k} men in the period are not shown."
         )
@@ -146,18 +146,6 @@ def heatmap_figure(search):
         return empty_figure(f"Every group here has fewer than {gate.k} men: hidden"), " ".join(
             notes
         )
-    cancelled = frame["cancelled"].astype(bool).to_numpy()
-    # A fully cancelled week has no attendance: NaN keeps it out of the colour scale and out
-    # of the gate (it is not a count of men).
-    cells = frame[["group", "network", "week", "attendance"]].assign(
-        attendance=frame["attendance"].astype(float).where(~cancelled)
-    )
-    safe = gate.table(cells, columns=HEATMAP_COLUMNS)
-    frame = safe.frame.assign(
-        present=pd.to_numeric(safe.frame["attendance"], errors="coerce"),
-        hidden=safe.hidden["attendance"].to_numpy(),
-        cancelled=cancelled,
-    )
     if frame["hidden"].any():
         notes.append(f"Grey: fewer than {gate.k} present that week (hidden).")
     names = largest(frame, "group", "present", CHART_GROUPS)
@@ -211,11 +199,6 @@ def rates_figure(search):
 # --- Dosage and completion (fixed-length programs) -------------------------------------------
 
 
-def fixed_programs(f: Filters) -> tuple[str, ...]:
-    """The fixed-length programs (e.g. wellbeing-10) the filters' program types allow."""
-    return tuple(p for p in FIXED_LENGTH_PROGRAMS if not f.program_types or p in f.program_types)
-
-
 def dosage_figure(search):
     """Histogram of dosage per member in fixed-length programs, binned on the server."""
     scope = current_scope()
@@ -228,12 +211,7 @@ def dosage_figure(search):
     frame = service.run(scope, replace(f, program_types=programs), metrics.member_dosage)
     if frame.empty:
         return empty_figure(NO_FIXED_SESSIONS), ""
-    # Ten bins of 10 points; 100% falls in the last. Only counts per bin leave the server.
-    bins = np.minimum((frame["dosage"].astype(float) * 10).astype(int), 9)
-    counts = pd.DataFrame(
-        {"bin": range(10), "men": bins.value_counts().reindex(range(10), fill_value=0).to_numpy()}
-    )
-    safe = gate.table(counts, columns=DOSAGE_COLUMNS).frame
+    safe = gate.table(dosage_bins(frame), columns=DOSAGE_COLUMNS).frame
     men = [None if v is None else int(v) for v in safe["men"]]
     texts = [gate.shown("dosage_men", m) for m in men]
     fig = charts.dosage(men, texts, service.settings.completion_threshold)

@@ -17,6 +17,7 @@ from dashboard.db import session_scope
 from dashboard.filters import Filters, fiscal_year_label, fiscal_year_start
 from dashboard.gate import Gate
 from dashboard.service import current_service
+from dashboard.tables import attendance_growth
 from dashboard.targets import (
     COMBINED,
     METRICS,
@@ -306,25 +307,10 @@ def capacity_figure(fiscal_year, presenting):
 
 
 def growth_table(gate: Gate, f: Filters) -> tuple[pd.DataFrame, int]:
-    """Attendance per group now and in the same number of days just before, and the change.
-
-    A group without sessions in one of the periods had 0 presents then; a group whose
-    attendance is hidden (fewer than k men) in either period is left out and counted.
-    """
+    """Attendance per group now and in the period just before, and the change
+    (`tables.attendance_growth`: groups hidden in either period left out and counted)."""
     start, end = previous_period(f.start, f.end)
-    columns = ["group", "network", "attendance"]
-    now = safe_groups(gate, f)[columns]
-    before = safe_groups(gate, Filters(start=start, end=end))[columns]
-    both = now.merge(
-        before, on=["group", "network"], how="outer", suffixes=("", "_before"), indicator=True
-    )
-    both.loc[both["_merge"] == "right_only", "attendance"] = 0
-    both.loc[both["_merge"] == "left_only", "attendance_before"] = 0
-    for column in ("attendance", "attendance_before"):
-        both[column] = pd.to_numeric(both[column], errors="coerce")
-    usable = both.dropna(subset=["attendance", "attendance_before"]).drop(columns="_merge")
-    usable = usable.assign(change=usable["attendance"] - usable["attendance_before"])
-    return usable, len(both) - len(usable)
+    return attendance_growth(safe_groups(gate, f), safe_groups(gate, Filters(start=start, end=end)))
 
 
 def growth_figure(fiscal_year, presenting):

@@ -29,8 +29,15 @@ from dashboard.filters import Filters
 from dashboard.gate import Gate
 from dashboard.service import current_service
 from dashboard.stats import SurvivalCurve, logrank, logrank_in_words
+from dashboard.tables import (
+    AT_RISK_WEEKS,
+    POINTS,
+    at_risk_numbers,
+    cohort_tables,
+    completion_rows,
+    retention_points,
+)
 
-AT_RISK_WEEKS = (0, 4, 12, 26, 52)
 # Readability, not privacy: by group, fewer new members than this make an unreadable curve.
 MIN_GROUP_MEMBERS = 10
 MAX_BANDS = 4  # more overlapping confidence bands than this hide the curves
@@ -39,8 +46,6 @@ MAX_GROUP_CURVES = 8  # by group: more curves than this cannot be told apart
 NO_NEW_MEMBERS = "No new members in this period for these filters"
 NOT_FOLLOWED = "— nobody followed that long"
 HIDDEN_POINT = "— hidden (fewer than {k} men)"
-# The catalogue figure of each retention point of the table.
-POINTS = {f"w{w}": f"retention_{w}w" for w in metrics.RETENTION_WEEKS}
 
 
 def _by(by: str | None) -> str:
@@ -140,13 +145,9 @@ def comparison_in_words(drawn: list[SurvivalCurve]) -> str:
 
 def at_risk_rows(gate: Gate, curves: list[SurvivalCurve]) -> pd.DataFrame:
     """Men still followed at 0/4/12/26/52 weeks per curve, as text this user may read."""
-    columns = {f"w{w}": "at_risk_number" for w in AT_RISK_WEEKS}
-    frame = pd.DataFrame(
-        [{"curve": c.label, **{f"w{w}": c.at_risk_at(w) for w in AT_RISK_WEEKS}} for c in curves]
-    )
-    safe = gate.table(frame, columns).frame
-    for column, key in columns.items():
-        safe[column] = [gate.shown(key, value) for value in safe[column]]
+    safe = at_risk_numbers(gate, curves).frame
+    for column in (f"w{w}" for w in AT_RISK_WEEKS):
+        safe[column] = [gate.shown("at_risk_number", value) for value in safe[column]]
     return safe
 
 
@@ -202,28 +203,12 @@ def format_point(value, hidden: bool, k: int) -> str:
 
 def retention_rows(gate: Gate, curves: list[SurvivalCurve], at_weeks: dict) -> list[dict]:
     """One row per curve: its new members and its retention points, as this user may read
-    them. A point is withheld with its base, and where the gate withholds the number still
-    followed at that week (the curve stops there too)."""
-    frame = pd.DataFrame(
-        [
-            {
-                "curve": c.label,
-                "n": c.n,
-                **{f"w{w}": at_weeks[c.label][w] for w in metrics.RETENTION_WEEKS},
-            }
-            for c in curves
-        ]
-    )
-    sup = gate.table(frame, {"n": "retention_base", **POINTS})
+    them (`tables.retention_points`)."""
     rows = []
-    for i, curve in enumerate(curves):
-        row = {"curve": curve.label, "n": gate.shown("retention_base", sup.frame.loc[i, "n"])}
+    for point in retention_points(gate, curves, at_weeks):
+        row = {"curve": point["curve"], "n": gate.shown("retention_base", point["n"])}
         for column in POINTS:
-            value = sup.frame.loc[i, column]
-            weeks = int(column[1:])
-            stopped = value is not None and not pd.isna(value)
-            stopped = stopped and not gate.allows(curve.at_risk_at(weeks))
-            row[column] = format_point(value, bool(sup.hidden.loc[i, column]) or stopped, gate.k)
+            row[column] = format_point(point[column], column in point["hidden"], gate.k)
         rows.append(row)
     return rows
 
@@ -294,29 +279,6 @@ def not_reached(cohorts, offsets: list[int], end, quarter: bool) -> list[list[bo
     return [[month_index(s) // step + o > last for o in offsets] for s in starts]
 
 
-def cohort_cells(frame: pd.DataFrame, offsets: list[int]) -> pd.DataFrame:
-    """The cohort matrix as one row per (cohort, offset): the men of the cohort present then
-    and their share of it; `cell` names the cell (a protected count's cell key is drawn from
-    its labels)."""
-    cells = []
-    for i in range(len(frame)):
-        size = int(frame.loc[i, "size"])
-        cohort = frame.loc[i, "cohort"]
-        for o in offsets:
-            share = frame.loc[i, o]
-            present = 0 if pd.isna(share) else round(share * size)
-            cells.append(
-                {
-                    "row": i,
-                    "offset": o,
-                    "cell": f"{cohort} +{o}",
-                    "present": present,
-                    "share": share,
-                }
-            )
-    return pd.DataFrame(cells)
-
-
 def cohort_chart(search):
     """Cohort x months (quarters) since joining: share of the cohort present, as a heatmap."""
     scope = current_scope()
@@ -327,14 +289,9 @@ def cohort_chart(search):
     if frame.empty:
         return empty_figure(NO_NEW_MEMBERS), ""
     quarter = f.grain == "quarter"
-    offsets = [c for c in frame.columns if isinstance(c, int)]
+    offsets, sizes, cells = cohort_tables(gate, frame)
     # A cell after the data's end is not known yet: left blank, not 0%.
     future = not_reached(frame["cohort"], offsets, service.data_end(), quarter)
-    sizes = gate.table(frame[["cohort", "size"]], {"size": "cohort_size"}).frame["size"]
-    cells = gate.table(
-        cohort_cells(frame, offsets),
-        {"present": "cohort_present", "share": "cohort_share"},
-    )
     shares = [[None] * len(offsets) for _ in range(len(frame))]
     status = [[SHOWN] * len(offsets) for _ in range(len(frame))]
     for j, cell in cells.frame.iterrows():
@@ -358,16 +315,6 @@ def cohort_chart(search):
     return fig, note
 
 
-def completion_table(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Completion per network or group (`metrics.completion_figures` of each one's places)."""
-    return pd.DataFrame(
-        [
-            {"key": key, **metrics.completion_figures(part)}
-            for key, part in frame.groupby(by, sort=True)
-        ]
-    )
-
-
 def completion_chart(search, by):
     """Completion rate per network or fixed-length group, and for all of them together."""
     scope = current_scope()
@@ -383,12 +330,8 @@ def completion_chart(search, by):
     if frame.empty:
         return empty_figure("No fixed-length program enrollments ended in this period"), note
     network_of = dict(zip(frame[by], frame["network"], strict=True))
-    parts = completion_table(frame, by)
-    several = len(parts) > 1
-    rows = gate.table(parts, totals=("column",) if several else ()).frame.to_dict("records")
-    if several:
-        total, _ = gate.record({"key": "All", **metrics.completion_figures(frame)})
-        rows.append(total)
+    rows = completion_rows(gate, frame, by)
+    several = len(rows) > 1
     hidden = f"hidden: fewer than {gate.k} men"
     labels, rates, texts, hovers, colours = [], [], [], [], []
     for index, row in enumerate(rows):

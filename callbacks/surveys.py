@@ -7,8 +7,6 @@ hand the gated figures to a builder of `charts.surveys`."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 from dash import Input, Output, State
 
 from callbacks.shell import url_filters
@@ -16,16 +14,20 @@ from charts import surveys as charts
 from charts.style import empty_figure
 from dashboard import metrics
 from dashboard.auth import current_scope
-from dashboard.catalogue import SURVEY_KEYS
 from dashboard.gate import Gate
 from dashboard.service import current_service
+from dashboard.tables import (
+    ITEM_COLUMNS,
+    NO_PAIRS,  # noqa: F401 - the page's text when there are no pairs
+    SCORE_COLUMNS,
+    blocked,
+    overall,
+    pairs_needed,
+    rows_by,
+)
 from layouts.surveys import DEFAULT_INSTRUMENT
 
-NO_PAIRS = "No matched pairs for these filters"
-TOO_FEW = "Hidden: fewer than {k} matched pairs"
 UNKNOWN = "Unknown instrument"
-ITEM_COLUMNS = {"below": "item_share", "at": "item_share", "above": "item_share"}
-SCORE_COLUMNS = {"baseline": "score_share", "later": "score_share"}
 
 
 # --- From the survey tables to gated figures ------------------------------------------------
@@ -35,90 +37,12 @@ def instrument_spec(instrument_id: str | None) -> dict | None:
     return current_service().lookup(metrics.instrument, instrument_id or DEFAULT_INSTRUMENT)
 
 
-def _value(value):
-    """NaN as None (pandas turns None into NaN in float columns)."""
-    return None if isinstance(value, float) and np.isnan(value) else value
-
-
-def gated(gate: Gate, frame: pd.DataFrame, totals: bool = False) -> list[tuple[dict, set]]:
-    """Each row of a survey table through the gate: (its survey figures as this user may
-    receive them, the keys the gate hid). The whole row goes in, with its labels and the cell
-    key of its pairs; only the figures of `SURVEY_KEYS` come out."""
-    frame = frame.reset_index(drop=True)
-    result = gate.table(frame, totals=("column",) if totals and len(frame) > 1 else ())
-    rows = []
-    for i in range(len(frame)):
-        safe = {key: _value(result.frame.loc[i, key]) for key in SURVEY_KEYS}
-        rows.append((safe, {key for key in SURVEY_KEYS if bool(result.hidden.loc[i, key])}))
-    return rows
-
-
-def overall(gate: Gate, tables: dict) -> tuple[dict, set]:
-    """The combined figures of the selection as this user may receive them, and the keys
-    the gate hid."""
-    return gated(gate, pd.DataFrame([tables["overall"]]))[0]
-
-
-def pairs_needed(gate: Gate) -> int:
-    """The matched pairs a protected user needs to see a change (for the notes)."""
-    return max(gate.k, getattr(gate, "min_pairs", gate.k))
-
-
-def blocked(gate: Gate, tables: dict) -> str | None:
-    """Why a chart of the whole selection cannot be shown (None when it can): no pairs, or
-    the gate hid the combined pairs or what rests on them."""
-    _, hidden = overall(gate, tables)
-    if tables["pairs"].empty:
-        return NO_PAIRS
-    if "matched_pairs" in hidden:
-        return TOO_FEW.format(k=gate.k)
-    if hidden:
-        return TOO_FEW.format(k=pairs_needed(gate))
-    return None
-
-
 def pairs_text(gate: Gate, tables: dict) -> str:
     """The badge: 'n = 24 matched pairs', 'n = <5 matched pairs' or why there are none."""
     shown = overall(gate, tables)[0]["matched_pairs"]
     if tables["pairs"].empty:
         return NO_PAIRS
     return f"n = {gate.shown('matched_pairs', shown)} matched pair{'' if shown == 1 else 's'}"
-
-
-def _rows(gate: Gate, frame: pd.DataFrame, kind: str) -> list[dict]:
-    """The chart rows of a survey table (see `charts.surveys`)."""
-    if frame.empty:
-        return []
-    frame = frame.reset_index(drop=True)
-    rows = []
-    for (safe, hidden), (_, source) in zip(
-        gated(gate, frame, totals=kind != "all"), frame.iterrows(), strict=True
-    ):
-        rows.append(
-            {
-                "key": source["group"] if kind == "group" else source["key"],
-                "kind": kind,
-                "network": source["network"] if kind == "group" else source["key"],
-                "hidden": bool(hidden),
-                "pairs": gate.shown("matched_pairs", safe["matched_pairs"]),
-                **safe,
-            }
-        )
-    return rows
-
-
-def rows_by(gate: Gate, tables: dict) -> list[dict]:
-    """'All', the networks and the groups with pairs, as rows of gated figures (see
-    `charts.surveys`): hidden figures None, `hidden` True when the gate hid the row's change
-    (too few pairs, or hidden with another row so that no small row can be worked out by
-    subtraction)."""
-    networks, groups = tables["by_network"], tables["by_group"]
-    rows = _rows(gate, networks[networks["key"] == "All"], "all")
-    # Networks add up to 'All', and a network's groups (nearly) to the network: totals.
-    rows += _rows(gate, networks[networks["key"] != "All"], "network")
-    for _, part in groups.groupby("network", sort=True):
-        rows += _rows(gate, part, "group")
-    return rows
 
 
 def chart_inputs(search, instrument_id):

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import getpass
 import json
 import sys
 import time
 
-from dashboard.cli_common import CliError, _engine  # noqa: F401 - the commands' shared parts
+from dashboard.cli_common import (  # noqa: F401 - the commands' shared parts
+    CliError,
+    _date,
+    _engine,
+    add_filter_arguments,
+    selection,
+)
 from dashboard.settings import Settings
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not usage + traceback
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {text!r}") from None
 
 
 def _positive(kind):
@@ -70,11 +68,7 @@ def build_parser() -> Parser:
     )
 
     summary = sub.add_parser("summary", help="print the SPEC §3 figures for a period")
-    summary.add_argument("--from", dest="start", type=_date, required=True)
-    summary.add_argument("--to", dest="end", type=_date, required=True)
-    summary.add_argument("--network", action="append", default=[])
-    summary.add_argument("--group", action="append", default=[])
-    summary.add_argument("--program", action="append", default=[])
+    add_filter_arguments(summary)
     summary.add_argument(
         "--suppress", action="store_true", help="apply small-cell suppression (SPEC §4)"
     )
@@ -132,29 +126,13 @@ def cmd_seed_demo(args, settings: Settings) -> int:
 
 
 def cmd_summary(args, settings: Settings) -> int:
-    from dashboard import metrics, queries
+    from dashboard import metrics
     from dashboard.access import Scope
-    from dashboard.filters import Filters
     from dashboard.gate import Gate
 
-    if args.start > args.end:
-        raise CliError(f"--from {args.start} is after --to {args.end}")
     engine = _engine(settings)
     with engine.connect() as conn:
-        known = queries.network_names(conn)
-        unknown = [n for n in args.network if n not in known]
-        if unknown:
-            raise CliError(f"unknown network {', '.join(unknown)}; known: {', '.join(known)}")
-        groups = {g["name"] for g in queries.group_options(conn)}
-        if missing := [g for g in args.group if g not in groups]:
-            raise CliError(f"unknown group {', '.join(missing)}")
-        filters = Filters(
-            start=args.start,
-            end=args.end,
-            networks=tuple(args.network),
-            groups=tuple(args.group),
-            program_types=tuple(args.program),
-        )
+        filters = selection(conn, args)
         figures = metrics.summary(conn, filters, settings.active_window_weeks)
     if args.suppress:
         # SPEC §5: exact values with k applied (no perturbation, rounding or minimum pairs),

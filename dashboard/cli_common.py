@@ -1,7 +1,13 @@
-"""What every command module shares: the one-line error and the checked database engine."""
+"""What every command module shares: the one-line error, the checked database engine and the
+selection (period and filters) of the commands that print figures."""
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+
+from dashboard.filters import Filters
+from dashboard.models import AGE_BANDS, PROGRAM_TYPES
 from dashboard.settings import Settings
 
 
@@ -25,3 +31,57 @@ def _engine(settings: Settings, create: bool = False):
             raise CliError("the database has no schema yet: run `python -m dashboard init-db`")
         init_db(engine)
     return engine
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {text!r}") from None
+
+
+def add_filter_arguments(parser) -> None:
+    """The period and the filter bar's choices, as `summary` and `export` take them."""
+    parser.add_argument("--from", dest="start", type=_date, required=True, help="YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", type=_date, required=True, help="YYYY-MM-DD")
+    parser.add_argument("--network", action="append", default=[], help="repeat for several")
+    parser.add_argument("--group", action="append", default=[], help="repeat for several")
+    parser.add_argument(
+        "--program", action="append", default=[], help=f"one of {', '.join(PROGRAM_TYPES)}"
+    )
+    parser.add_argument("--age", action="append", default=[], help=f"one of {', '.join(AGE_BANDS)}")
+    parser.add_argument("--community", action="append", default=[])
+
+
+def selection(conn, args, grain: str = "month") -> Filters:
+    """The Filters of the command's arguments; CliError for a name the database doesn't hold."""
+    from dashboard import queries
+
+    if args.start > args.end:
+        raise CliError(f"--from {args.start} is after --to {args.end}")
+    known = queries.network_names(conn)
+    if unknown := [n for n in args.network if n not in known]:
+        raise CliError(f"unknown network {', '.join(unknown)}; known: {', '.join(known)}")
+    groups = {g["name"] for g in queries.group_options(conn)}
+    if missing := [g for g in args.group if g not in groups]:
+        raise CliError(f"unknown group {', '.join(missing)}")
+    for option, values, allowed in (
+        ("program", args.program, PROGRAM_TYPES),
+        ("age band", getattr(args, "age", []), AGE_BANDS),
+        ("community", getattr(args, "community", []), queries.community_names(conn)),
+    ):
+        if wrong := [v for v in values if v not in allowed]:
+            raise CliError(f"unknown {option} {', '.join(wrong)}; known: {', '.join(allowed)}")
+    try:
+        return Filters(
+            start=args.start,
+            end=args.end,
+            networks=tuple(args.network),
+            groups=tuple(args.group),
+            program_types=tuple(args.program),
+            age_bands=tuple(getattr(args, "age", [])),
+            communities=tuple(getattr(args, "community", [])),
+            grain=grain,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None

@@ -12,6 +12,7 @@ def register(sub) -> None:
     register_import(sub)
     register_report(sub)
     register_deploy(sub)
+    register_export(sub)
     from dashboard.cli_release import register as register_release
 
     register_release(sub, COMMANDS)
@@ -33,6 +34,15 @@ def register_deploy(sub) -> None:
 
     register(sub)
     COMMANDS.update(DEPLOY_COMMANDS)
+
+
+def register_export(sub) -> None:
+    """`export TABLE --from --to [filters] --format csv|json` (dashboard/cli_export.py)."""
+    from dashboard.cli_export import COMMANDS as EXPORT_COMMANDS
+    from dashboard.cli_export import register
+
+    register(sub)
+    COMMANDS.update(EXPORT_COMMANDS)
 
 
 def register_report(sub) -> None:
