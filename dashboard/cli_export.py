@@ -89,8 +89,7 @@ def _recipient(engine, args, settings):
         )
     if refused := [n for n in args.network if not scope.may_see_network(n)]:
         raise CliError(f"{args.user} may not see network {', '.join(refused)}")
-    gate = Gate(scope, settings.suppression_threshold, settings.survey_min_pairs)
-    return scope, gate, scope.username
+    return scope, Gate.for_user(scope, settings), scope.username
 
 
 def cmd_export(args, settings) -> int:

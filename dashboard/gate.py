@@ -75,6 +75,17 @@ class Gate:
         # perturbation, rounding or SURVEY_MIN_PAIRS), so that the rule can be checked.
         self.exact_values = exact_values
 
+    @classmethod
+    def for_user(cls, scope: Scope, settings) -> Gate:
+        """The gate of one user under a deployment's settings (its k, its minimum pairs and
+        the secret that keys fallback cell keys): pages, reports and exports alike."""
+        return cls(
+            scope,
+            settings.suppression_threshold,
+            settings.survey_min_pairs,
+            secret=settings.cell_key_secret(),
+        )
+
     @property
     def exact(self) -> bool:
         """True when this user sees exact figures (coordinators and admins)."""

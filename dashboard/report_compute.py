@@ -230,12 +230,7 @@ def impact_figures(source, scope: Scope, f: Filters, settings=None) -> dict:
         scoped, _ = scope.restrict(f)
         with source.connect() as conn:
             raw = period_figures(conn, scoped, settings.completion_threshold)
-        gate = Gate(
-            scope,
-            settings.suppression_threshold,
-            settings.survey_min_pairs,
-            secret=settings.cell_key_secret(),
-        )
+        gate = Gate.for_user(scope, settings)
     return {
         **gated_summary(raw, gate, f, settings),
         "generated": dt.datetime.now().replace(microsecond=0),
