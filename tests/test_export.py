@@ -143,6 +143,9 @@ def small(session):
 def export(args, database_url, capsys, monkeypatch):
     """(exit code, standard output, standard error) of `python -m dashboard export ...`."""
     monkeypatch.setenv("DATABASE_URL", database_url)
+    # The app's secret (small_app): it keys the protected figures, as in a deployment where
+    # the command line runs with the app's settings.
+    monkeypatch.setenv("SECRET_KEY", "test-secret")
     code = main(["export", *args])
     out, err = capsys.readouterr()
     return code, out, err
