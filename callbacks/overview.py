@@ -108,20 +108,48 @@ def visible_networks(scope, f: Filters) -> list[str]:
     return [name for name in names if not f.networks or name in f.networks]
 
 
+def active_groups(gate: Gate, f: Filters, network: str) -> list[str]:
+    """The groups of one network that the filters choose and that held a session in the
+    period (sessions are not about men: choosing columns by them reveals nobody)."""
+    frame = current_service().run(gate.scope, replace(f, networks=(network,)), metrics.group_table)
+    held = gate.table(frame[["group", "sessions_held"]]).frame
+    return sorted(held.loc[held["sessions_held"] > 0, "group"])
+
+
+def side_by_side(gate: Gate, f: Filters) -> tuple[str, list[str], list[Filters], str] | None:
+    """What the table sets side by side: (title, column names, each column's filters, the
+    total column's name). A user who sees one network gets its groups (his networks side by
+    side would be one column and an identical total); the others, the networks. None when
+    nothing of the selection is in view."""
+    names = visible_networks(gate.scope, f)
+    if not names:
+        return None
+    known = current_service().lookup(queries.network_names)
+    network = gate.scope.only_network(known)
+    if network is None:
+        if len(names) > 1:
+            title = f"{', '.join(names[:-1])} and {names[-1]} side by side"
+        else:
+            title = f"{names[0]} (the filters choose one network)"
+        columns = [replace(f, networks=(name,), preset=None) for name in names]
+        return title, names, columns, "Combined"
+    groups = active_groups(gate, f, network)
+    columns = [replace(f, groups=(group,), preset=None) for group in groups]
+    return f"Groups of {network} side by side", groups, columns, f"{network} (all groups)"
+
+
 def network_table(search):
     service = current_service()
     gate = service.gate(current_scope())
     f = url_filters(search)
-    names = visible_networks(gate.scope, f)
-    if not names:
-        return html.P(NO_SESSIONS, className="text-muted")
+    view = side_by_side(gate, f)
+    if view is None or not view[1]:
+        return html.P(NO_SESSIONS, className="text-muted"), view[0] if view else no_update
+    title, names, columns, total = view
     window = service.settings.active_window_weeks
-    exact = [
-        service.run(gate.scope, replace(f, networks=(name,), preset=None), metrics.headline, window)
-        for name in names
-    ]
-    # Networks side by side with the combined column beside them: a total, so complementary
-    # suppression applies down each figure's column.
+    exact = [service.run(gate.scope, column, metrics.headline, window) for column in columns]
+    # Columns side by side with their total beside them: complementary suppression applies
+    # down each figure's column.
     safe = gate.table(pd.DataFrame(exact), totals=("column",) if len(names) > 1 else ())
     _, combined, _ = headline_figures(gate, f)
     cells = {}
@@ -137,7 +165,9 @@ def network_table(search):
                 value = safe.frame.loc[i, key]
                 cells[key].append((gate.shown(key, None if pd.isna(value) else value), None))
     shown = {key: gate.shown(key, combined[key]) for key in CARDS}
-    return networks_table(names, cells, shown, page_settings())
+    by_group = total != "Combined"
+    table = networks_table(names, cells, shown, page_settings(), total, by_group)
+    return table, title
 
 
 def cross_filter(click, search):
@@ -178,9 +208,11 @@ def register(app) -> None:
         Input("overview-url", "search"),
     )(update_cards)
     app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(trend_figure)
-    app.callback(Output("overview-networks", "children"), Input("overview-url", "search"))(
-        network_table
-    )
+    app.callback(
+        Output("overview-networks", "children"),
+        Output("overview-networks-title", "children"),
+        Input("overview-url", "search"),
+    )(network_table)
     app.callback(
         Output("overview-url", "search", allow_duplicate=True),
         Input("overview-trend", "clickData"),

@@ -76,6 +76,12 @@ class Scope:
         """Of these network names, the ones this user may see, in their order."""
         return [name for name in names if self.may_see_network(name)]
 
+    def only_network(self, names) -> str | None:
+        """The one network this user sees of these (a coordinator of one network, or any
+        user of a one-network deployment); None when he sees several or none."""
+        visible = self.visible_networks(names)
+        return visible[0] if len(visible) == 1 else None
+
     @property
     def pages(self) -> tuple[str, ...]:
         return ROLE_PAGES.get(self.role, ())
