@@ -15,3 +15,6 @@ PAGES = {
 }
 # Pages that read the shared filter bar.
 FILTERED_PAGES = ("/", "/attendance", "/retention", "/surveys", "/impact")
+# Pages whose own picker is the period (the impact summary's fiscal year or quarter): the
+# filter bar's Period is hidden there, its dates stay and follow the picker.
+OWN_PERIOD_PAGES = ("/impact",)

@@ -20,10 +20,10 @@ PROGRAM_LABELS = {
 }
 
 
-def labelled(label: str, control, width: dict) -> dbc.Col:
+def labelled(label: str, control, width: dict, **col) -> dbc.Col:
     """A control with a visible label tied to it (keyboard and screen-reader friendly)."""
     return dbc.Col(
-        [dbc.Label(label, html_for=control.id, className="small mb-0"), control], **width
+        [dbc.Label(label, html_for=control.id, className="small mb-0"), control], **width, **col
     )
 
 
@@ -67,6 +67,8 @@ def filter_bar(networks: list[str], groups: list[str], communities: list[str]) -
                             clearable=False,
                         ),
                         {"md": 2},
+                        # Hidden where a page has its own period picker (/impact).
+                        id="filter-period",
                     ),
                     labelled(
                         "From – to",
