@@ -28,9 +28,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
+from dashboard import targets
 from dashboard.cellkey import KEY_SPACE
 from dashboard.db import bump_data_version, session_scope
+from dashboard.filters import Filters, fiscal_year_label, fiscal_year_start
 from dashboard.instruments import score_response
 from dashboard.models import (
     COMMUNITIES,
@@ -160,6 +163,19 @@ SURVEY_MODEL = {
     },
 }
 SURVEY_INSTRUMENTS = ["swemwbs", "ucla-3", "healthy-relationships"]
+# Targets for last and this fiscal year, per network: a count within 15% either side of what
+# the year reached (this year: of its pace to the year's end), a rate within 8 points, so that
+# /planning opens with some targets met and some not.
+TARGET_METRICS = (
+    "men_reached",
+    "new_members",
+    "sessions_held",
+    "attendance_hours",
+    "completion_rate",
+)
+TARGET_SPREAD = 0.15
+RATE_SPREAD = 0.08
+PACE_DAYS = 60  # a year younger than this has no pace yet: its targets follow last year's
 UCLA_RATE = 0.8  # share of surveyed men who also fill in the loneliness scale
 
 
@@ -977,6 +993,56 @@ def seed_demo(
         say(f"{writer.counts['survey_response']:,} survey responses; member spans")
         _write_spans(conn, plan)
         _reset_sequences(conn)
+        say("targets for last and this fiscal year")
+        counts = {**writer.counts, "target": seed_targets(session, seed, end)}
         bump_data_version(session)
     say("demo data committed")
-    return dict(writer.counts)
+    return counts
+
+
+def _round_target(value: float) -> float:
+    """A target as people set them: two significant figures, to the nearest half step
+    (12,345 -> 12,500; 87 -> 87)."""
+    step = max(1, 10 ** (len(str(int(value))) - 2) // 2)
+    return float(round(value / step) * step)
+
+
+def seed_targets(session: Session, seed: int, end: dt.date) -> int:
+    """Targets for the fiscal year holding `end` and the one before, per network, near what
+    the demo data reach there; the same seed and data give the same targets. Returns how
+    many were set."""
+    rng = random.Random(f"{seed}:targets")
+    this_year = fiscal_year_start(end)
+    labels = [
+        fiscal_year_label(this_year.replace(year=this_year.year - 1)),
+        fiscal_year_label(this_year),
+    ]
+    conn = session.connection()
+    reached: dict[tuple[str, str], float] = {}
+    count = 0
+    for label in labels:
+        start, stop = targets.parse_period(label)
+        actuals = targets.network_actuals(
+            conn, Filters(start=start, end=min(stop, end)), COMPLETION_SHARE
+        )
+        for network in NETWORKS:
+            figures = actuals.get(network, {})
+            for metric in TARGET_METRICS:
+                actual = figures.get(metric)
+                if actual is None:
+                    continue
+                if targets.metric_kind(metric) == "rate":
+                    value = round(actual + rng.uniform(-RATE_SPREAD, RATE_SPREAD), 2)
+                    value = min(max(value, 0.05), 0.95)
+                else:
+                    elapsed = targets.days_elapsed(start, stop, end)
+                    pace = targets.project(actual, "count", start, stop, end)
+                    if elapsed < PACE_DAYS:
+                        pace = reached.get((network, metric), pace)
+                    reached[(network, metric)] = actual
+                    if not pace:
+                        continue
+                    value = _round_target(pace * rng.uniform(1 - TARGET_SPREAD, 1 + TARGET_SPREAD))
+                targets.set_target(session, network, metric, label, value)
+                count += 1
+    return count
