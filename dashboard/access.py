@@ -8,10 +8,26 @@ from dashboard.filters import Filters
 
 # The pages each role reaches; the server refuses the rest (pages and their callbacks).
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "coordinator": ("/", "/attendance", "/retention", "/surveys", "/impact", "/data"),
-    "leadership": ("/", "/attendance", "/retention", "/surveys", "/impact", "/planning"),
-    # Funders read published releases on /impact and nothing else (SPEC §4).
-    "funder": ("/impact",),
+    "coordinator": (
+        "/",
+        "/attendance",
+        "/retention",
+        "/surveys",
+        "/impact",
+        "/data",
+        "/definitions",
+    ),
+    "leadership": (
+        "/",
+        "/attendance",
+        "/retention",
+        "/surveys",
+        "/impact",
+        "/planning",
+        "/definitions",
+    ),
+    # Funders read published releases on /impact, and what their figures mean (SPEC §4).
+    "funder": ("/impact", "/definitions"),
     "admin": (
         "/",
         "/attendance",
@@ -21,6 +37,7 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
         "/planning",
         "/data",
         "/admin",
+        "/definitions",
     ),
 }
 # Never matches a network name: an empty selection after scoping must mean "nothing".

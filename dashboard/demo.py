@@ -163,9 +163,9 @@ SURVEY_MODEL = {
     },
 }
 SURVEY_INSTRUMENTS = ["swemwbs", "ucla-3", "healthy-relationships"]
-# Targets for last and this fiscal year, per network: a count within 15% either side of what
-# the year reached (this year: of its pace to the year's end), a rate within 8 points, so that
-# /planning opens with some targets met and some not.
+# Targets for last and this fiscal year, per network, set as planners set them from the year
+# before: last year's within 15% (a rate: 8 points) either side of what it reached, this
+# year's of what last year reached; so /planning opens with some targets met and some not.
 TARGET_METRICS = (
     "men_reached",
     "new_members",
@@ -175,7 +175,6 @@ TARGET_METRICS = (
 )
 TARGET_SPREAD = 0.15
 RATE_SPREAD = 0.08
-PACE_DAYS = 60  # a year younger than this has no pace yet: its targets follow last year's
 UCLA_RATE = 0.8  # share of surveyed men who also fill in the loneliness scale
 
 
@@ -1018,7 +1017,7 @@ def seed_targets(session: Session, seed: int, end: dt.date) -> int:
         fiscal_year_label(this_year),
     ]
     conn = session.connection()
-    reached: dict[tuple[str, str], float] = {}
+    before: dict[tuple[str, str], float] = {}  # (network, metric) -> what last year reached
     count = 0
     for label in labels:
         start, stop = targets.parse_period(label)
@@ -1031,18 +1030,21 @@ def seed_targets(session: Session, seed: int, end: dt.date) -> int:
                 actual = figures.get(metric)
                 if actual is None:
                     continue
+                # This year: from last year's figure; without one, from this year's pace.
+                pace = targets.project(actual, targets.metric_kind(metric), start, stop, end)
+                reference = before.get((network, metric), pace if pace is not None else actual)
+                before[(network, metric)] = actual
+                # Away from the reference by at least a point (2% of a count), so that a
+                # target never reads the same as the figure it was set from.
+                sign = rng.choice((-1, 1))
                 if targets.metric_kind(metric) == "rate":
-                    value = round(actual + rng.uniform(-RATE_SPREAD, RATE_SPREAD), 2)
+                    value = round(reference + sign * rng.uniform(0.01, RATE_SPREAD), 2)
                     value = min(max(value, 0.05), 0.95)
+                elif reference:
+                    spread = 1 + sign * rng.uniform(0.02, TARGET_SPREAD)
+                    value = _round_target(reference * spread)
                 else:
-                    elapsed = targets.days_elapsed(start, stop, end)
-                    pace = targets.project(actual, "count", start, stop, end)
-                    if elapsed < PACE_DAYS:
-                        pace = reached.get((network, metric), pace)
-                    reached[(network, metric)] = actual
-                    if not pace:
-                        continue
-                    value = _round_target(pace * rng.uniform(1 - TARGET_SPREAD, 1 + TARGET_SPREAD))
+                    continue
                 targets.set_target(session, network, metric, label, value)
                 count += 1
     return count

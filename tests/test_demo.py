@@ -317,12 +317,18 @@ def test_targets_for_last_and_this_fiscal_year_near_what_the_data_reach(engine):
             "FY2025-26": network_actuals(conn, Filters(start=dt.date(2025, 4, 1), end=END)),
         }
     rows = actual_vs_target(stored, actuals, END)
+    last = {
+        (network, metric): figures[metric]
+        for network, figures in actuals["FY2024-25"].items()
+        for metric in figures
+    }
     for row in rows.to_dict("records"):
+        # Last year's within 15% (a rate: 8 points) of what it reached; this year's of what
+        # last year reached, as planners set them.
+        reference = last[(row["network"], row["metric"])]
         if row["kind"] == "rate":
-            assert abs(row["actual"] - row["target"]) <= 0.085, row
+            assert abs(reference - row["target"]) <= 0.085, row
         else:
-            # Within 15% of the year's figure, or (this year, 91 days in) of its pace.
-            reference = row["actual"] if row["period"] == "FY2024-25" else row["projection"]
             assert 0.8 <= reference / row["target"] <= 1.25, row
     last_year = rows[rows["period"] == "FY2024-25"]["status"]
     assert "met" in set(last_year) and set(last_year) - {"met"}  # some met, some not
