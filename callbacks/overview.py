@@ -108,34 +108,39 @@ def visible_networks(scope, f: Filters) -> list[str]:
     return [name for name in names if not f.networks or name in f.networks]
 
 
-def active_groups(gate: Gate, f: Filters, network: str) -> list[str]:
-    """The groups of one network that the filters choose and that held a session in the
-    period (sessions are not about men: choosing columns by them reveals nobody)."""
-    frame = current_service().run(gate.scope, replace(f, networks=(network,)), metrics.group_table)
-    held = gate.table(frame[["group", "sessions_held"]]).frame
-    return sorted(held.loc[held["sessions_held"] > 0, "group"])
-
-
-def side_by_side(gate: Gate, f: Filters) -> tuple[str, list[str], list[Filters], str] | None:
-    """What the table sets side by side: (title, column names, each column's filters, the
-    total column's name). A user who sees one network gets its groups (his networks side by
-    side would be one column and an identical total); the others, the networks. None when
-    nothing of the selection is in view."""
+def side_by_side(gate: Gate, f: Filters) -> tuple[str, list[str], list[dict], str] | None:
+    """What the table sets side by side: (title, column names, each column's exact figures,
+    the total column's name). A user who sees one network gets its groups that held a
+    session in the period (his networks side by side would be one column and an identical
+    total); the others, the networks. None when nothing of the selection is in view."""
+    service = current_service()
+    window = service.settings.active_window_weeks
     names = visible_networks(gate.scope, f)
     if not names:
         return None
-    known = current_service().lookup(queries.network_names)
-    network = gate.scope.only_network(known)
+    network = gate.scope.only_network(service.lookup(queries.network_names))
     if network is None:
         if len(names) > 1:
             title = f"{', '.join(names[:-1])} and {names[-1]} side by side"
         else:
             title = f"{names[0]} (the filters choose one network)"
-        columns = [replace(f, networks=(name,), preset=None) for name in names]
-        return title, names, columns, "Combined"
-    groups = active_groups(gate, f, network)
-    columns = [replace(f, groups=(group,), preset=None) for group in groups]
-    return f"Groups of {network} side by side", groups, columns, f"{network} (all groups)"
+        exact = [
+            service.run(
+                gate.scope, replace(f, networks=(name,), preset=None), metrics.headline, window
+            )
+            for name in names
+        ]
+        return title, names, exact, "Combined"
+    groups = service.run(gate.scope, f, metrics.headline_by_group, window)
+    if groups.empty:
+        return f"Groups of {network} side by side", [], [], f"{network} (all groups)"
+    exact = groups.drop(columns="group").to_dict("records")
+    return (
+        f"Groups of {network} side by side",
+        list(groups["group"]),
+        exact,
+        f"{network} (all groups)",
+    )
 
 
 def network_table(search):
@@ -145,9 +150,7 @@ def network_table(search):
     view = side_by_side(gate, f)
     if view is None or not view[1]:
         return html.P(NO_SESSIONS, className="text-muted"), view[0] if view else no_update
-    title, names, columns, total = view
-    window = service.settings.active_window_weeks
-    exact = [service.run(gate.scope, column, metrics.headline, window) for column in columns]
+    title, names, exact, total = view
     # Columns side by side with their total beside them: complementary suppression applies
     # down each figure's column.
     safe = gate.table(pd.DataFrame(exact), totals=("column",) if len(names) > 1 else ())

@@ -351,3 +351,32 @@ def test_leadership_and_admin_keep_the_networks_side_by_side(two_cities_app, use
         # Calgary can't give them away; Combined is the protected count of 13 men.
         assert cells["Men reached"][:2] == ["—", "<5"]
         assert abs(int(cells["Men reached"][2]) - 13) <= 2
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"networks": ("Calgary",)},
+        {"networks": ("Edmonton",), "program_types": ("wellbeing-10", "peer-support")},
+        {"networks": ("Calgary",), "age_bands": ("25-34", "35-44")},
+    ],
+)
+def test_figures_by_group_are_the_headline_narrowed_to_each_group(demo_settings, filters):
+    """One query per figure for every group gives what `headline` gives for each group alone
+    (cell keys too, so a protected count is the same here as on the cards)."""
+    from dataclasses import replace
+
+    f = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), **filters)
+    with get_engine(demo_settings.database_url).connect() as conn:
+        frame = metrics.headline_by_group(conn, f)
+        assert len(frame) >= 3
+        for row in frame.to_dict("records"):
+            alone = metrics.headline(conn, replace(f, groups=(row["group"],)))
+            for column, value in row.items():
+                if column == "group":
+                    continue
+                expected = alone[column]
+                if expected is None:  # a figure with no value: NaN in the frame
+                    assert value is None or value != value, (row["group"], column)
+                else:
+                    assert value == pytest.approx(expected), (row["group"], column)
