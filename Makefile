@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing Python packages into $(VENV) (a few minutes on the first run; pip shows each one)..."
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --progress-bar on -r requirements-dev.txt
+	@echo "Python packages installed."
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## Install what is missing, create the demo database on first start, serve on :8050.

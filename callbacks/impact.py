@@ -22,8 +22,10 @@ from charts.style import GRAPH_CONFIG
 from dashboard import audit, queries, releases, report
 from dashboard.auth import current_scope
 from dashboard.db import session_scope
+from dashboard.filters import fiscal_year_label, fiscal_year_start
 from dashboard.service import current_service
 from dashboard.targets import fiscal_years, parse_period, period_label
+from layouts.impact import WHOLE_YEAR
 
 FORMATS = {"impact-pdf-button": "pdf", "impact-csv-button": "csv", "impact-xlsx-button": "xlsx"}
 
@@ -34,11 +36,15 @@ def fiscal_year_options() -> list[dict]:
     return [{"label": label, "value": label} for label in reversed(fiscal_years(first, today()))]
 
 
-def url_fiscal_year(search) -> str | None:
-    """The URL's period as a fiscal year label, when it is exactly one."""
+def url_period(search) -> tuple[str | None, str | None]:
+    """The URL's period as the pickers show it: (fiscal year, quarter or WHOLE_YEAR) when it
+    is exactly a fiscal year or quarter, else (None, None)."""
     f = url_filters(search)
     label = period_label(f.start, f.end)
-    return label if label and len(label) == len("FY2025-26") else None
+    if label is None:
+        return None, None
+    fiscal_year, _, quarter = label.partition("-Q")
+    return fiscal_year, f"Q{quarter}" if quarter else WHOLE_YEAR
 
 
 def is_funder() -> bool:
@@ -46,20 +52,44 @@ def is_funder() -> bool:
 
 
 def show_fiscal_year(search):
-    """The picker follows the URL: its fiscal year, or empty for any other period. A funder
-    has no free periods: nothing to pick here."""
+    """The pickers follow the URL: its fiscal year and quarter, or empty for any other
+    period. A funder has no free periods: nothing to pick here."""
     if is_funder():
-        return None, []
-    return url_fiscal_year(search), fiscal_year_options()
+        return None, [], no_update
+    fiscal_year, quarter = url_period(search)
+    return fiscal_year, fiscal_year_options(), quarter
+
+
+def period_search(fiscal_year: str, quarter: str | None, search):
+    """The URL with the period of this fiscal year (and quarter): its dates (from/to), the
+    other filters kept; no_update when the URL already holds it (or for a funder)."""
+    label = fiscal_year if quarter in (None, WHOLE_YEAR) else f"{fiscal_year}-{quarter}"
+    if is_funder() or label == period_label(*dates_of(search)):
+        return no_update
+    start, end = parse_period(label)
+    return "?" + replace(url_filters(search), start=start, end=end, preset=None).to_query()
+
+
+def dates_of(search) -> tuple[dt.date, dt.date]:
+    f = url_filters(search)
+    return f.start, f.end
 
 
 def choose_fiscal_year(chosen, search):
     """Choosing a fiscal year writes its dates (from/to) into the URL, so the filter bar, the
-    page and the downloads all read the same period."""
-    if is_funder() or not chosen or chosen == url_fiscal_year(search):
+    page and the downloads all read the same period; a quarter is then chosen beside it."""
+    if not chosen:
         return no_update
-    start, end = parse_period(chosen)
-    return "?" + replace(url_filters(search), start=start, end=end, preset=None).to_query()
+    return period_search(chosen, WHOLE_YEAR, search)
+
+
+def choose_quarter(quarter, chosen, search):
+    """Choosing a quarter (or the whole year) of the chosen fiscal year, or with none chosen
+    of the one the URL's period starts in, writes its dates into the URL."""
+    if not quarter:
+        return no_update
+    fiscal_year = chosen or fiscal_year_label(fiscal_year_start(dates_of(search)[0]))
+    return period_search(fiscal_year, quarter, search)
 
 
 def figures_for(search) -> dict:
@@ -350,6 +380,7 @@ def register(app) -> None:
     app.callback(
         Output("impact-fy", "value"),
         Output("impact-fy", "options"),
+        Output("impact-quarter", "value"),
         Input("impact-location", "search"),
     )(show_fiscal_year)
     app.callback(
@@ -358,6 +389,13 @@ def register(app) -> None:
         State("impact-location", "search"),
         prevent_initial_call=True,
     )(choose_fiscal_year)
+    app.callback(
+        Output("impact-location", "search", allow_duplicate=True),
+        Input("impact-quarter", "value"),
+        State("impact-fy", "value"),
+        State("impact-location", "search"),
+        prevent_initial_call=True,
+    )(choose_quarter)
     app.callback(
         Output("impact-period-text", "children"),
         Output("impact-content", "children"),

@@ -108,20 +108,51 @@ def visible_networks(scope, f: Filters) -> list[str]:
     return [name for name in names if not f.networks or name in f.networks]
 
 
+def side_by_side(gate: Gate, f: Filters) -> tuple[str, list[str], list[dict], str] | None:
+    """What the table sets side by side: (title, column names, each column's exact figures,
+    the total column's name). A user who sees one network gets its groups that held a
+    session in the period (his networks side by side would be one column and an identical
+    total); the others, the networks. None when nothing of the selection is in view."""
+    service = current_service()
+    window = service.settings.active_window_weeks
+    names = visible_networks(gate.scope, f)
+    if not names:
+        return None
+    network = gate.scope.only_network(service.lookup(queries.network_names))
+    if network is None:
+        if len(names) > 1:
+            title = f"{', '.join(names[:-1])} and {names[-1]} side by side"
+        else:
+            title = f"{names[0]} (the filters choose one network)"
+        exact = [
+            service.run(
+                gate.scope, replace(f, networks=(name,), preset=None), metrics.headline, window
+            )
+            for name in names
+        ]
+        return title, names, exact, "Combined"
+    groups = service.run(gate.scope, f, metrics.headline_by_group, window)
+    if groups.empty:
+        return f"Groups of {network} side by side", [], [], f"{network} (all groups)"
+    exact = groups.drop(columns="group").to_dict("records")
+    return (
+        f"Groups of {network} side by side",
+        list(groups["group"]),
+        exact,
+        f"{network} (all groups)",
+    )
+
+
 def network_table(search):
     service = current_service()
     gate = service.gate(current_scope())
     f = url_filters(search)
-    names = visible_networks(gate.scope, f)
-    if not names:
-        return html.P(NO_SESSIONS, className="text-muted")
-    window = service.settings.active_window_weeks
-    exact = [
-        service.run(gate.scope, replace(f, networks=(name,), preset=None), metrics.headline, window)
-        for name in names
-    ]
-    # Networks side by side with the combined column beside them: a total, so complementary
-    # suppression applies down each figure's column.
+    view = side_by_side(gate, f)
+    if view is None or not view[1]:
+        return html.P(NO_SESSIONS, className="text-muted"), view[0] if view else no_update
+    title, names, exact, total = view
+    # Columns side by side with their total beside them: complementary suppression applies
+    # down each figure's column.
     safe = gate.table(pd.DataFrame(exact), totals=("column",) if len(names) > 1 else ())
     _, combined, _ = headline_figures(gate, f)
     cells = {}
@@ -137,7 +168,9 @@ def network_table(search):
                 value = safe.frame.loc[i, key]
                 cells[key].append((gate.shown(key, None if pd.isna(value) else value), None))
     shown = {key: gate.shown(key, combined[key]) for key in CARDS}
-    return networks_table(names, cells, shown, page_settings())
+    by_group = total != "Combined"
+    table = networks_table(names, cells, shown, page_settings(), total, by_group)
+    return table, title
 
 
 def cross_filter(click, search):
@@ -178,9 +211,11 @@ def register(app) -> None:
         Input("overview-url", "search"),
     )(update_cards)
     app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(trend_figure)
-    app.callback(Output("overview-networks", "children"), Input("overview-url", "search"))(
-        network_table
-    )
+    app.callback(
+        Output("overview-networks", "children"),
+        Output("overview-networks-title", "children"),
+        Input("overview-url", "search"),
+    )(network_table)
     app.callback(
         Output("overview-url", "search", allow_duplicate=True),
         Input("overview-trend", "clickData"),

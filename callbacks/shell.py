@@ -11,6 +11,7 @@ from dashboard import queries
 from dashboard.auth import current_scope
 from dashboard.filters import PRESETS, Filters, default_preset, preset_range
 from dashboard.service import current_service
+from dashboard.targets import period_label
 
 
 def today() -> dt.date:
@@ -34,7 +35,9 @@ def _role() -> str | None:
 
 
 def describe(f: Filters) -> str:
-    period = PRESETS.get(f.preset or "", "Custom")
+    """The filter bar's summary line; dates that are exactly a fiscal year or quarter are
+    named so (FY2024-25), as the impact page's picker names them."""
+    period = PRESETS.get(f.preset or "") or period_label(f.start, f.end) or "Custom"
     text = f"{period}: {f.start:%d %b %Y} – {f.end:%d %b %Y}"
     if f.networks:
         text += " · " + ", ".join(f.networks)
@@ -150,6 +153,13 @@ def render_page(pathname):
     return layout(scope), shown
 
 
+def period_style(pathname):
+    """The filter bar's Period, hidden on a page whose own picker is the period."""
+    from layouts import OWN_PERIOD_PAGES
+
+    return {"display": "none"} if (pathname or "/") in OWN_PERIOD_PAGES else {}
+
+
 def nav_hrefs(search, ids):
     """Navigation links keep the filters, so they carry over between pages."""
     return [f"{item['path']}{search or ''}" for item in ids]
@@ -182,6 +192,7 @@ def register(app) -> None:
     app.callback(
         Output("page", "children"), Output("filter-bar", "style"), Input("url", "pathname")
     )(render_page)
+    app.callback(Output("filter-period", "style"), Input("url", "pathname"))(period_style)
     app.callback(
         Output({"type": "nav", "path": ALL}, "href"),
         Input("url", "search"),

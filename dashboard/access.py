@@ -8,10 +8,26 @@ from dashboard.filters import Filters
 
 # The pages each role reaches; the server refuses the rest (pages and their callbacks).
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "coordinator": ("/", "/attendance", "/retention", "/surveys", "/impact", "/data"),
-    "leadership": ("/", "/attendance", "/retention", "/surveys", "/impact", "/planning"),
-    # Funders read published releases on /impact and nothing else (SPEC §4).
-    "funder": ("/impact",),
+    "coordinator": (
+        "/",
+        "/attendance",
+        "/retention",
+        "/surveys",
+        "/impact",
+        "/data",
+        "/definitions",
+    ),
+    "leadership": (
+        "/",
+        "/attendance",
+        "/retention",
+        "/surveys",
+        "/impact",
+        "/planning",
+        "/definitions",
+    ),
+    # Funders read published releases on /impact, and what their figures mean (SPEC §4).
+    "funder": ("/impact", "/definitions"),
     "admin": (
         "/",
         "/attendance",
@@ -21,6 +37,7 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
         "/planning",
         "/data",
         "/admin",
+        "/definitions",
     ),
 }
 # Never matches a network name: an empty selection after scoping must mean "nothing".
@@ -75,6 +92,12 @@ class Scope:
     def visible_networks(self, names) -> list[str]:
         """Of these network names, the ones this user may see, in their order."""
         return [name for name in names if self.may_see_network(name)]
+
+    def only_network(self, names) -> str | None:
+        """The one network this user sees of these (a coordinator of one network, or any
+        user of a one-network deployment); None when he sees several or none."""
+        visible = self.visible_networks(names)
+        return visible[0] if len(visible) == 1 else None
 
     @property
     def pages(self) -> tuple[str, ...]:

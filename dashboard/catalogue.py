@@ -480,3 +480,22 @@ def format_value(key: str, value, hidden_text: str = "—") -> str:
     if entry.kind in (RATIO, MEAN):
         return f"{value:,.{entry.digits}f}"
     return f"{value:,.0f}"
+
+
+# The catalogue's parts, each from its first figure on in FIGURES' order: how the definitions
+# page and docs/definitions.md group the figures (a figure added inside a part joins it).
+SECTIONS = (
+    ("Outputs: what the programs did", "sessions_held"),
+    ("Retention", "active_members"),
+    ("Outcomes: what changed for the men", "matched_pairs"),
+)
+
+
+def sections() -> list[tuple[str, list[Figure]]]:
+    """The figures by part of the catalogue, in the catalogue's order."""
+    keys = list(FIGURES)
+    starts = [keys.index(first) for _, first in SECTIONS] + [len(keys)]
+    return [
+        (title, [FIGURES[key] for key in keys[start:stop]])
+        for (title, _), start, stop in zip(SECTIONS, starts, starts[1:], strict=False)
+    ]

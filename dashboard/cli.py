@@ -84,6 +84,12 @@ def build_parser() -> Parser:
     deactivate = sub.add_parser("deactivate-user", help="deactivate a user; sessions end")
     deactivate.add_argument("name")
 
+    sub.add_parser(
+        "definitions",
+        help="print every figure's label, definition, kind and privacy as Markdown "
+        "(docs/definitions.md)",
+    )
+
     from dashboard.cli_extra import register
 
     register(sub)
@@ -203,12 +209,20 @@ def cmd_deactivate_user(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_definitions(args, settings: Settings) -> int:
+    from dashboard.definitions import markdown
+
+    sys.stdout.write(markdown(settings))
+    return 0
+
+
 COMMANDS = {
     "init-db": cmd_init_db,
     "seed-demo": cmd_seed_demo,
     "summary": cmd_summary,
     "create-user": cmd_create_user,
     "deactivate-user": cmd_deactivate_user,
+    "definitions": cmd_definitions,
 }
 
 

@@ -28,9 +28,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
+from dashboard import targets
 from dashboard.cellkey import KEY_SPACE
 from dashboard.db import bump_data_version, session_scope
+from dashboard.filters import Filters, fiscal_year_label, fiscal_year_start
 from dashboard.instruments import score_response
 from dashboard.models import (
     COMMUNITIES,
@@ -160,6 +163,18 @@ SURVEY_MODEL = {
     },
 }
 SURVEY_INSTRUMENTS = ["swemwbs", "ucla-3", "healthy-relationships"]
+# Targets for last and this fiscal year, per network, set as planners set them from the year
+# before: last year's within 15% (a rate: 8 points) either side of what it reached, this
+# year's of what last year reached; so /planning opens with some targets met and some not.
+TARGET_METRICS = (
+    "men_reached",
+    "new_members",
+    "sessions_held",
+    "attendance_hours",
+    "completion_rate",
+)
+TARGET_SPREAD = 0.15
+RATE_SPREAD = 0.08
 UCLA_RATE = 0.8  # share of surveyed men who also fill in the loneliness scale
 
 
@@ -977,6 +992,59 @@ def seed_demo(
         say(f"{writer.counts['survey_response']:,} survey responses; member spans")
         _write_spans(conn, plan)
         _reset_sequences(conn)
+        say("targets for last and this fiscal year")
+        counts = {**writer.counts, "target": seed_targets(session, seed, end)}
         bump_data_version(session)
     say("demo data committed")
-    return dict(writer.counts)
+    return counts
+
+
+def _round_target(value: float) -> float:
+    """A target as people set them: two significant figures, to the nearest half step
+    (12,345 -> 12,500; 87 -> 87)."""
+    step = max(1, 10 ** (len(str(int(value))) - 2) // 2)
+    return float(round(value / step) * step)
+
+
+def seed_targets(session: Session, seed: int, end: dt.date) -> int:
+    """Targets for the fiscal year holding `end` and the one before, per network, near what
+    the demo data reach there; the same seed and data give the same targets. Returns how
+    many were set."""
+    rng = random.Random(f"{seed}:targets")
+    this_year = fiscal_year_start(end)
+    labels = [
+        fiscal_year_label(this_year.replace(year=this_year.year - 1)),
+        fiscal_year_label(this_year),
+    ]
+    conn = session.connection()
+    before: dict[tuple[str, str], float] = {}  # (network, metric) -> what last year reached
+    count = 0
+    for label in labels:
+        start, stop = targets.parse_period(label)
+        actuals = targets.network_actuals(
+            conn, Filters(start=start, end=min(stop, end)), COMPLETION_SHARE
+        )
+        for network in NETWORKS:
+            figures = actuals.get(network, {})
+            for metric in TARGET_METRICS:
+                actual = figures.get(metric)
+                if actual is None:
+                    continue
+                # This year: from last year's figure; without one, from this year's pace.
+                pace = targets.project(actual, targets.metric_kind(metric), start, stop, end)
+                reference = before.get((network, metric), pace if pace is not None else actual)
+                before[(network, metric)] = actual
+                # Away from the reference by at least a point (2% of a count), so that a
+                # target never reads the same as the figure it was set from.
+                sign = rng.choice((-1, 1))
+                if targets.metric_kind(metric) == "rate":
+                    value = round(reference + sign * rng.uniform(0.01, RATE_SPREAD), 2)
+                    value = min(max(value, 0.05), 0.95)
+                elif reference:
+                    spread = 1 + sign * rng.uniform(0.02, TARGET_SPREAD)
+                    value = _round_target(reference * spread)
+                else:
+                    continue
+                targets.set_target(session, network, metric, label, value)
+                count += 1
+    return count

@@ -24,7 +24,7 @@ from dashboard.models import (
     Network,
     SurveyResponse,
 )
-from dashboard.stats import SurvivalCurve, kaplan_meier, logrank, paired_change
+from dashboard.stats import SurvivalCurve, kaplan_meier, logrank, paired_change, survival_at
 
 RETENTION_WEEKS = (4, 12, 26, 52)
 AT_RISK_WEEKS = 3  # a member "at risk": no present in the last 3 weeks (issue 3)
@@ -967,3 +967,127 @@ def survey_tables(conn: Connection, f: Filters, instrument_id: str) -> dict:
         "by_network": survey_change_by(conn, f, instrument_id, pairs, sd_ref),
         "by_group": survey_change_by_group(conn, f, instrument_id, pairs, sd_ref),
     }
+
+
+def headline_by_group(conn: Connection, f: Filters, window_weeks: int = 8) -> pd.DataFrame:
+    """The overview's card figures per group of the selection that held a session in the
+    period: for each group the values `headline` gives with the selection narrowed to that
+    group (cell keys included), from one query per figure rather than one headline per group."""
+    held = dict(
+        conn.execute(
+            select(Group.name, func.count(GroupSession.id))
+            .join(Group, Group.id == GroupSession.group_id)
+            .join(Network, Network.id == Group.network_id)
+            .where(*q.held_sessions_in(f))
+            .group_by(Group.name)
+        ).all()
+    )
+    groups = sorted(held)
+    people = conn.execute(
+        _attendance_base(f, with_group=True)
+        .add_columns(
+            Group.name,
+            func.count(distinct(case((_present, Attendance.member_id)))),
+            _present_keys,
+            func.sum(case((_present, 1), else_=0)),
+            func.sum(case((_present, GroupSession.duration_minutes), else_=0)),
+        )
+        .group_by(Group.name)
+    ).all()
+    reached = {
+        name: (men, keys, attendance, minutes) for name, men, keys, attendance, minutes in people
+    }
+    # New members: of the men whose first present is in the period, those present in the group.
+    new = dict(
+        (name, (men, keys))
+        for name, men, keys in conn.execute(
+            _attendance_base(f, with_group=True)
+            .add_columns(
+                Group.name,
+                func.count(distinct(Attendance.member_id)),
+                func.sum(distinct(Member.record_key)),
+            )
+            .where(_present, q.in_period(Member.first_present, f))
+            .group_by(Group.name)
+        ).all()
+    )
+    on = min(f.end, q.data_end(conn) or f.end)
+    active = dict(
+        (name, (men, keys))
+        for name, men, keys in conn.execute(
+            _attendance_base(active_window(f, on, window_weeks), with_group=True)
+            .add_columns(
+                Group.name,
+                func.count(distinct(Attendance.member_id)),
+                func.sum(distinct(Member.record_key)),
+            )
+            .where(_present)
+            .group_by(Group.name)
+        ).all()
+    )
+    # Narrowed to one group, the survival curve follows the men whose first group it is.
+    followed = {
+        name: (survival_at(part["weeks"], part["lapsed"], 12), len(part))
+        for name, part in survival_members(conn, f, "group", window_weeks).groupby("key")
+    }
+    wellbeing = _wellbeing_by_group(conn, f, groups)
+    rows = []
+    for name in groups:
+        men, keys, attendance, minutes = reached.get(name, (0, 0, 0, 0))
+        attendance = int(attendance or 0)
+        retention, base = followed.get(name, (None, 0))
+        rows.append(
+            {
+                "group": name,
+                "sessions_held": held[name],
+                "men_reached": int(men or 0),
+                key_column("men_reached"): int(keys or 0),
+                "new_members": int(new.get(name, (0, 0))[0] or 0),
+                key_column("new_members"): int(new.get(name, (0, 0))[1] or 0),
+                "attendance": attendance,
+                "average_attendance": attendance / held[name] if held[name] else None,
+                "attendance_hours": round(float(minutes or 0) / 60, 2),
+                "active_members": int(active.get(name, (0, 0))[0] or 0),
+                key_column("active_members"): int(active.get(name, (0, 0))[1] or 0),
+                "retention_12w": retention,
+                "retention_base": base,
+                **wellbeing[name],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _wellbeing_by_group(conn: Connection, f: Filters, groups: list[str]) -> dict[str, dict]:
+    """Per group, the headline's well-being figures: the matched pairs of the men ever
+    enrolled in it (as a group filter keeps them), against one reference SD."""
+    spec = instrument(conn, HEADLINE_INSTRUMENT)
+    pairs = matched_pairs(conn, f, HEADLINE_INSTRUMENT) if spec else pd.DataFrame()
+    enrolled: dict[str, set] = {}
+    if len(pairs):
+        query = (
+            select(Group.name, Enrollment.member_id)
+            .join(Group, Group.id == Enrollment.group_id)
+            .where(Group.name.in_(groups))
+        )
+        for name, member_id in conn.execute(query).all():
+            enrolled.setdefault(name, set()).add(member_id)
+    sd_ref = reference_sd(conn, HEADLINE_INSTRUMENT, spec) if len(pairs) else None
+    result = {}
+    for name in groups:
+        part = pairs[pairs["member_id"].isin(enrolled.get(name, set()))] if len(pairs) else pairs
+        if spec is None:
+            change = {"matched_pairs": 0, "share_improved": None}
+        else:
+            change = paired_change(
+                part["baseline"].tolist() if len(part) else [],
+                part["later"].tolist() if len(part) else [],
+                spec["alpha"],
+                spec["higher_is_better"],
+                reference_sd=_no_sd(sd_ref),
+            )
+        result[name] = {
+            "wellbeing_pairs": change["matched_pairs"],
+            key_column("wellbeing_pairs"): pairs_cell_key(part) if len(part) else 0,
+            "wellbeing_improved": change["share_improved"],
+        }
+    return result

@@ -167,3 +167,18 @@ def paired_change(
             share_unchanged=float(1 - better.mean() - worse.mean()),
         )
     return result
+
+
+def survival_at(durations_weeks: Sequence[float], lapsed: Sequence[bool], weeks: float):
+    """The Kaplan-Meier estimate at `weeks` alone (what `kaplan_meier(...).at(weeks)` gives,
+    without fitting the whole curve): the product over event times up to `weeks` of
+    1 - lapses / men at risk; None when nobody was still followed at `weeks`."""
+    durations = np.asarray(durations_weeks, dtype=float)
+    events = np.asarray(lapsed, dtype=bool)
+    if durations.size == 0 or durations.max() < weeks:
+        return None
+    value = 1.0
+    for time in np.unique(durations[events & (durations <= weeks)]):
+        at_risk = int((durations >= time).sum())
+        value *= 1 - int((events & (durations == time)).sum()) / at_risk
+    return value

@@ -1,5 +1,7 @@
 """Impact summary `/impact`: outputs and outcomes as a logic model, for a fiscal year or any
-period, printable and downloadable (PDF, CSV, XLSX) exactly as shown.
+period, printable and downloadable (PDF, CSV, XLSX) exactly as shown. Its fiscal year and
+quarter pickers are the page's period (the filter bar's Period is hidden here; its dates
+follow them).
 
 A funder's page holds his published releases only (SPEC §4): no filters, no free periods.
 Leadership and admins also get the Releases section, to prepare and publish them.
@@ -13,6 +15,14 @@ from dash import dcc, html
 from dashboard.models import PROGRAM_TYPES
 
 PREPARERS = ("leadership", "admin")  # as dashboard.releases.PREPARERS
+WHOLE_YEAR = "year"
+QUARTER_OPTIONS = [
+    {"label": "Whole year", "value": WHOLE_YEAR},
+    {"label": "Q1 (Apr–Jun)", "value": "Q1"},
+    {"label": "Q2 (Jul–Sep)", "value": "Q2"},
+    {"label": "Q3 (Oct–Dec)", "value": "Q3"},
+    {"label": "Q4 (Jan–Mar)", "value": "Q4"},
+]
 
 
 def download_buttons(prefix: str) -> dbc.ButtonGroup:
@@ -63,11 +73,12 @@ def layout(scope) -> html.Div:
         children=[
             header_row(
                 period_id="impact-period-text",
-                picker=("Fiscal year", "impact-fy", "Other period (filter bar)"),
+                picker=("Fiscal year", "impact-fy", "Other dates (filter bar)"),
                 prefix="impact",
                 what="the impact summary",
-                title_width=6,
-                picker_width=2,
+                title_width=5,
+                picker_width=3,
+                quarter=True,
             ),
             # Writes the chosen fiscal year into the address; the shell's "url" follows it.
             dcc.Location(id="impact-location", refresh="callback-nav"),
@@ -88,10 +99,37 @@ def header_row(
     what: str,
     title_width: int,
     picker_width: int,
+    quarter: bool = False,
 ) -> dbc.Row:
-    """The title with its period line, a picker (label, id, placeholder) and the download
-    buttons of `prefix`: the live summary's and the funder's release page share it."""
+    """The title with its period line, a picker (label, id, placeholder), with `quarter` a
+    quarter picker beside it, and the download buttons of `prefix`: the live summary's and
+    the funder's release page share it."""
     label, picker_id, placeholder = picker
+    pickers = [
+        dbc.Label(label, html_for=picker_id, className="small mb-0"),
+        dcc.Dropdown(id=picker_id, clearable=False, placeholder=placeholder),
+    ]
+    if quarter:
+        pickers = [
+            dbc.Row(
+                className="g-1",
+                children=[
+                    dbc.Col(pickers, xs=7),
+                    dbc.Col(
+                        [
+                            dbc.Label("Quarter", html_for="impact-quarter", className="small mb-0"),
+                            dcc.Dropdown(
+                                id="impact-quarter",
+                                options=QUARTER_OPTIONS,
+                                clearable=False,
+                                placeholder="—",
+                            ),
+                        ],
+                        xs=5,
+                    ),
+                ],
+            )
+        ]
     return dbc.Row(
         className="align-items-end g-2 mb-2",
         children=[
@@ -102,14 +140,7 @@ def header_row(
                 ],
                 md=title_width,
             ),
-            dbc.Col(
-                [
-                    dbc.Label(label, html_for=picker_id, className="small mb-0"),
-                    dcc.Dropdown(id=picker_id, clearable=False, placeholder=placeholder),
-                ],
-                md=picker_width,
-                className="no-print",
-            ),
+            dbc.Col(pickers, md=picker_width, className="no-print"),
             dbc.Col(
                 [
                     html.Div("Download", className="small text-muted"),

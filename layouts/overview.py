@@ -1,4 +1,5 @@
-"""Overview `/`: headline cards, attendance over time, Calgary and Edmonton side by side."""
+"""Overview `/`: headline cards, attendance over time, and the networks side by side (for a
+user who sees one network, his network's groups)."""
 
 from __future__ import annotations
 
@@ -59,19 +60,27 @@ def card(key: str, settings=None) -> dbc.Col:
 
 
 def networks_table(
-    names: list[str], cells: dict[str, list], combined: dict[str, str], settings=None
+    names: list[str],
+    cells: dict[str, list],
+    combined: dict[str, str],
+    settings=None,
+    total: str = "Combined",
+    by_group: bool = False,
 ):
-    """Networks side by side and their combined column, one row per card's figure.
+    """Columns side by side (networks, or one network's groups) and their total column, one
+    row per card's figure.
 
-    cells: figure key -> one (text, why hidden or None) per network, as the gate let it out;
-    combined: figure key -> the combined column's text.
+    cells: figure key -> one (text, why hidden or None) per column, as the gate let it out;
+    combined: figure key -> the total column's text; total: its heading.
     """
+    # Network colours mark networks only (a group's column is not a network).
+    style = (lambda _name: None) if by_group else (lambda name: {"color": color_for(name)})
     header = html.Thead(
         html.Tr(
             [
                 html.Th("Figure"),
-                *[html.Th(n, style={"color": color_for(n)}) for n in names],
-                html.Th("Combined"),
+                *[html.Th(n, style=style(n)) for n in names],
+                html.Th(total),
             ]
         )
     )
@@ -94,7 +103,7 @@ def networks_table(
                 ]
             )
         )
-    return dbc.Table(
+    table = dbc.Table(
         [header, html.Tbody(body)],
         bordered=False,
         hover=True,
@@ -102,10 +111,35 @@ def networks_table(
         responsive=True,
         className="mb-0",
     )
+    if not by_group:
+        return table
+    return html.Div(
+        [
+            table,
+            html.P(
+                "A man in two groups counts in each; the total counts him once.",
+                className="small text-muted mt-2 mb-0",
+            ),
+        ]
+    )
+
+
+def one_network(scope) -> bool:
+    """Whether this user sees one network (the table then sets his groups side by side and
+    gets the page's full width); False outside a request."""
+    import flask
+
+    if not (flask.has_app_context() and "dashboard" in flask.current_app.extensions):
+        return False
+    from dashboard import queries
+    from dashboard.service import current_service
+
+    return scope.only_network(current_service().lookup(queries.network_names)) is not None
 
 
 def layout(scope) -> html.Div:
     settings = page_settings()
+    wide = one_network(scope)
     return html.Div(
         [
             dcc.Location(id="overview-url", refresh="callback-nav"),
@@ -134,19 +168,21 @@ def layout(scope) -> html.Div:
                                 ]
                             )
                         ),
-                        lg=7,
+                        lg=12 if wide else 7,
                         className="mb-3",
                     ),
                     dbc.Col(
                         dbc.Card(
                             dbc.CardBody(
                                 [
-                                    html.H2("Calgary and Edmonton side by side", className="h5"),
+                                    html.H2(
+                                        "Side by side", id="overview-networks-title", className="h5"
+                                    ),
                                     dcc.Loading(html.Div(id="overview-networks"), delay_show=300),
                                 ]
                             )
                         ),
-                        lg=5,
+                        lg=12 if wide else 5,
                         className="mb-3",
                     ),
                 ]

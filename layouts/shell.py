@@ -20,10 +20,10 @@ PROGRAM_LABELS = {
 }
 
 
-def labelled(label: str, control, width: dict) -> dbc.Col:
+def labelled(label: str, control, width: dict, **col) -> dbc.Col:
     """A control with a visible label tied to it (keyboard and screen-reader friendly)."""
     return dbc.Col(
-        [dbc.Label(label, html_for=control.id, className="small mb-0"), control], **width
+        [dbc.Label(label, html_for=control.id, className="small mb-0"), control], **width, **col
     )
 
 
@@ -67,6 +67,8 @@ def filter_bar(networks: list[str], groups: list[str], communities: list[str]) -
                             clearable=False,
                         ),
                         {"md": 2},
+                        # Hidden where a page has its own period picker (/impact).
+                        id="filter-period",
                     ),
                     labelled(
                         "From – to",
@@ -125,11 +127,21 @@ def filter_bar(networks: list[str], groups: list[str], communities: list[str]) -
 
 
 def navbar(scope) -> dbc.Navbar:
-    from layouts import PAGES
+    from layouts import HELP_PAGES, PAGES
 
     links = [
         dbc.NavItem(dbc.NavLink(title, href=path, id={"type": "nav", "path": path}, active="exact"))
         for path, (title, _) in PAGES.items()
+        if scope.can_open(path) and path not in HELP_PAGES
+    ]
+    helps = [
+        dbc.NavLink(
+            PAGES[path][0],
+            href=path,
+            className="text-light small me-3",
+            id=f"nav-help-{path.strip('/')}",
+        )
+        for path in HELP_PAGES
         if scope.can_open(path)
     ]
     who = f"{scope.username} · {scope.role}"
@@ -141,6 +153,7 @@ def navbar(scope) -> dbc.Navbar:
             children=[
                 dbc.NavbarBrand("Network Dashboard", href="/", className="fw-semibold"),
                 dbc.Nav(links, className="me-auto", navbar=True, id="nav-links"),
+                *helps,
                 html.Span(who, className="navbar-text small me-3", id="nav-user"),
                 dbc.NavLink("Sign out", href="/logout", external_link=True, className="text-light"),
             ],

@@ -40,6 +40,7 @@ DATA_TABLES = [
     "enrollment",
     "attendance",
     "survey_response",
+    "target",
 ]
 
 
@@ -70,6 +71,7 @@ def test_same_seed_gives_the_same_rows_and_another_seed_does_not(engine, tmp_pat
         first, second = _checksums(engine), _checksums(twin)
         assert first == second
         assert {name: n for name, (n, _digest) in first.items()} == counts
+        assert counts["target"] > 0  # the same targets too (the checksum covers them)
         seed_demo(other, seed=8, scale=SCALE, end=END)
         third = _checksums(other)
         for name in ("member", "session", "attendance", "survey_response"):
@@ -290,3 +292,87 @@ def test_progress_version_and_rows_added_afterwards(engine):
         s.flush()
         s.add(GroupSession(group_id=group.id, date=END, duration_minutes=90))
         s.flush()
+
+
+def test_targets_for_last_and_this_fiscal_year_near_what_the_data_reach(engine):
+    from dashboard.filters import Filters
+    from dashboard.targets import actual_vs_target, list_targets, network_actuals
+
+    counts = seed_demo(engine, seed=9, scale=SCALE, end=END)
+    with session_scope(engine) as s:
+        stored = list_targets(s)
+    assert counts["target"] == len(stored)
+    # Per network (not combined), for last year and the year END falls in.
+    assert {(t["network"], t["period"]) for t in stored} == {
+        (network, period)
+        for network in ("Calgary", "Edmonton")
+        for period in ("FY2024-25", "FY2025-26")
+    }
+    assert {t["metric"] for t in stored} >= {"men_reached", "sessions_held", "attendance_hours"}
+    with engine.connect() as conn:
+        actuals = {
+            "FY2024-25": network_actuals(
+                conn, Filters(start=dt.date(2024, 4, 1), end=dt.date(2025, 3, 31))
+            ),
+            "FY2025-26": network_actuals(conn, Filters(start=dt.date(2025, 4, 1), end=END)),
+        }
+    rows = actual_vs_target(stored, actuals, END)
+    last = {
+        (network, metric): figures[metric]
+        for network, figures in actuals["FY2024-25"].items()
+        for metric in figures
+    }
+    for row in rows.to_dict("records"):
+        # Last year's within 15% (a rate: 8 points) of what it reached; this year's of what
+        # last year reached, as planners set them.
+        reference = last[(row["network"], row["metric"])]
+        if row["kind"] == "rate":
+            assert abs(reference - row["target"]) <= 0.085, row
+        else:
+            assert 0.8 <= reference / row["target"] <= 1.25, row
+    last_year = rows[rows["period"] == "FY2024-25"]["status"]
+    assert "met" in set(last_year) and set(last_year) - {"met"}  # some met, some not
+
+
+@pytest.fixture
+def demo_targets(demo_url):
+    """The shared demo database with the targets its seeding made (other tests clear them)."""
+    from sqlalchemy import delete
+
+    from dashboard.demo import seed_targets
+    from dashboard.models import Target
+    from tests.conftest import DEMO_END
+
+    engine = get_engine(demo_url)
+    with session_scope(engine) as s:
+        s.execute(delete(Target))
+        seed_targets(s, seed=7, end=DEMO_END)
+    return engine
+
+
+def test_planning_opens_on_the_demo_targets_against_actuals(demo_targets, demo_app, client_for):
+    from dashboard import metrics
+    from dashboard.filters import Filters
+    from tests.dash_calls import run_callback
+
+    out = run_callback(
+        client_for("admin"),
+        demo_app,
+        "planning-targets-grid.rowData",
+        [
+            ("planning-fy", "value", "FY2025-26"),
+            ("planning-version", "data", 0),
+            ("planning-present", "value", False),
+        ],
+    )
+    rows = {(r["network"], r["metric"]): r for r in out["planning-targets-grid"]["rowData"]}
+    assert {network for network, _ in rows} == {"Calgary", "Edmonton"}
+    with demo_targets.connect() as conn:
+        for network in ("Calgary", "Edmonton"):
+            f = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), networks=(network,))
+            exact = metrics.outputs(conn, f)
+            for metric in ("men_reached", "sessions_held"):
+                row = rows[(network, metric)]
+                assert row["actual"] == exact[metric] and row["target"] > 0, row
+    assert {"met"} < {r["status"] for r in rows.values()}  # some met, some not
+    assert out["planning-actual-chart"]["figure"]["data"]

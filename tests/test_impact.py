@@ -175,6 +175,97 @@ def test_fiscal_year_picker_and_url_agree(demo_app, client_for):
     assert out["impact-location"]["search"] == "?from=2023-04-01&to=2024-03-31&network=Calgary"
 
 
+def pickers(client, app, search: str) -> tuple[str | None, str | None]:
+    out = run_callback(client, app, "impact-fy.value", [("impact-location", "search", search)])
+    return out["impact-fy"]["value"], out["impact-quarter"]["value"]
+
+
+def test_the_fiscal_year_and_quarter_pickers_are_the_period(demo_app, client_for):
+    client = client_for("leadership")
+    # The pickers read the URL: a whole year, one of its quarters, other dates.
+    assert pickers(client, demo_app, "?from=2024-04-01&to=2025-03-31") == ("FY2024-25", "year")
+    assert pickers(client, demo_app, "?from=2024-07-01&to=2024-09-30") == ("FY2024-25", "Q2")
+    assert pickers(client, demo_app, "?from=2025-01-01&to=2025-03-31") == ("FY2024-25", "Q4")
+    assert pickers(client, demo_app, "?from=2024-07-01&to=2024-10-31") == (None, None)
+    # Choosing a quarter of the chosen year writes its dates.
+    year = "?from=2024-04-01&to=2025-03-31&network=Calgary"
+    out = run_callback(
+        client,
+        demo_app,
+        "impact-location.search",
+        [("impact-quarter", "value", "Q3")],
+        [("impact-fy", "value", "FY2024-25"), ("impact-location", "search", year)],
+    )
+    q3 = out["impact-location"]["search"]
+    assert q3 == "?from=2024-10-01&to=2024-12-31&network=Calgary"
+    # A year chosen is the whole year; a quarter of it is chosen beside it.
+    out = run_callback(
+        client,
+        demo_app,
+        "impact-location.search",
+        [("impact-fy", "value", "FY2023-24")],
+        [("impact-location", "search", q3)],
+    )
+    assert out["impact-location"]["search"] == "?from=2023-04-01&to=2024-03-31&network=Calgary"
+    out = run_callback(
+        client,
+        demo_app,
+        "impact-location.search",
+        [("impact-quarter", "value", "year")],
+        [("impact-fy", "value", "FY2024-25"), ("impact-location", "search", q3)],
+    )
+    assert out["impact-location"]["search"] == year
+    # With other dates in the URL, a quarter is one of the year they start in.
+    out = run_callback(
+        client,
+        demo_app,
+        "impact-location.search",
+        [("impact-quarter", "value", "Q1")],
+        [
+            ("impact-fy", "value", None),
+            ("impact-location", "search", "?from=2024-07-01&to=2024-10-31"),
+        ],
+    )
+    assert out["impact-location"]["search"] == "?from=2024-04-01&to=2024-06-30"
+
+
+def test_one_period_control_on_impact_and_a_shared_link_opens_on_it(demo_app, client_for):
+    """The filter bar's Period is hidden on /impact (the pickers are the period) and shown
+    elsewhere; the filter bar, the pickers and the summary of a shared link name one year."""
+    client = client_for("leadership")
+    for path, style in (("/impact", {"display": "none"}), ("/", {}), ("/surveys", {})):
+        out = run_callback(client, demo_app, "filter-period.style", [("url", "pathname", path)])
+        assert out["filter-period"]["style"] == style, path
+    link = "?from=2023-04-01&to=2024-03-31&network=Edmonton"
+    other = client_for("admin")  # someone else opens the link
+    bar = run_callback(
+        other,
+        demo_app,
+        "filter-summary.children",
+        [("url", "search", link)]
+        + [(c, "value", None) for c in SHELL_CONTROLS]
+        + [("filter-dates", "start_date", None), ("filter-dates", "end_date", None)],
+    )
+    assert bar["filter-dates"] == {"start_date": "2023-04-01", "end_date": "2024-03-31"}
+    assert bar["filter-summary"]["children"].startswith("FY2023-24: 01 Apr 2023 – 31 Mar 2024")
+    assert pickers(other, demo_app, link) == ("FY2023-24", "year")
+    line = run_callback(
+        other, demo_app, "impact-period-text.children", [("impact-location", "search", link)]
+    )["impact-period-text"]["children"]
+    assert line.startswith("FY2023-24 (1 Apr 2023 – 31 Mar 2024)")
+
+
+SHELL_CONTROLS = [
+    "filter-network",
+    "filter-group",
+    "filter-program",
+    "filter-preset",
+    "filter-age",
+    "filter-community",
+    "filter-grain",
+]
+
+
 def download(client, app, button: str, search: str) -> dict:
     outputs = callback_outputs(app, "impact-pdf-download.data")
     body = callback_body(
@@ -365,6 +456,15 @@ def test_funder_callbacks_answer_with_the_release_whatever_the_url(
         # No free period for a funder: the URL is left alone.
         assert response.status_code in (200, 204)
         assert not (response.get_json(silent=True) or {}).get("response")
+        quarter = dash_call(
+            client,
+            callback_outputs(demo_app, "impact-location.search", "impact-quarter"),
+            [("impact-quarter", "value", "Q2")],
+            [("impact-fy", "value", "FY2023-24"), ("impact-location", "search", search)],
+        )
+        called.add(callback_outputs(demo_app, "impact-location.search", "impact-quarter")[0])
+        assert quarter.status_code in (200, 204)
+        assert not (quarter.get_json(silent=True) or {}).get("response")
         for button in ("impact-csv-button", "impact-pdf-button")[: 1 if called_pdf else 2]:
             data = download(client, demo_app, button, search)
             name = f"impact-summary-FY2025-26-release-{published['id']}"

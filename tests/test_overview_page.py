@@ -251,3 +251,132 @@ def test_cards_compare_a_period_under_way_with_as_many_days(start, end, data_end
     prev, note = comparison_period(f, day)
     assert (prev.start.isoformat(), prev.end.isoformat()) == expected
     assert note.startswith(f"Compared with {prev.start:%d %b %Y}")
+
+
+# --- Side by side: the networks, or a one-network user's groups (hand-made data) ----------
+
+
+@pytest.fixture
+def two_cities_app(engine, database_url):
+    """Calgary: Bow circle (6 men, 3 sessions of 2 h), Elbow circle (3 men and one of Bow's,
+    2 sessions of 1.5 h) and Nose Hill circle (no session in FY2025-26); Edmonton: River
+    circle (4 men, 2 sessions). A Calgary coordinator, leadership and an admin."""
+    from dashboard.app_factory import create_app
+    from dashboard.db import session_scope
+    from dashboard.settings import Settings
+    from dashboard.users import create_user
+    from tests.conftest import TEST_PASSWORD
+    from tests.factories import Builder
+
+    bow = [f"CGY-{i:06d}" for i in range(1, 7)]
+    elbow = [f"CGY-{i:06d}" for i in range(7, 10)]
+    river = [f"EDM-{i:06d}" for i in range(1, 5)]
+    with session_scope(engine) as session:
+        b = Builder(session)
+        b.network("Calgary")
+        b.network("Edmonton")
+        b.group("Bow circle", "Calgary", minutes=120)
+        b.group("Elbow circle", "Calgary", minutes=90)
+        b.group("Nose Hill circle", "Calgary", end="2024-12-31")
+        b.group("River circle", "Edmonton")
+        for code in bow + elbow:
+            b.member(code, "Calgary")
+        for code in river:
+            b.member(code, "Edmonton")
+        b.member("CGY-000099", "Calgary")
+        b.enroll("CGY-000099", "Nose Hill circle", "2024-01-01", "2024-12-31", "completed")
+        b.session("Nose Hill circle", "2024-06-03", {"CGY-000099": "present"})
+        for day in ("2025-05-05", "2025-05-12", "2025-05-19"):
+            b.session("Bow circle", day, dict.fromkeys(bow, "present"))
+        # CGY-000001 of Bow circle also comes to Elbow circle once.
+        b.session("Elbow circle", "2025-05-06", dict.fromkeys([*elbow, bow[0]], "present"))
+        b.session(
+            "Elbow circle",
+            "2025-05-13",
+            {elbow[0]: "present", elbow[1]: "present", elbow[2]: "absent"},
+        )
+        for day in ("2025-05-07", "2025-05-14"):
+            b.session("River circle", day, dict.fromkeys(river, "present"))
+        b.done()
+        for username, role, networks in (
+            ("coord", "coordinator", ["Calgary"]),
+            ("leadership", "leadership", []),
+            ("admin", "admin", []),
+        ):
+            create_user(session, username, role, networks, TEST_PASSWORD)
+    settings = Settings(database_url=database_url, secret_key="test-secret", demo_mode=False)
+    return create_app(settings, prepare=False)
+
+
+def side_by_side(app, username: str) -> tuple[str, list[str], dict]:
+    """The table's title, its column names and {figure label: [cell text per column]}."""
+    from tests.conftest import login
+
+    client = app.server.test_client()
+    assert login(client, username).status_code == 302
+    body = run_callback(client, app, "overview-networks.children", [("overview-url", "search", FY)])
+    content = body["overview-networks"]["children"]
+    if content["type"] == "Div":  # groups: the table and a note under it
+        content = content["props"]["children"][0]
+    columns, cells = networks_cells({"overview-networks": {"children": content}})
+    texts = {label: [text for text, _ in row] for label, row in cells.items()}
+    return body["overview-networks-title"]["children"], columns, texts
+
+
+def test_a_one_network_coordinator_sees_his_groups_side_by_side(two_cities_app):
+    title, columns, cells = side_by_side(two_cities_app, "coord")
+    assert title == "Groups of Calgary side by side"
+    # Nose Hill circle held no session in the year: no column; Edmonton's group is not his.
+    assert columns == ["Bow circle", "Elbow circle", "Calgary (all groups)"]
+    assert cells["Sessions held"] == ["3", "2", "5"]
+    # CGY-000001 counts in both groups and once in the total.
+    assert cells["Men reached"] == ["6", "4", "9"]
+    assert cells["New members"] == ["6", "4", "9"]
+    # 18 attendances x 2 h; (4 + 2) x 1.5 h; together 45 h.
+    assert cells["Attendance-hours"] == ["36", "9", "45"]
+    # 18 / 3; 6 / 2; 24 / 5.
+    assert cells["Average attendance"] == ["6.0", "3.0", "4.8"]
+
+
+@pytest.mark.parametrize("username", ["leadership", "admin"])
+def test_leadership_and_admin_keep_the_networks_side_by_side(two_cities_app, username):
+    title, columns, cells = side_by_side(two_cities_app, username)
+    assert title == "Calgary and Edmonton side by side"
+    assert columns == ["Calgary", "Edmonton", "Combined"]
+    assert cells["Sessions held"] == ["5", "2", "7"]  # sessions are not about men: never hidden
+    if username == "admin":
+        assert cells["Men reached"] == ["9", "4", "13"]
+    else:
+        # Edmonton's 4 men are below 5, Calgary is hidden with it so that Combined minus
+        # Calgary can't give them away; Combined is the protected count of 13 men.
+        assert cells["Men reached"][:2] == ["—", "<5"]
+        assert abs(int(cells["Men reached"][2]) - 13) <= 2
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"networks": ("Calgary",)},
+        {"networks": ("Edmonton",), "program_types": ("wellbeing-10", "peer-support")},
+        {"networks": ("Calgary",), "age_bands": ("25-34", "35-44")},
+    ],
+)
+def test_figures_by_group_are_the_headline_narrowed_to_each_group(demo_settings, filters):
+    """One query per figure for every group gives what `headline` gives for each group alone
+    (cell keys too, so a protected count is the same here as on the cards)."""
+    from dataclasses import replace
+
+    f = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), **filters)
+    with get_engine(demo_settings.database_url).connect() as conn:
+        frame = metrics.headline_by_group(conn, f)
+        assert len(frame) >= 3
+        for row in frame.to_dict("records"):
+            alone = metrics.headline(conn, replace(f, groups=(row["group"],)))
+            for column, value in row.items():
+                if column == "group":
+                    continue
+                expected = alone[column]
+                if expected is None:  # a figure with no value: NaN in the frame
+                    assert value is None or value != value, (row["group"], column)
+                else:
+                    assert value == pytest.approx(expected), (row["group"], column)

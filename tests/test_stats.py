@@ -3,7 +3,7 @@
 import pytest
 
 from dashboard.instruments import INSTRUMENTS, score_response
-from dashboard.stats import kaplan_meier, logrank_in_words, paired_change
+from dashboard.stats import kaplan_meier, logrank_in_words, paired_change, survival_at
 
 SPECS = {spec["id"]: spec for spec in INSTRUMENTS}
 
@@ -18,6 +18,24 @@ def test_kaplan_meier_by_hand():
     assert curve.at(5) == pytest.approx(0.3)
     assert curve.at(6) is None  # nobody followed six weeks
     assert curve.at_risk_at(2) == 4
+
+
+@pytest.mark.parametrize("weeks, expected", [(0, 1.0), (1, 0.8), (2.5, 0.6), (4, 0.3), (6, None)])
+def test_survival_at_one_time_is_the_curve_there(weeks, expected):
+    durations, lapsed = [1, 2, 2, 3, 5], [True, True, False, True, False]
+    value = survival_at(durations, lapsed, weeks)
+    assert value == (None if expected is None else pytest.approx(expected))
+    assert survival_at([], [], 4) is None
+    # The same as the whole fitted curve on messier data (ties, censoring at event times).
+    import random
+
+    rng = random.Random(3)
+    durations = [rng.choice([0, 0.5, 1, 3, 7, 12, 12, 20, 40]) for _ in range(200)]
+    lapsed = [rng.random() < 0.6 for _ in durations]
+    for at in (0, 4, 12, 26, 40):
+        assert survival_at(durations, lapsed, at) == pytest.approx(
+            kaplan_meier(durations, lapsed).at(at)
+        )
 
 
 def test_kaplan_meier_empty_and_single():
