@@ -26,7 +26,7 @@ from dashboard.db import session_scope
 from dashboard.filters import Filters
 from dashboard.models import FIXED_LENGTH_PROGRAMS
 from dashboard.service import current_service
-from layouts.shell import PROGRAM_LABELS
+from dashboard.wording import program_label
 
 TOP_GROUPS = 12  # issue: "limit to the ~12 largest"; more lines than that are unreadable
 CHART_GROUPS = 40  # rows of the heatmap and bar charts; the per-group table lists them all
@@ -39,8 +39,7 @@ NO_FIXED = "No fixed-length program (Men's Well-Being, 10 sessions) in this sele
 NO_FIXED_SESSIONS = "No sessions of a fixed-length program match these filters"
 NO_RECORDED = "no attendance recorded"
 MEMBER_ROWS_NOTE = (
-    "Member-level lists are shown only to coordinators (for their own "
-    "network) and the data steward."
+    "Member-level lists are shown only to coordinators (for their own network) and admins."
 )
 
 
@@ -239,7 +238,7 @@ def dosage_figure(search):
     fig = charts.dosage(men, texts, service.settings.completion_threshold)
     exact = {"men": len(frame), "median": float(frame["dosage"].median())}
     summary, _ = gate.record(exact, DOSAGE_COLUMNS)
-    program_names = ", ".join(PROGRAM_LABELS.get(p, p) for p in programs)
+    program_names = ", ".join(program_label(p) for p in programs)
     note = f"{gate.shown('dosage_men', summary['men'])} men in {program_names}; median dosage "
     if summary["median"] is None:
         note += f"hidden: {gate.reason(exact, 'median', DOSAGE_COLUMNS)}."
@@ -307,6 +306,7 @@ def group_grid(search):
     if raw.empty:
         return [], NO_SESSIONS
     frame = safe.frame.copy()
+    frame["program_type"] = [program_label(p) for p in frame["program_type"]]
     frame["men_reached"] = [
         gate.hidden_text("men_reached") if hidden else value
         for value, hidden in zip(frame["men_reached"], safe.hidden["men_reached"], strict=True)

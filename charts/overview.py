@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.style import NO_SESSIONS, color_for, empty_figure, styled
+from charts.style import NO_SESSIONS, color_for, empty_figure, period_ticks, styled
 from dashboard import catalogue
 
 
@@ -33,4 +33,6 @@ def trend(frame: pd.DataFrame, grain: str, days: int) -> go.Figure:
         "quarter": dict(tickformat="Q%q %Y", dtick="M3" if days <= 1100 else None),
     }.get(grain, {})
     fig.update_xaxes(title=f"{grain.title()} starting (the first and last may be partial)", **ticks)
+    # Every bucket labelled, the last month of a fiscal year too.
+    period_ticks(fig, frame["period"], grain)
     return styled(fig)

@@ -17,12 +17,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.style import SERIES_COLORS, color_for, styled
+from charts.style import ITEM_COLORS, color_for, styled
 from dashboard.catalogue import format_value, label
 
-IMPROVED, WORSE, NEUTRAL = SERIES_COLORS[2], SERIES_COLORS[5], "#BBBBBB"
-BASELINE_COLOUR, LATER_COLOUR = SERIES_COLORS[4], SERIES_COLORS[2]
-BELOW_COLOUR, ABOVE_COLOUR = SERIES_COLORS[3], SERIES_COLORS[0]
+# Okabe-Ito bluish green and vermillion; neither is a network's colour (charts/style.py).
+IMPROVED, WORSE, NEUTRAL = "#009E73", "#D55E00", "#BBBBBB"
+BASELINE_COLOUR, LATER_COLOUR = "#999999", "#009E73"
+BELOW_COLOUR, ABOVE_COLOUR = ITEM_COLORS["below"], ITEM_COLORS["above"]
 SHARE_KEYS = ("share_improved", "share_unchanged", "share_worse")
 SHARE_COLOURS = {"share_improved": IMPROVED, "share_unchanged": NEUTRAL, "share_worse": WORSE}
 # Readability, not privacy: a group's row in the forest plot needs this many pairs (fewer
@@ -412,7 +413,8 @@ def item_figure(table: pd.DataFrame, spec: dict) -> go.Figure:
                     textposition="inside",
                     insidetextanchor="middle",
                     textangle=0,
-                    textfont=dict(color="black" if colour == NEUTRAL else "white"),
+                    # Dark text reads on the grey and on both item colours.
+                    textfont=dict(color="black"),
                     customdata=[format_value("item_share", v) for v in full],
                     hovertemplate=f"{side.title()} · {name}: %{{customdata}}<extra></extra>",
                 ),

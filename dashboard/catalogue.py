@@ -43,7 +43,9 @@ class Figure:
         if self.kind not in KINDS:
             raise ValueError(f"figure {self.key}: unknown kind {self.kind!r}")
         if self.kind not in (MEN, SESSIONS) and self.base is None:
-            raise ValueError(f"figure {self.key}: a {self.kind} needs the count of men it rests on")
+            raise ValueError(
+                f"figure {self.key}: kind {self.kind!r} needs the count of men it rests on"
+            )
 
     @property
     def counts_men(self) -> bool:
@@ -466,6 +468,18 @@ def roles(columns: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         elif entry.base is not None:
             derived[column] = column_of.get(entry.base, entry.base)
     return counts, derived
+
+
+def rounded(key: str, value) -> int | float | None:
+    """The number a file (CSV, XLSX) carries: to the decimals it is shown with, so it agrees
+    with its text (a share of 67.89% shown as "68%" is 0.68); counts whole; None as None."""
+    if value is None:
+        return None
+    entry = figure(key)
+    if entry.kind in (MEN, SESSIONS, ROWS):
+        return int(value)
+    digits = entry.digits + 2 if entry.kind in (SHARE, SURVIVAL) else entry.digits
+    return round(float(value), digits) if digits else round(float(value))
 
 
 def format_value(key: str, value, hidden_text: str = "—") -> str:

@@ -18,6 +18,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+def _program(text: str) -> str:
+    """A program type the dashboard knows (exit 2 and the known ones otherwise)."""
+    from dashboard.models import PROGRAM_TYPES
+
+    if text not in PROGRAM_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"unknown program type {text!r}; known: {', '.join(PROGRAM_TYPES)}"
+        )
+    return text
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -74,7 +85,7 @@ def build_parser() -> Parser:
     summary.add_argument("--to", dest="end", type=_date, required=True)
     summary.add_argument("--network", action="append", default=[])
     summary.add_argument("--group", action="append", default=[])
-    summary.add_argument("--program", action="append", default=[])
+    summary.add_argument("--program", action="append", default=[], type=_program)
     summary.add_argument(
         "--suppress", action="store_true", help="apply small-cell suppression (SPEC §4)"
     )

@@ -30,7 +30,7 @@ DRAFT, PUBLISHED, SUPERSEDED = "draft", "published", "superseded"
 # What a funder may read: releases that were published, the current and the corrected ones.
 FUNDER_STATUSES = (PUBLISHED, SUPERSEDED)
 PREPARERS = ("leadership", "admin")
-# The command line acts for the data steward when no user is named (it runs on the server).
+# The command line acts as an admin when no user is named (it runs on the server).
 CLI_SCOPE = Scope(role="admin", username="cli")
 _QUARTER = re.compile(r"^(FY\d{4}-\d{2})[\s-]*(Q[1-4])$")
 

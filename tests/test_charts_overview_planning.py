@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from charts import overview, planning
+from charts import attendance, overview, planning
 from charts.style import NO_SESSIONS
 
 
@@ -24,6 +24,26 @@ def test_trend_draws_a_line_per_network_with_hidden_points_as_gaps():
     assert list(fig.data[1].customdata) == ["Edmonton", "Edmonton"]
     assert fig.layout.yaxis.title.text == "Attendance (presents)"
     assert fig.layout.xaxis.tickformat == "%b %Y" and fig.layout.xaxis.dtick == "M1"
+
+
+def test_a_fiscal_years_month_axis_labels_all_twelve_months():
+    months = pd.date_range("2025-04-01", "2026-03-01", freq="MS")
+    frame = pd.DataFrame({"period": months, "key": "Calgary", "attendance": range(12)})
+    fig = overview.trend(frame, "month", 365)
+    axis = fig.layout.xaxis
+    assert axis.tickmode == "array"
+    assert list(axis.ticktext)[0] == "Apr 2025" and list(axis.ticktext)[-1] == "Mar 2026"
+    assert len(axis.tickvals) == 12 and axis.tickvals[-1] == "2026-03-01"
+    quarters = frame[frame["period"].dt.month.isin([4, 7, 10, 1])]
+    axis = overview.trend(quarters, "quarter", 365).layout.xaxis
+    assert list(axis.ticktext) == ["Q2 2025", "Q3 2025", "Q4 2025", "Q1 2026"]
+
+
+def test_attendance_trend_labels_every_month_too():
+    months = pd.date_range("2025-04-01", "2026-03-01", freq="MS")
+    frame = pd.DataFrame({"period": months, "key": "Calgary", "attendance": range(12)})
+    axis = attendance.trend(frame, ["Calgary"], "network", "month").layout.xaxis
+    assert list(axis.ticktext)[-1] == "Mar 2026" and len(axis.tickvals) == 12
 
 
 def test_trend_of_nothing_says_so():
