@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 
 from charts.style import ITEM_COLORS, color_for, styled
 from dashboard.catalogue import format_value, label
+from dashboard.wording import signed
 
 # Okabe-Ito bluish green and vermillion; neither is a network's colour (charts/style.py).
 IMPROVED, WORSE, NEUTRAL = "#009E73", "#D55E00", "#BBBBBB"
@@ -51,20 +52,16 @@ def forest_label(row: dict) -> str:
     return f"{row['key']} · {pairs_label(row)}"
 
 
-def signed(value: float) -> str:
-    """+1.2, -0.4 or 0.0 (never '-0.0'): the short form beside the forest's rows."""
-    text = f"{value:+.1f}"
-    return "0.0" if text in ("+0.0", "-0.0") else text
-
-
 def estimate_text(row: dict) -> str:
     if row["hidden"]:
         return "hidden"
     if row["mean_change"] is None:
         return "—"
     if row["ci_low"] is None:
-        return f"{signed(row['mean_change'])} (one pair)"
-    return f"{signed(row['mean_change'])} ({signed(row['ci_low'])} to {signed(row['ci_high'])})"
+        return f"{signed(row['mean_change'], 1)} (one pair)"
+    # The short form beside the forest's rows: +1.2, -0.4 or 0.0 (never '-0.0').
+    low, high = signed(row["ci_low"], 1), signed(row["ci_high"], 1)
+    return f"{signed(row['mean_change'], 1)} ({low} to {high})"
 
 
 def ci_text(row: dict) -> str:

@@ -111,3 +111,17 @@ def test_weakest_retention_names_the_men_it_rests_on():
     fig = planning.weakest_retention(weakest, ["#0072B2", "#E69F00"], False)
     assert list(fig.data[0].text) == ["50% of 6 new men", "67% of 9 new men"]
     assert list(fig.data[0].x) == [50.0, 2 / 3 * 100]
+
+
+def test_growth_shows_a_change_that_rounds_to_zero_without_a_sign_or_red():
+    shown = pd.DataFrame(
+        {
+            "group": ["Up", "Same", "Down a little"],
+            "attendance": [120, 80, 499],
+            "attendance_before": [100, 80, 500],
+            "change": [20, 0, -1],
+        }
+    )
+    fig = planning.growth(shown, False)
+    assert list(fig.data[0].text) == ["100 → 120 (+20%)", "80 → 80 (0%)", "500 → 499 (0%)"]
+    assert list(fig.data[0].marker.color) == [planning.GOOD, planning.NEUTRAL, planning.BAD]
