@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dashboard.wording import signed
+
 MEN = "men"
 SESSIONS = "sessions"
 ROWS = "rows"
@@ -490,7 +492,7 @@ def format_value(key: str, value, hidden_text: str = "—") -> str:
     if entry.kind in (SHARE, SURVIVAL):
         return f"{value:.{entry.digits}%}"
     if entry.kind == CHANGE:
-        return f"{value:+.{entry.digits}f}"
+        return signed(value, entry.digits)  # never "-0.00"
     if entry.kind in (RATIO, MEAN):
         return f"{value:,.{entry.digits}f}"
     return f"{value:,.0f}"

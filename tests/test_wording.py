@@ -134,3 +134,9 @@ def test_every_program_type_has_a_label():
     from dashboard.models import PROGRAM_TYPES
 
     assert set(wording.PROGRAM_LABELS) == set(PROGRAM_TYPES)
+
+
+def test_a_change_figure_never_reads_minus_zero():
+    assert catalogue.format_value("mean_change", -0.001) == "0.00"
+    assert catalogue.format_value("mean_change", -0.42) == "-0.42"
+    assert catalogue.format_value("d_z", 0.3) == "+0.30"
