@@ -101,7 +101,16 @@ def trend_figure(search):
     f = url_filters(search)
     frame = service.run(gate.scope, f, metrics.attendance_over_time, "network")
     safe = gate.table(frame, columns={"men": "men_reached"}).frame
-    return charts.trend(safe, f.grain, f.days)
+    return charts.trend(safe, f.grain, f.days, partial_buckets(f, service.data_end()))
+
+
+def partial_buckets(f: Filters, data_end) -> bool:
+    """Whether the trend's first or last week (month, quarter) is only partly in the period
+    or partly covered by the data: a whole fiscal year by month is not."""
+    freq = {"week": "W-SUN", "month": "M", "quarter": "Q"}[f.grain]  # weeks start on Monday
+    end = min(f.end, data_end) if data_end is not None and data_end >= f.start else f.end
+    first, last = pd.Period(f.start, freq), pd.Period(end, freq)
+    return f.start != first.start_time.date() or end != last.end_time.date()
 
 
 def visible_networks(scope, f: Filters) -> list[str]:

@@ -125,3 +125,24 @@ def test_growth_shows_a_change_that_rounds_to_zero_without_a_sign_or_red():
     fig = planning.growth(shown, False)
     assert list(fig.data[0].text) == ["100 → 120 (+20%)", "80 → 80 (0%)", "500 → 499 (0%)"]
     assert list(fig.data[0].marker.color) == [planning.GOOD, planning.NEUTRAL, planning.BAD]
+
+
+def test_the_axis_says_partial_only_when_an_edge_bucket_is_partial():
+    import datetime as dt
+
+    from callbacks.overview import partial_buckets
+    from dashboard.filters import Filters
+
+    fy = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31))
+    assert partial_buckets(fy, dt.date(2026, 11, 30)) is False  # the data cover the year
+    assert partial_buckets(fy, dt.date(2026, 3, 14)) is True  # the data stop mid-March
+    assert partial_buckets(Filters(start=dt.date(2025, 4, 3), end=dt.date(2026, 3, 31)), None)
+    quarters = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), grain="quarter")
+    assert partial_buckets(quarters, dt.date(2026, 6, 1)) is False
+    frame = pd.DataFrame(
+        {"period": pd.to_datetime(["2025-04-01"]), "key": ["Calgary"], "attendance": [3]}
+    )
+    assert overview.trend(frame, "month", 365, False).layout.xaxis.title.text == "Month starting"
+    assert overview.trend(frame, "month", 365).layout.xaxis.title.text.endswith(
+        "(the first and last may be partial)"
+    )
