@@ -26,7 +26,7 @@ from dashboard.db import session_scope
 from dashboard.filters import Filters
 from dashboard.models import FIXED_LENGTH_PROGRAMS
 from dashboard.service import current_service
-from dashboard.wording import program_label
+from dashboard.wording import plural, program_label
 
 TOP_GROUPS = 12  # issue: "limit to the ~12 largest"; more lines than that are unreadable
 CHART_GROUPS = 40  # rows of the heatmap and bar charts; the per-group table lists them all
@@ -311,7 +311,7 @@ def group_grid(search):
         gate.hidden_text("men_reached") if hidden else value
         for value, hidden in zip(frame["men_reached"], safe.hidden["men_reached"], strict=True)
     ]
-    note = f"{len(frame)} group(s) with sessions in the period."
+    note = f"{plural(len(frame), 'group')} with sessions in the period."
     if safe.any_hidden:
         note += (
             f" Men reached below {gate.k} show as {gate.hidden_text('men_reached')}; the "

@@ -11,6 +11,7 @@ from dashboard import queries
 from dashboard.auth import current_scope
 from dashboard.filters import PRESETS, Filters, default_preset, preset_range
 from dashboard.service import current_service
+from dashboard.wording import plural
 
 
 def today() -> dt.date:
@@ -39,7 +40,7 @@ def describe(f: Filters) -> str:
     if f.networks:
         text += " · " + ", ".join(f.networks)
     if f.groups:
-        text += f" · {len(f.groups)} group(s)"
+        text += f" · {plural(len(f.groups), 'group')}"
     return text
 
 

@@ -77,7 +77,7 @@ def describe_selection(f, columns: list[str]) -> str:
         (label, values)
         for label, values in (
             ("groups", f.groups),
-            ("program types", f.program_types),
+            ("program types", [wording.program_label(p) for p in f.program_types]),
             ("age bands", f.age_bands),
             ("communities", f.communities),
         )
