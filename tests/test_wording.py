@@ -140,3 +140,15 @@ def test_a_change_figure_never_reads_minus_zero():
     assert catalogue.format_value("mean_change", -0.001) == "0.00"
     assert catalogue.format_value("mean_change", -0.42) == "-0.42"
     assert catalogue.format_value("d_z", 0.3) == "+0.30"
+
+
+def test_the_filter_summary_counts_groups_in_words():
+    import datetime as dt
+
+    from callbacks.shell import describe
+    from dashboard.filters import Filters
+
+    one = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), groups=("Calgary Peer",))
+    assert describe(one).endswith(" · 1 group")
+    two = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), groups=("A", "B"))
+    assert describe(two).endswith(" · 2 groups")
