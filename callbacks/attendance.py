@@ -32,7 +32,7 @@ from dashboard.tables import (
     fixed_programs,
     heatmap_table,
 )
-from layouts.shell import PROGRAM_LABELS
+from dashboard.wording import plural, program_label
 
 TOP_GROUPS = 12  # issue: "limit to the ~12 largest"; more lines than that are unreadable
 CHART_GROUPS = 40  # rows of the heatmap and bar charts; the per-group table lists them all
@@ -40,8 +40,7 @@ NO_FIXED = "No fixed-length program (Men's Well-Being, 10 sessions) in this sele
 NO_FIXED_SESSIONS = "No sessions of a fixed-length program match these filters"
 NO_RECORDED = "no attendance recorded"
 MEMBER_ROWS_NOTE = (
-    "Member-level lists are shown only to coordinators (for their own "
-    "network) and the data steward."
+    "Member-level lists are shown only to coordinators (for their own network) and admins."
 )
 
 
@@ -217,7 +216,7 @@ def dosage_figure(search):
     fig = charts.dosage(men, texts, service.settings.completion_threshold)
     exact = {"men": len(frame), "median": float(frame["dosage"].median())}
     summary, _ = gate.record(exact, DOSAGE_COLUMNS)
-    program_names = ", ".join(PROGRAM_LABELS.get(p, p) for p in programs)
+    program_names = ", ".join(program_label(p) for p in programs)
     note = f"{gate.shown('dosage_men', summary['men'])} men in {program_names}; median dosage "
     if summary["median"] is None:
         note += f"hidden: {gate.reason(exact, 'median', DOSAGE_COLUMNS)}."
@@ -285,11 +284,12 @@ def group_grid(search):
     if raw.empty:
         return [], NO_SESSIONS
     frame = safe.frame.copy()
+    frame["program_type"] = [program_label(p) for p in frame["program_type"]]
     frame["men_reached"] = [
         gate.hidden_text("men_reached") if hidden else value
         for value, hidden in zip(frame["men_reached"], safe.hidden["men_reached"], strict=True)
     ]
-    note = f"{len(frame)} group(s) with sessions in the period."
+    note = f"{plural(len(frame), 'group')} with sessions in the period."
     if safe.any_hidden:
         note += (
             f" Men reached below {gate.k} show as {gate.hidden_text('men_reached')}; the "

@@ -35,6 +35,7 @@ from dashboard.importing import (
 from dashboard.importing.report import TABLE_LABELS
 from dashboard.importing.validate import COLUMNS
 from dashboard.service import current_service
+from dashboard.wording import plural
 from layouts.data import KIND_TITLES, MARKS, preview_grid, problem_grid, upload_prompt
 
 # The largest upload the page accepts. IMPORT_MAX_ROWS (50,000) rows of the widest kind
@@ -157,10 +158,6 @@ def changes_text(report: ImportReport) -> str:
         if items:
             parts.append(f"{verb} {', '.join(items)}")
     return "; ".join(parts)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def check_view(report: ImportReport) -> list:

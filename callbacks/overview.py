@@ -13,7 +13,7 @@ from dash import Input, Output, State, html, no_update
 from callbacks.shell import url_filters
 from charts import overview as charts
 from charts.style import NO_SESSIONS
-from dashboard import catalogue, metrics, queries
+from dashboard import catalogue, metrics, queries, wording
 from dashboard.auth import current_scope
 from dashboard.filters import Filters
 from dashboard.gate import Gate
@@ -31,13 +31,15 @@ def format_change(key: str, now, before) -> tuple[str, str]:
     entry = catalogue.figure(key)
     if entry.kind in POINTS:
         diff = (now - before) * 100
-        text = f"{diff:+.0f} points"
+        text, direction = wording.points(diff), wording.sign(diff)
     elif before == 0:
         return "no data in the previous period", "text-muted"
     else:
         diff = now - before
-        text = f"{diff:+,.{entry.digits}f} ({diff / before:+.0%})"
-    css = "text-success" if diff > 0 else "text-danger" if diff < 0 else "text-muted"
+        text = f"{wording.signed(diff, entry.digits)} ({wording.signed_percent(diff / before)})"
+        # A change too small to show reads "0.0 (0%)": neither a rise nor a decline.
+        direction = wording.sign(diff, entry.digits)
+    css = {1: "text-success", -1: "text-danger", 0: "text-muted"}[direction]
     return text + " vs previous period", css
 
 
@@ -99,7 +101,16 @@ def trend_figure(search):
     f = url_filters(search)
     frame = service.run(gate.scope, f, metrics.attendance_over_time, "network")
     safe = gate.table(frame, columns={"men": "men_reached"}).frame
-    return charts.trend(safe, f.grain, f.days)
+    return charts.trend(safe, f.grain, f.days, partial_buckets(f, service.data_end()))
+
+
+def partial_buckets(f: Filters, data_end) -> bool:
+    """Whether the trend's first or last week (month, quarter) is only partly in the period
+    or partly covered by the data: a whole fiscal year by month is not."""
+    freq = {"week": "W-SUN", "month": "M", "quarter": "Q"}[f.grain]  # weeks start on Monday
+    end = min(f.end, data_end) if data_end is not None and data_end >= f.start else f.end
+    first, last = pd.Period(f.start, freq), pd.Period(end, freq)
+    return f.start != first.start_time.date() or end != last.end_time.date()
 
 
 def visible_networks(scope, f: Filters) -> list[str]:

@@ -16,6 +16,7 @@ from callbacks.shell import url_filters
 from charts.retention import (
     FUTURE,
     HIDDEN,
+    PARTIAL,
     SHOWN,
     at_risk_table,
     cohort_heatmap,
@@ -294,6 +295,9 @@ def cohort_chart(search):
     future = not_reached(frame["cohort"], offsets, service.data_end(), quarter)
     shares = [[None] * len(offsets) for _ in range(len(frame))]
     status = [[SHOWN] * len(offsets) for _ in range(len(frame))]
+    # The cell of each cohort whose month (quarter) holds the data's end, when that period
+    # is not over: its share is "so far", not a drop.
+    partial = [None if pd.isna(k) else int(k) for k in frame["partial_offset"]]
     for j, cell in cells.frame.iterrows():
         i, o = int(cell["row"]), offsets.index(cell["offset"])
         if future[i][o]:
@@ -302,6 +306,8 @@ def cohort_chart(search):
             status[i][o] = HIDDEN
         else:
             shares[i][o] = cell["share"]
+            if cell["offset"] == partial[i]:
+                status[i][o] = PARTIAL
     labels = [
         f"{cohort} · {gate.shown('cohort_size', size)} men"
         for cohort, size in zip(frame["cohort"], sizes, strict=True)
@@ -309,7 +315,13 @@ def cohort_chart(search):
     fig = cohort_heatmap(
         labels, offsets, shares, status, quarter, f"hidden: fewer than {gate.k} men"
     )
-    note = "Blank cells are months not reached yet by the data."
+    period = "quarter" if quarter else "month"
+    note = f"Blank cells are {period}s not reached yet by the data."
+    if any(PARTIAL in row for row in status):
+        note += (
+            f" Faded cells with a dotted outline, marked 'so far': the {period} the data end "
+            f"in is not over, so the share is what it is so far, not men dropping out."
+        )
     if any(HIDDEN in row for row in status):
         note += f" '–': hidden, fewer than {gate.k} men."
     return fig, note

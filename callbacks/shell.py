@@ -12,6 +12,7 @@ from dashboard.auth import current_scope
 from dashboard.filters import PRESETS, Filters, default_preset, preset_range
 from dashboard.service import current_service
 from dashboard.targets import period_label
+from dashboard.wording import plural
 
 
 def today() -> dt.date:
@@ -42,7 +43,7 @@ def describe(f: Filters) -> str:
     if f.networks:
         text += " · " + ", ".join(f.networks)
     if f.groups:
-        text += f" · {len(f.groups)} group(s)"
+        text += f" · {plural(len(f.groups), 'group')}"
     return text
 
 

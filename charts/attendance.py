@@ -10,28 +10,27 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.style import color_for, styled
+from charts.style import (
+    SEQUENTIAL_SCALE,
+    SERIES_COLORS,
+    STATUS_COLORS,
+    color_for,
+    period_ticks,
+    styled,
+)
 from dashboard import catalogue
 
-# Group lines: Okabe-Ito without its yellow (too faint for a thin line on white) plus wine;
+# Group lines: the shared non-network series colours (never a network's blue or orange);
 # after 8 groups the dash pattern changes, so no two of the 12 lines look alike.
-GROUP_COLORS = [
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#000000",
-    "#882255",
-]
+GROUP_COLORS = SERIES_COLORS
 LINE_DASHES = ["solid", "dash", "dot", "dashdot"]
-PRESENT, EXCUSED, ABSENT = "#0072B2", "#E69F00", "#BBBBBB"  # Okabe-Ito, as charts/style.py
+PRESENT, EXCUSED, ABSENT = (STATUS_COLORS[s] for s in ("present", "excused", "absent"))
 CANCELLED, HIDDEN = "#D55E00", "#A6A6A6"
 MIN_LABELLED_SHARE = 0.04  # narrower bar segments carry no text label (it would not fit)
 MAX_MARKED_WEEKS = 80  # beyond this many columns a cell is too thin for its "✕" text
-# Light-to-dark blues: the lightest shade stays visible against a blank (no session) cell.
-ATTENDANCE_SCALE = [[0, "#C6DBEF"], [0.5, "#4292C6"], [1, "#08306B"]]
+# The shared sequential scale: its lightest shade stays visible against a blank (no
+# session) cell.
+ATTENDANCE_SCALE = SEQUENTIAL_SCALE
 NOTE_FONT = dict(color="#555")
 
 
@@ -99,9 +98,8 @@ def trend(frame: pd.DataFrame, keys: list[str], by: str, grain: str) -> go.Figur
         )
     fig.update_yaxes(title=f"{catalogue.label('attendance')} (presents)", rangemode="tozero")
     fig.update_xaxes(title=f"{grain.title()} starting")
-    if grain != "week" and frame["period"].nunique() <= 12:
-        # Few buckets: one tick per month or quarter, not plotly's day ticks between them.
-        fig.update_xaxes(dtick="M1" if grain == "month" else "M3", tickformat="%b %Y")
+    # One tick per month or quarter, the last one too, not plotly's day ticks between them.
+    period_ticks(fig, frame["period"], grain)
     fig = finish(fig, 380 if by == "network" else 440)
     if by == "group":
         # Group names are long: a legend beside the chart reads better than one on top.
@@ -202,7 +200,7 @@ def rates(frame: pd.DataFrame) -> go.Figure:
     shown = frame[frame["rate"].notna()]
     for column, name, color, text_color in (
         ("rate", "Present", PRESENT, "white"),
-        ("excused_share", "Excused", EXCUSED, "black"),
+        ("excused_share", "Excused", EXCUSED, "white"),
         ("absent", "Absent", ABSENT, "black"),
     ):
         fig.add_trace(

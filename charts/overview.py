@@ -5,13 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.style import NO_SESSIONS, color_for, empty_figure, styled
+from charts.style import NO_SESSIONS, color_for, empty_figure, period_ticks, styled
 from dashboard import catalogue
 
 
-def trend(frame: pd.DataFrame, grain: str, days: int) -> go.Figure:
+def trend(frame: pd.DataFrame, grain: str, days: int, partial: bool = True) -> go.Figure:
     """Attendance per time bucket, one line per network (`key`); a hidden point (None) is a
-    gap. `grain` is the filters' grain, `days` the length of the period (for the ticks)."""
+    gap. `grain` is the filters' grain, `days` the length of the period (for the ticks),
+    `partial` whether the first or last bucket covers only part of its week, month or
+    quarter (the axis says so)."""
     if frame.empty:
         return empty_figure(NO_SESSIONS)
     fig = go.Figure()
@@ -32,5 +34,8 @@ def trend(frame: pd.DataFrame, grain: str, days: int) -> go.Figure:
         "month": dict(tickformat="%b %Y", dtick="M1" if days <= 400 else None),
         "quarter": dict(tickformat="Q%q %Y", dtick="M3" if days <= 1100 else None),
     }.get(grain, {})
-    fig.update_xaxes(title=f"{grain.title()} starting (the first and last may be partial)", **ticks)
+    note = " (the first and last may be partial)" if partial else ""
+    fig.update_xaxes(title=f"{grain.title()} starting{note}", **ticks)
+    # Every bucket labelled, the last month of a fiscal year too.
+    period_ticks(fig, frame["period"], grain)
     return styled(fig)

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from charts.style import color_for, empty_figure, styled
 from dashboard import catalogue
+from dashboard.wording import signed_percent
 
 GOOD, BAD, NEUTRAL = "#009E73", "#D55E00", "#BBBBBB"
 
@@ -191,14 +192,14 @@ def growth(shown: pd.DataFrame, presenting: bool) -> go.Figure:
     for now, before, change in zip(
         shown["attendance"], shown["attendance_before"], shown["change"], strict=True
     ):
-        pct = f" ({change / before:+.0%})" if before else ""
+        pct = f" ({signed_percent(change / before)})" if before else ""
         texts.append(f"{before:,.0f} → {now:,.0f}{pct}")
     fig = go.Figure(
         go.Bar(
             y=shown["group"],
             x=shown["change"],
             orientation="h",
-            marker_color=[GOOD if c > 0 else BAD for c in shown["change"]],
+            marker_color=[GOOD if c > 0 else BAD if c < 0 else NEUTRAL for c in shown["change"]],
             text=texts,
             textposition="outside",
             cliponaxis=False,

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import html
 
-from charts.style import color_for, styled
+from charts.style import SEQUENTIAL_SCALE, color_for, styled
 from dashboard.stats import SurvivalCurve
 
 # The weeks the x axis marks, then every 26 weeks after a year.
@@ -129,8 +129,22 @@ def at_risk_table(frame: pd.DataFrame, weeks: Sequence[int]) -> dbc.Table:
     )
 
 
-# What a cohort cell holds: a share shown, a share withheld, or a month the data has not reached.
-SHOWN, HIDDEN, FUTURE = "shown", "hidden", "future"
+# What a cohort cell holds: a share shown, a share of a period not over yet ("so far"), a share
+# withheld, or a month the data have not reached.
+SHOWN, PARTIAL, HIDDEN, FUTURE = "shown", "partial", "hidden", "future"
+PARTIAL_STRENGTH = 0.4  # a "so far" cell: the scale's colour faded toward white, dotted outline
+PARTIAL_TRACE = "so far"
+
+
+def faded(scale: list, strength: float) -> list:
+    """A colour scale mixed with white: `strength` of the colour is kept."""
+
+    def mix(hex_colour: str) -> str:
+        value = hex_colour.lstrip("#")
+        rgb = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+        return "#" + "".join(f"{round(c * strength + 255 * (1 - strength)):02X}" for c in rgb)
+
+    return [[stop, mix(colour)] for stop, colour in scale]
 
 
 def cohort_heatmap(
@@ -142,11 +156,16 @@ def cohort_heatmap(
     hidden_hover: str,
 ) -> go.Figure:
     """Cohort x months (quarters) since joining, each cell the share of the cohort present;
-    `status` marks each cell SHOWN, HIDDEN ('–') or FUTURE (blank, not 0%)."""
+    `status` marks each cell SHOWN, PARTIAL (its period is not over: faded, dotted, "so far"),
+    HIDDEN ('–') or FUTURE (blank, not 0%)."""
+    period = "quarter" if quarter else "month"
     z, text, hover = [], [], []
-    for share_row, status_row in zip(shares, status, strict=True):
+    so_far_z, so_far_text, so_far_hover, outlines = [], [], [], []
+    for row, (share_row, status_row) in enumerate(zip(shares, status, strict=True)):
         z_row, text_row, hover_row = [], [], []
-        for value, state in zip(share_row, status_row, strict=True):
+        so_far = {"z": [], "text": [], "hover": []}
+        for column, (value, state) in enumerate(zip(share_row, status_row, strict=True)):
+            cell = (None, "", "")
             if state == FUTURE:
                 z_row.append(None)
                 text_row.append("")
@@ -155,34 +174,76 @@ def cohort_heatmap(
                 z_row.append(None)
                 text_row.append("–")
                 hover_row.append(hidden_hover)
+            elif state == PARTIAL:
+                cell = (
+                    float(value),
+                    f"{value:.0%}<br>so far",
+                    f"{value:.0%} so far — this {period} is not over",
+                )
+                z_row.append(None)
+                text_row.append("")
+                hover_row.append(cell[2])
+                outlines.append((row, column))
             else:
                 z_row.append(float(value))
                 text_row.append(f"{value:.0%}")
                 hover_row.append(f"{value:.0%} of the cohort came at least once")
+            for key, part in zip(("z", "text", "hover"), cell, strict=True):
+                so_far[key].append(part)
         z.append(z_row)
         text.append(text_row)
         hover.append(hover_row)
+        so_far_z.append(so_far["z"])
+        so_far_text.append(so_far["text"])
+        so_far_hover.append(so_far["hover"])
     unit = "Quarters" if quarter else "Months"
+    x, y = [str(o) for o in offsets], list(labels)
+    common = dict(
+        x=x,
+        y=y,
+        zmin=0,
+        zmax=1,
+        xgap=1,
+        ygap=1,
+        texttemplate="%{text}",
+        hovertemplate=(f"%{{y}}<br>{period} %{{x}} after joining: %{{customdata}}<extra></extra>"),
+    )
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[str(o) for o in offsets],
-            y=list(labels),
             text=text,
-            texttemplate="%{text}",
             customdata=hover,
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            xgap=1,
-            ygap=1,
+            colorscale=SEQUENTIAL_SCALE,
             colorbar=dict(title="Share", tickformat=".0%", thickness=12),
-            hovertemplate=(
-                f"%{{y}}<br>{unit[:-1].lower()} %{{x}} after joining: "
-                "%{customdata}<extra></extra>"
-            ),
+            **common,
         )
     )
+    if outlines:
+        fig.add_trace(
+            go.Heatmap(
+                z=so_far_z,
+                text=so_far_text,
+                customdata=so_far_hover,
+                name=PARTIAL_TRACE,
+                colorscale=faded(SEQUENTIAL_SCALE, PARTIAL_STRENGTH),
+                showscale=False,
+                # Its empty cells must leave the hover to the cells below.
+                hoverongaps=False,
+                textfont=dict(color="#222222"),
+                **common,
+            )
+        )
+        for row, column in outlines:
+            # Category axes place the n-th category at n: the cell spans n ± 0.5.
+            fig.add_shape(
+                type="rect",
+                x0=column - 0.5,
+                x1=column + 0.5,
+                y0=row - 0.5,
+                y1=row + 0.5,
+                line=dict(color="#333333", width=1.5, dash="dot"),
+                layer="above",
+            )
     fig.update_xaxes(
         title=f"{unit} since joining (0 = the quarter joined)"
         if quarter

@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 
-# Okabe-Ito colour-blind-safe palette: Calgary blue, Edmonton orange, combined grey.
+# Network colours mean a network and nothing else (issue 12): Okabe-Ito Calgary blue,
+# Edmonton orange, combined grey. Everything else below uses colours of its own.
 NETWORK_COLORS = {
     "Calgary": "#0072B2",
     "Edmonton": "#E69F00",
     "All": "#555555",
     "Both networks": "#555555",
 }
+# Series that are not networks (groups, cohorts): Paul Tol's colour-blind-safe "muted" set
+# without its blues and oranges, plus black, so no group line reads as a network.
 SERIES_COLORS = [
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#F0E442",
+    "#117733",
+    "#882255",
+    "#44AA99",
+    "#AA4499",
+    "#999933",
+    "#CC6677",
+    "#332288",
     "#000000",
 ]
+# Attendance statuses, wherever they are drawn: green present, purple excused, grey absent
+# (Tol bright: told apart with any colour vision; white text reads on the first two).
+STATUS_COLORS = {"present": "#228833", "excused": "#AA3377", "absent": "#BBBBBB"}
+# Survey items' answers below and above the scale's middle: rose and teal (Tol bright;
+# dark text on both).
+ITEM_COLORS = {"below": "#EE6677", "above": "#44AA99"}
+# Every heatmap: one sequential scale, light to dark green (ColorBrewer Greens), read by its
+# lightness, so it stays readable for every kind of colour blindness and in grey print.
+SEQUENTIAL_SCALE = [[0, "#E5F5E0"], [0.5, "#41AB5D"], [1, "#00441B"]]
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=14)
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -30,7 +43,31 @@ GRAPH_CONFIG = {
 
 
 def color_for(key: str, index: int = 0) -> str:
+    """A network's own colour; any other series the `index`-th of SERIES_COLORS."""
     return NETWORK_COLORS.get(key, SERIES_COLORS[index % len(SERIES_COLORS)])
+
+
+# Beyond this many buckets a label per month (quarter) no longer fits: plotly picks the ticks.
+MAX_PERIOD_TICKS = 24
+
+
+def period_ticks(fig: go.Figure, periods, grain: str) -> go.Figure:
+    """A time axis of monthly (quarterly) buckets labels every bucket, the last one too
+    (e.g. all twelve months of a fiscal year); weeks and long periods keep plotly's ticks."""
+    starts = sorted({pd.Timestamp(p) for p in periods})
+    if grain not in ("month", "quarter") or not 0 < len(starts) <= MAX_PERIOD_TICKS:
+        return fig
+    if grain == "month":
+        text = [f"{p:%b %Y}" for p in starts]
+    else:
+        text = [f"Q{p.quarter} {p.year}" for p in starts]
+    fig.update_xaxes(
+        tickmode="array",
+        tickvals=[p.date().isoformat() for p in starts],
+        ticktext=text,
+        automargin=True,
+    )
+    return fig
 
 
 def styled(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:

@@ -17,12 +17,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.style import SERIES_COLORS, color_for, styled
+from charts.style import ITEM_COLORS, color_for, styled
 from dashboard.catalogue import format_value, label
+from dashboard.wording import signed
 
-IMPROVED, WORSE, NEUTRAL = SERIES_COLORS[2], SERIES_COLORS[5], "#BBBBBB"
-BASELINE_COLOUR, LATER_COLOUR = SERIES_COLORS[4], SERIES_COLORS[2]
-BELOW_COLOUR, ABOVE_COLOUR = SERIES_COLORS[3], SERIES_COLORS[0]
+# Okabe-Ito bluish green and vermillion; neither is a network's colour (charts/style.py).
+IMPROVED, WORSE, NEUTRAL = "#009E73", "#D55E00", "#BBBBBB"
+BASELINE_COLOUR, LATER_COLOUR = "#999999", "#009E73"
+BELOW_COLOUR, ABOVE_COLOUR = ITEM_COLORS["below"], ITEM_COLORS["above"]
 SHARE_KEYS = ("share_improved", "share_unchanged", "share_worse")
 SHARE_COLOURS = {"share_improved": IMPROVED, "share_unchanged": NEUTRAL, "share_worse": WORSE}
 # Readability, not privacy: a group's row in the forest plot needs this many pairs (fewer
@@ -50,20 +52,16 @@ def forest_label(row: dict) -> str:
     return f"{row['key']} · {pairs_label(row)}"
 
 
-def signed(value: float) -> str:
-    """+1.2, -0.4 or 0.0 (never '-0.0'): the short form beside the forest's rows."""
-    text = f"{value:+.1f}"
-    return "0.0" if text in ("+0.0", "-0.0") else text
-
-
 def estimate_text(row: dict) -> str:
     if row["hidden"]:
         return "hidden"
     if row["mean_change"] is None:
         return "—"
     if row["ci_low"] is None:
-        return f"{signed(row['mean_change'])} (one pair)"
-    return f"{signed(row['mean_change'])} ({signed(row['ci_low'])} to {signed(row['ci_high'])})"
+        return f"{signed(row['mean_change'], 1)} (one pair)"
+    # The short form beside the forest's rows: +1.2, -0.4 or 0.0 (never '-0.0').
+    low, high = signed(row["ci_low"], 1), signed(row["ci_high"], 1)
+    return f"{signed(row['mean_change'], 1)} ({low} to {high})"
 
 
 def ci_text(row: dict) -> str:
@@ -412,7 +410,8 @@ def item_figure(table: pd.DataFrame, spec: dict) -> go.Figure:
                     textposition="inside",
                     insidetextanchor="middle",
                     textangle=0,
-                    textfont=dict(color="black" if colour == NEUTRAL else "white"),
+                    # Dark text reads on the grey and on both item colours.
+                    textfont=dict(color="black"),
                     customdata=[format_value("item_share", v) for v in full],
                     hovertemplate=f"{side.title()} · {name}: %{{customdata}}<extra></extra>",
                 ),

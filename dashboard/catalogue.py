@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dashboard.wording import signed
+
 MEN = "men"
 SESSIONS = "sessions"
 ROWS = "rows"
@@ -43,7 +45,9 @@ class Figure:
         if self.kind not in KINDS:
             raise ValueError(f"figure {self.key}: unknown kind {self.kind!r}")
         if self.kind not in (MEN, SESSIONS) and self.base is None:
-            raise ValueError(f"figure {self.key}: a {self.kind} needs the count of men it rests on")
+            raise ValueError(
+                f"figure {self.key}: kind {self.kind!r} needs the count of men it rests on"
+            )
 
     @property
     def counts_men(self) -> bool:
@@ -468,6 +472,18 @@ def roles(columns: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     return counts, derived
 
 
+def rounded(key: str, value) -> int | float | None:
+    """The number a file (CSV, XLSX) carries: to the decimals it is shown with, so it agrees
+    with its text (a share of 67.89% shown as "68%" is 0.68); counts whole; None as None."""
+    if value is None:
+        return None
+    entry = figure(key)
+    if entry.kind in (MEN, SESSIONS, ROWS):
+        return int(value)
+    digits = entry.digits + 2 if entry.kind in (SHARE, SURVIVAL) else entry.digits
+    return round(float(value), digits) if digits else round(float(value))
+
+
 def format_value(key: str, value, hidden_text: str = "—") -> str:
     """How a figure's value reads on screen and in files: `hidden_text` when withheld."""
     if value is None:
@@ -476,7 +492,7 @@ def format_value(key: str, value, hidden_text: str = "—") -> str:
     if entry.kind in (SHARE, SURVIVAL):
         return f"{value:.{entry.digits}%}"
     if entry.kind == CHANGE:
-        return f"{value:+.{entry.digits}f}"
+        return signed(value, entry.digits)  # never "-0.00"
     if entry.kind in (RATIO, MEAN):
         return f"{value:,.{entry.digits}f}"
     return f"{value:,.0f}"

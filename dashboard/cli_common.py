@@ -40,6 +40,15 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {text!r}") from None
 
 
+def _program(text: str) -> str:
+    """A program type the dashboard knows (exit 2 and the known ones otherwise)."""
+    if text not in PROGRAM_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"unknown program type {text!r}; known: {', '.join(PROGRAM_TYPES)}"
+        )
+    return text
+
+
 def add_filter_arguments(parser) -> None:
     """The period and the filter bar's choices, as `summary` and `export` take them."""
     parser.add_argument("--from", dest="start", type=_date, required=True, help="YYYY-MM-DD")
@@ -47,7 +56,11 @@ def add_filter_arguments(parser) -> None:
     parser.add_argument("--network", action="append", default=[], help="repeat for several")
     parser.add_argument("--group", action="append", default=[], help="repeat for several")
     parser.add_argument(
-        "--program", action="append", default=[], help=f"one of {', '.join(PROGRAM_TYPES)}"
+        "--program",
+        action="append",
+        default=[],
+        type=_program,
+        help=f"one of {', '.join(PROGRAM_TYPES)}",
     )
     parser.add_argument("--age", action="append", default=[], help=f"one of {', '.join(AGE_BANDS)}")
     parser.add_argument("--community", action="append", default=[])

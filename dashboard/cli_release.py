@@ -1,7 +1,7 @@
 """`python -m dashboard release prepare|publish|list|show`, and `report impact --release`.
 
-Releases are the funders' impact summaries (dashboard/releases.py): scripted here so a data
-steward can prepare a year's release, check it and publish it without a browser.
+Releases are the funders' impact summaries (dashboard/releases.py): scripted here so an admin
+can prepare a year's release, check it and publish it without a browser.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
 from dashboard.models import AGE_BANDS, PROGRAM_TYPES
+from dashboard.wording import with_article
 
 GRAINS = ["week", "month", "quarter"]
 PRESETS = {
@@ -43,9 +44,11 @@ def check_values(name: str, values: tuple) -> None:
         )
     for value in values:
         if not isinstance(value, str) or len(value) > MAX_VALUE_CHARS:
-            raise FilterError(f"a {name} filter value must be text of at most 200 characters")
+            raise FilterError(
+                f"{with_article(name)} filter value must be text of at most 200 characters"
+            )
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise FilterError(f"a {name} filter value holds a control character")
+            raise FilterError(f"{with_article(name)} filter value holds a control character")
 
 
 # Each role opens on the period it works in (SPEC §5): coordinators (and admins, who import

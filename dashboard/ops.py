@@ -24,7 +24,7 @@ DOWN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <body style="font-family: sans-serif; max-width: 40rem; margin: 4rem auto">
 <h1>The dashboard cannot reach its database</h1>
 <p>Nothing is lost: the database is restarting or out of reach. Try again in a minute;
-if this page stays, tell the network's data steward.</p></body></html>"""
+if this page stays, tell the dashboard's admin.</p></body></html>"""
 
 
 def trust_proxies(server: flask.Flask, hops: int) -> None:

@@ -25,12 +25,13 @@ from dashboard.db import session_scope
 from dashboard.filters import Filters
 from dashboard.models import PROGRAM_TYPES, Release, User
 from dashboard.targets import normalise_period, parse_period
+from dashboard.wording import program_label
 
 DRAFT, PUBLISHED, SUPERSEDED = "draft", "published", "superseded"
 # What a funder may read: releases that were published, the current and the corrected ones.
 FUNDER_STATUSES = (PUBLISHED, SUPERSEDED)
 PREPARERS = ("leadership", "admin")
-# The command line acts for the data steward when no user is named (it runs on the server).
+# The command line acts as an admin when no user is named (it runs on the server).
 CLI_SCOPE = Scope(role="admin", username="cli")
 _QUARTER = re.compile(r"^(FY\d{4}-\d{2})[\s-]*(Q[1-4])$")
 
@@ -169,7 +170,7 @@ def describe(release: dict) -> str:
     programs = release["breakdown"].get("program_types") or []
     text = f"#{release['id']} {release['period']}"
     if programs:
-        text += f" ({', '.join(programs)})"
+        text += f" · {', '.join(program_label(p) for p in programs)}"
     if release["status"] == DRAFT:
         return f"{text} · draft prepared {release['prepared_at']:%Y-%m-%d %H:%M} by " + str(
             release["prepared_by"]

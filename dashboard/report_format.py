@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard import catalogue
+from dashboard import catalogue, wording
 
 COMBINED = "Combined"
 TITLE = "Impact summary"
@@ -77,7 +77,7 @@ def describe_selection(f, columns: list[str]) -> str:
         (label, values)
         for label, values in (
             ("groups", f.groups),
-            ("program types", f.program_types),
+            ("program types", [wording.program_label(p) for p in f.program_types]),
             ("age bands", f.age_bands),
             ("communities", f.communities),
         )
@@ -101,7 +101,7 @@ def change_digits(value: float, most: int | None = None) -> int:
 
 def change_format(figures: dict, value: float) -> str:
     """A change in score as text, e.g. +0.42 or -1.3."""
-    return f"{value:+.{change_digits(value, figures.get('change_digits'))}f}"
+    return wording.signed(value, change_digits(value, figures.get("change_digits")))
 
 
 def hidden_text(key: str, note: str | None, threshold: int) -> str:
@@ -119,7 +119,7 @@ def shown(
     if value is None:
         return hidden_text(key, note, threshold)
     if catalogue.figure(key).kind == catalogue.CHANGE:
-        return f"{value:+.{change_digits(value, most)}f}"
+        return wording.signed(value, change_digits(value, most))
     return catalogue.format_value(key, value)
 
 
@@ -136,7 +136,7 @@ def cell(
         high = part[period][column].get("ci_high")
         if low is not None and high is not None:
             digits = change_digits(value, figures.get("change_digits"))
-            text += f" ({low:+.{digits}f} to {high:+.{digits}f})"
+            text += f" ({wording.signed(low, digits)} to {wording.signed(high, digits)})"
     return text, note
 
 
@@ -150,12 +150,12 @@ def change_text(figures: dict, section_id: str, column: str, key: str) -> str:
         return "no comparison"
     diff = now - before
     if kind in (catalogue.SHARE, catalogue.SURVIVAL):
-        return f"{diff * 100:+.0f} points"
+        return wording.points(diff * 100)
     if kind == catalogue.CHANGE:
         return change_format(figures, diff)
-    text = f"{diff:+,.0f}"
+    text = wording.signed(diff)
     if before:
-        text += f" ({diff / before:+.0%})"
+        text += f" ({wording.signed_percent(diff / before)})"
     return text
 
 
@@ -172,16 +172,6 @@ def suppression_note(figures: dict) -> str:
 
 
 # --- Every figure as a row (the CSV and XLSX) ---
-
-
-def rounded(value, key: str):
-    """The value a spreadsheet receives: whole counts, shares to 4 places, the rest to 3."""
-    if value is None:
-        return None
-    kind = catalogue.figure(key).kind
-    if kind in (catalogue.MEN, catalogue.SESSIONS, catalogue.ROWS):
-        return int(value)
-    return round(float(value), 4 if kind in (catalogue.SHARE, catalogue.SURVIVAL) else 3)
 
 
 def figure_rows(figures: dict) -> pd.DataFrame:
@@ -205,7 +195,7 @@ def figure_rows(figures: dict) -> pd.DataFrame:
                             else f"Outcome: {part['title']}",
                             "figure": figure["label"],
                             "network": column,
-                            "value": rounded(value, key),
+                            "value": catalogue.rounded(key, value),
                             "shown": shown(
                                 value, key, note, figures["threshold"], figures.get("change_digits")
                             ),

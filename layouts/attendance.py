@@ -171,7 +171,7 @@ def at_risk_card(scope) -> dbc.Col:
 
 HEATMAP_KEY = [
     "Colour = presents that week (darker = more). ",
-    html.Span("✕ orange", style={"color": "#D55E00", "fontWeight": 600}),
+    html.Span("✕ red", style={"color": "#D55E00", "fontWeight": 600}),
     " = every session of that week cancelled. Blank = no session.",
 ]
 

@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.models import PROGRAM_TYPES
+from dashboard.wording import program_label
 
 PREPARERS = ("leadership", "admin")  # as dashboard.releases.PREPARERS
 WHOLE_YEAR = "year"
@@ -223,7 +224,9 @@ def releases_section() -> html.Section:
                             ),
                             dcc.Dropdown(
                                 id="impact-rel-programs",
-                                options=PROGRAM_TYPES,
+                                options=[
+                                    {"label": program_label(p), "value": p} for p in PROGRAM_TYPES
+                                ],
                                 multi=True,
                                 placeholder="All",
                             ),

@@ -67,7 +67,8 @@ def help_texts(settings=None) -> dict[str, str]:
         "table": "The curves above read at 4, 12, 26 and 52 weeks (hover a column's header "
         "for its definition).",
         "completion": f"{define('completion_enrolments')} {define('completion_rate')}",
-        "cohorts": f"Rows: {define('cohort_size')} Cells: {define('cohort_share')}",
+        "cohorts": f"Rows: {define('cohort_size')} Cells: {define('cohort_share')} A faded "
+        "cell marked 'so far' is the month (quarter) the data end in: it is not over yet.",
     }
 
 

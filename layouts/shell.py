@@ -10,14 +10,7 @@ from dashboard.auth import current_scope
 from dashboard.filters import GRAINS, PRESETS
 from dashboard.models import AGE_BANDS, PROGRAM_TYPES
 from dashboard.service import current_service
-
-PROGRAM_LABELS = {
-    "wellbeing-10": "Men's Well-Being (10 sessions)",
-    "peer-support": "Peer support (open)",
-    "mens-shed": "Men's shed",
-    "fathers": "Fathers' circle",
-    "healing-circle": "Healing circle",
-}
+from dashboard.wording import program_label
 
 
 def labelled(label: str, control, width: dict, **col) -> dbc.Col:
@@ -51,8 +44,7 @@ def filter_bar(networks: list[str], groups: list[str], communities: list[str]) -
                         dcc.Dropdown(
                             id="filter-program",
                             options=[
-                                {"label": PROGRAM_LABELS.get(p, p), "value": p}
-                                for p in PROGRAM_TYPES
+                                {"label": program_label(p), "value": p} for p in PROGRAM_TYPES
                             ],
                             **multi,
                         ),

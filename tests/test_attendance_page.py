@@ -148,7 +148,10 @@ def test_program_without_fixed_length_says_so(demo_app, client_for):
     result = page(client_for("admin"), demo_app, FY + "&program=peer-support")
     for name in ("attendance-dosage", "attendance-completion"):
         assert "No fixed-length program" in annotations(figure(result, name))
-    assert {r["program_type"] for r in result["attendance-table"]["rowData"]} == {"peer-support"}
+    # The table names the program as users know it, not by its code.
+    assert {r["program_type"] for r in result["attendance-table"]["rowData"]} == {
+        "Peer support (open)"
+    }
 
 
 def test_group_toggle_limits_to_twelve_largest(demo_app, client_for, groups):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from charts import overview, planning
+from charts import attendance, overview, planning
 from charts.style import NO_SESSIONS
 
 
@@ -24,6 +24,26 @@ def test_trend_draws_a_line_per_network_with_hidden_points_as_gaps():
     assert list(fig.data[1].customdata) == ["Edmonton", "Edmonton"]
     assert fig.layout.yaxis.title.text == "Attendance (presents)"
     assert fig.layout.xaxis.tickformat == "%b %Y" and fig.layout.xaxis.dtick == "M1"
+
+
+def test_a_fiscal_years_month_axis_labels_all_twelve_months():
+    months = pd.date_range("2025-04-01", "2026-03-01", freq="MS")
+    frame = pd.DataFrame({"period": months, "key": "Calgary", "attendance": range(12)})
+    fig = overview.trend(frame, "month", 365)
+    axis = fig.layout.xaxis
+    assert axis.tickmode == "array"
+    assert list(axis.ticktext)[0] == "Apr 2025" and list(axis.ticktext)[-1] == "Mar 2026"
+    assert len(axis.tickvals) == 12 and axis.tickvals[-1] == "2026-03-01"
+    quarters = frame[frame["period"].dt.month.isin([4, 7, 10, 1])]
+    axis = overview.trend(quarters, "quarter", 365).layout.xaxis
+    assert list(axis.ticktext) == ["Q2 2025", "Q3 2025", "Q4 2025", "Q1 2026"]
+
+
+def test_attendance_trend_labels_every_month_too():
+    months = pd.date_range("2025-04-01", "2026-03-01", freq="MS")
+    frame = pd.DataFrame({"period": months, "key": "Calgary", "attendance": range(12)})
+    axis = attendance.trend(frame, ["Calgary"], "network", "month").layout.xaxis
+    assert list(axis.ticktext)[-1] == "Mar 2026" and len(axis.tickvals) == 12
 
 
 def test_trend_of_nothing_says_so():
@@ -91,3 +111,38 @@ def test_weakest_retention_names_the_men_it_rests_on():
     fig = planning.weakest_retention(weakest, ["#0072B2", "#E69F00"], False)
     assert list(fig.data[0].text) == ["50% of 6 new men", "67% of 9 new men"]
     assert list(fig.data[0].x) == [50.0, 2 / 3 * 100]
+
+
+def test_growth_shows_a_change_that_rounds_to_zero_without_a_sign_or_red():
+    shown = pd.DataFrame(
+        {
+            "group": ["Up", "Same", "Down a little"],
+            "attendance": [120, 80, 499],
+            "attendance_before": [100, 80, 500],
+            "change": [20, 0, -1],
+        }
+    )
+    fig = planning.growth(shown, False)
+    assert list(fig.data[0].text) == ["100 → 120 (+20%)", "80 → 80 (0%)", "500 → 499 (0%)"]
+    assert list(fig.data[0].marker.color) == [planning.GOOD, planning.NEUTRAL, planning.BAD]
+
+
+def test_the_axis_says_partial_only_when_an_edge_bucket_is_partial():
+    import datetime as dt
+
+    from callbacks.overview import partial_buckets
+    from dashboard.filters import Filters
+
+    fy = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31))
+    assert partial_buckets(fy, dt.date(2026, 11, 30)) is False  # the data cover the year
+    assert partial_buckets(fy, dt.date(2026, 3, 14)) is True  # the data stop mid-March
+    assert partial_buckets(Filters(start=dt.date(2025, 4, 3), end=dt.date(2026, 3, 31)), None)
+    quarters = Filters(start=dt.date(2025, 4, 1), end=dt.date(2026, 3, 31), grain="quarter")
+    assert partial_buckets(quarters, dt.date(2026, 6, 1)) is False
+    frame = pd.DataFrame(
+        {"period": pd.to_datetime(["2025-04-01"]), "key": ["Calgary"], "attendance": [3]}
+    )
+    assert overview.trend(frame, "month", 365, False).layout.xaxis.title.text == "Month starting"
+    assert overview.trend(frame, "month", 365).layout.xaxis.title.text.endswith(
+        "(the first and last may be partial)"
+    )

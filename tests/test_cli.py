@@ -157,6 +157,22 @@ def test_unknown_network_is_one_line(small, database_url, capsys, monkeypatch):
     assert err.count("\n") == 1 and "unknown network Red Deer" in err
 
 
+def test_unknown_program_type_is_an_error_listing_the_known_ones(
+    small, database_url, capsys, monkeypatch
+):
+    """Like an unknown group: no summary of zeros for a program type that does not exist."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    args = ["summary", "--from", "2025-01-01", "--to", "2025-01-31"]
+    with pytest.raises(SystemExit) as stopped:
+        main([*args, "--program", "no-such-program"])
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "unknown program type 'no-such-program'; known: wellbeing-10, peer-support" in err
+    code, out, _ = run_cli([*args, "--program", "peer-support"], database_url, capsys, monkeypatch)
+    assert code == 0 and json.loads(out)["from"] == "2025-01-01"
+
+
 def cli(*args, env=None):
     """Run `python -m dashboard` as a user would, in a subprocess."""
     return subprocess.run(

@@ -320,6 +320,7 @@ def test_problem_text_names_row_column_value_and_fix(loaded):
 def test_scope_message(loaded):
     report = imp(loaded, "attendance", "edmonton_attendance.csv", allowed_networks={"Calgary"})
     assert "you can import only for Calgary" in report.problems[0].message
+    assert "or ask an Edmonton coordinator or an admin" in report.problems[0].fix
     report = imp(
         loaded,
         "surveys",
@@ -700,3 +701,17 @@ def test_a_later_import_of_an_earlier_enrollment_moves_the_home_network(groups):
     assert home_network(groups) == "Edmonton"
     undo_import(groups, batches[1], username="tester")
     assert home_network(groups) == "Calgary"
+
+
+def test_an_unused_column_reads_an_attendance_import(loaded):
+    report = imp(
+        loaded,
+        "attendance",
+        b"date,group,member_code,status,notes\n2025-04-17,Edmonton Caf\xc3\xa9 Fathers,EDM-0001,"
+        b"present,hi\n",
+        dry_run=True,
+    )
+    warning = next(p for p in report.problems if p.column == "notes")
+    assert (
+        warning.message == "The column 'notes' is not used by an attendance import and was ignored."
+    )

@@ -214,7 +214,9 @@ def test_another_breakdown_or_period_is_not_superseded(world):
     )
     shed = releases.prepare(world, "FY2025-26", ("peer-support",), LEADERSHIP, SETTINGS)
     assert shed["breakdown"]["program_types"] == ["peer-support"]
-    assert "program types: peer-support" in shed["figures"]["selection"]
+    # The selection names the program as users know it, not by its code.
+    assert "program types: Peer support (open)" in shed["figures"]["selection"]
+    assert releases.describe(shed).startswith(f"#{shed['id']} FY2025-26 · Peer support (open)")
     releases.publish(world, shed["id"], "lead")
     quarter = releases.prepare(world, "FY2025-26-Q1", (), LEADERSHIP, SETTINGS)
     releases.publish(world, quarter["id"], "lead")

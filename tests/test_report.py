@@ -166,6 +166,20 @@ def test_period_and_previous_labels(small, engine, settings, period, label, prev
     assert figures["previous"]["label"] == previous
 
 
+def test_csv_values_are_rounded_as_they_are_shown(small, engine, settings):
+    """Admin's exact figures: a share in the file has the decimals the page shows (a whole
+    percent: two places) and agrees with its text, not 0.6788888888888889."""
+    figures = report.impact_figures(engine, FULL_SCOPE, FY, settings)
+    csv = pd.read_csv(io.BytesIO(report.to_csv(figures)), encoding="utf-8-sig")
+    by_label = {f["label"]: f["kind"] for p in figures["sections"] for f in p["figures"]}
+    shares = csv[[by_label[f] == "share" for f in csv["figure"]]].dropna(subset=["value"])
+    assert not shares.empty
+    for value, text in zip(shares["value"], shares["shown"], strict=True):
+        assert value == round(value, 2) and f"{value:.0%}" == text
+    rates = csv[(csv["figure"] == "Completion rate") | (csv["figure"] == "Attendance rate")]
+    assert all(len(str(v).split(".")[-1]) <= 2 for v in rates["value"].dropna())
+
+
 def test_csv_and_xlsx_hold_the_same_suppressed_figures(small, engine, settings, no_noise):
     from openpyxl import load_workbook
 

@@ -10,6 +10,8 @@ from callbacks.retention import gated_curve
 from charts.retention import (
     FUTURE,
     HIDDEN,
+    PARTIAL,
+    PARTIAL_TRACE,
     SHOWN,
     at_risk_table,
     cohort_heatmap,
@@ -89,6 +91,52 @@ def test_cohort_heatmap_blank_for_future_dash_for_hidden():
     assert [list(row) for row in trace["text"]] == [["100%", "50%"], ["–", ""]]
     assert trace["customdata"][1] == ["hidden: fewer than 5 men", "not reached yet"]
     assert fig["layout"]["xaxis"]["title"]["text"].startswith("Months since joining")
+
+
+def test_cohort_heatmap_marks_exactly_the_periods_not_over():
+    """Data ending mid-June: cohort April's +2 and May's +1 are June, so far; April's +1 and
+    May's +0 are complete; May's +2 (July) is not reached."""
+    fig = cohort_heatmap(
+        ["2025-04 · 20 men", "2025-05 · 10 men"],
+        [0, 1, 2],
+        [[1.0, 0.5, 0.1], [1.0, 0.3, None]],
+        [[SHOWN, SHOWN, PARTIAL], [SHOWN, PARTIAL, FUTURE]],
+        quarter=False,
+        hidden_hover="hidden: fewer than 5 men",
+    ).to_plotly_json()
+    complete, so_far = fig["data"]
+    # The complete cells keep their colour and text; the partial ones are drawn only by the
+    # faded "so far" layer, with "so far" in the cell and in the hover.
+    assert [list(row) for row in complete["z"]] == [[1.0, 0.5, None], [1.0, None, None]]
+    assert [list(row) for row in complete["text"]] == [["100%", "50%", ""], ["100%", "", ""]]
+    assert so_far["name"] == PARTIAL_TRACE
+    assert [list(row) for row in so_far["z"]] == [[None, None, 0.1], [None, 0.3, None]]
+    assert so_far["text"][0][2] == "10%<br>so far" and so_far["text"][1][1] == "30%<br>so far"
+    assert so_far["customdata"][1][1] == "30% so far — this month is not over"
+    assert so_far["text"][0][1] == "" and so_far["customdata"][0][1] == ""
+    assert complete["customdata"][0][2] == "10% so far — this month is not over"
+    assert complete["customdata"][0][1] == "50% of the cohort came at least once"
+    assert complete["customdata"][1][2] == "not reached yet"
+    # Faded: every colour of the "so far" scale is lighter than the same stop of the main one.
+    for (_, main), (_, light) in zip(complete["colorscale"], so_far["colorscale"], strict=True):
+        assert int(light[1:3], 16) > int(main[1:3], 16)
+    # A dotted outline around exactly the two partial cells (row, column centred on n).
+    outlines = {(shape["y0"] + 0.5, shape["x0"] + 0.5) for shape in fig["layout"]["shapes"]}
+    assert outlines == {(0, 2), (1, 1)}
+    assert all(shape["line"]["dash"] == "dot" for shape in fig["layout"]["shapes"])
+
+
+def test_cohort_heatmap_without_a_partial_period_has_no_so_far_layer():
+    fig = cohort_heatmap(
+        ["2025-Q1 · 20 men"],
+        [0, 1],
+        [[1.0, 0.4]],
+        [[SHOWN, SHOWN]],
+        quarter=True,
+        hidden_hover="hidden",
+    ).to_plotly_json()
+    assert len(fig["data"]) == 1 and not fig["layout"].get("shapes")
+    assert "so far" not in " ".join(fig["data"][0]["customdata"][0])
 
 
 def test_completion_bars_draw_no_bar_for_a_withheld_rate():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs
 
+import pandas as pd
 import pytest
 
 from callbacks import retention as page
@@ -283,6 +284,37 @@ def test_cohort_heatmap_agrees_with_metrics(demo_app, client_for, engine):
     assert trace["text"][0][1] == f"{matrix.loc[0, 1]:.0%}"
     # The last cohort (March 2026) cannot be seen a month later: blank, not 0%.
     assert trace["z"][-1][1] is None and trace["text"][-1][1] == ""
+
+
+def test_cohort_heatmap_marks_the_period_not_over_as_so_far(demo_app, client_for, engine):
+    """The cell of each cohort holding the data's end (metrics' partial_offset) is drawn by
+    the "so far" layer, not as a complete share; the caption says what it means."""
+    out = run_callback(
+        client_for("admin"),
+        demo_app,
+        "retention-cohorts.figure",
+        [("retention-url", "search", FY)],
+    )
+    with engine.connect() as conn:
+        matrix = metrics.cohort_matrix(conn, FY_FILTERS)
+    partial = {(i, int(k)) for i, k in enumerate(matrix["partial_offset"]) if not pd.isna(k)}
+    data = out["retention-cohorts"]["figure"]["data"]
+    if not partial:
+        assert len(data) == 1
+        return
+    main, so_far = data
+    drawn = {
+        (i, k)
+        for i, row in enumerate(so_far["z"])
+        for k, value in enumerate(row)
+        if value is not None
+    }
+    assert drawn == partial
+    for i, k in partial:
+        assert main["z"][i][k] is None
+        assert so_far["z"][i][k] == pytest.approx(matrix.loc[i, k])
+        assert so_far["text"][i][k].endswith("so far")
+    assert "'so far'" in out["retention-cohorts-note"]["children"]
 
 
 def test_cohort_heatmap_suppressed_for_leadership(demo_app, client_for, engine):

@@ -48,6 +48,7 @@ from dashboard.models import (
     Network,
     SurveyResponse,
 )
+from dashboard.wording import with_article
 
 CHUNK = 500
 MAX_MINUTES = 600
@@ -202,7 +203,8 @@ def parse_rows(kind: str, table: Table, report: ImportReport) -> list[Row] | Non
                 table.header_row,
                 header,
                 header,
-                f"The column {header!r} is not used by a {kind} import and was ignored.",
+                f"The column {header!r} is not used by {with_article(kind)} import "
+                "and was ignored.",
                 "remove the column, or check its spelling",
             )
     if missing:
@@ -330,7 +332,7 @@ class Context:
             column,
             value,
             f"This row is for {network.name}: you can import only for {mine}.",
-            f"remove the rows for {network.name}, or ask a {network.name} coordinator "
+            f"remove the rows for {network.name}, or ask {with_article(network.name)} coordinator "
             "or an admin to import them",
         )
         return False
