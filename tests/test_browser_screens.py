@@ -128,6 +128,7 @@ def test_presentation_mode_at_1280x720(dash_duo, demo_app, one_target, tmp_path)
     set_viewport(dash_duo.driver, 1280, 720)
     wait_for_change(dash_duo, SESSIONS, "…", timeout=WAIT)
     assert displayed(dash_duo, ".navbar") and displayed(dash_duo, "#filter-network")
+    shot(dash_duo, tmp_path, "overview")
 
     # The overview on a projector: no menu, the filters folded to their summary line, the
     # chart whole on the first screen.
