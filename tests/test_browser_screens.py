@@ -157,7 +157,7 @@ def test_presentation_mode_at_1280x720(dash_duo, demo_app, one_target, tmp_path)
         assert sorted(drawn["ticks"]) == sorted(categories), graph  # every bar has its label
         assert drawn["automargin"] is True, graph
         scroll_to(dash_duo, graph)
-        labels = boxes(dash_duo, f"{graph} .ytick text")
+        labels = boxes(dash_duo, f"{graph} .ytick text, {graph} .xtick text")
         assert len(labels) == len(categories), graph
         assert overlapping(labels) == [], graph
         # The bars' own words lie on no group's name, nor on each other.
@@ -255,7 +255,7 @@ def test_impact_on_a_phone(dash_duo, demo_app, tmp_path):
     dash_duo.wait_for_element("#impact-content .impact-chart .js-plotly-plot", timeout=60)
     charts = dash_duo.driver.find_elements(By.CSS_SELECTOR, "#impact-content .impact-chart")
     assert len(charts) == 3
-    for index, name in ((1, "change"), (2, "shares")):
+    for index, name in ((0, "outputs"), (1, "change"), (2, "shares")):
         graph = f"#{name}-chart"
         dash_duo.driver.execute_script(
             "arguments[0].id = arguments[1]; arguments[0].scrollIntoView({behavior: 'instant'})",
@@ -263,8 +263,9 @@ def test_impact_on_a_phone(dash_duo, demo_app, tmp_path):
             graph[1:],
         )
         time.sleep(0.5)
+        shot(dash_duo, tmp_path, f"impact-phone-{name}")
         frame = rect(dash_duo, f"{graph} .js-plotly-plot")
-        labels = boxes(dash_duo, f"{graph} .ytick text")
+        labels = boxes(dash_duo, f"{graph} .ytick text, {graph} .xtick text")
         titles = boxes(dash_duo, f"{graph} .annotation-text, {graph} .g-xtitle text")
         words = boxes(dash_duo, f"{graph} .textpoint, {graph} .bartext")
         assert labels, name
@@ -275,7 +276,6 @@ def test_impact_on_a_phone(dash_duo, demo_app, tmp_path):
         assert overlapping(titles) == [], name
         assert overlapping(titles, labels) == [], name
         assert overlapping(words, labels) == [], name
-        shot(dash_duo, tmp_path, f"impact-phone-{name}")
     # The shares' labels: instrument over network, every row labelled.
     shares = boxes(dash_duo, "#shares-chart .ytick text")
     assert len(shares) == 9  # 3 instruments × Calgary, Edmonton, Combined
