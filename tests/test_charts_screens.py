@@ -16,7 +16,7 @@ def groups_frame(n: int) -> pd.DataFrame:
             "group": [f"Group {i:02d} - Thursday" for i in range(n)],
             "network": ["Calgary" if i % 2 else "Edmonton" for i in range(n)],
             "capacity_use": [1.0 - i / 100 for i in range(n)],
-            "average_attendance": [12.0] * n,
+            "average_attendance": [15 * (1.0 - i / 100) for i in range(n)],
             "capacity": [15] * n,
         }
     )
