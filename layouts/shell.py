@@ -64,6 +64,7 @@ def filter_bar(networks: list[str], groups: list[str], communities: list[str]) -
 def filter_controls(
     networks: list[str], groups: list[str], communities: list[str], multi: dict
 ) -> list:
+    """The filter bar's controls, in two rows (the Filters button folds them)."""
     return [
         dbc.Row(
             className="g-2 align-items-end",
