@@ -178,12 +178,15 @@ def figures_table(figures: dict, section_ids: list[str]) -> dbc.Table:
     )
 
 
-def chart(title: str, fig, caption: str) -> dbc.Card:
+def chart(title: str, fig, caption: str, wide: bool = False) -> dbc.Card:
+    """A chart in its card; a `wide` one keeps a laptop's width on a phone and scrolls
+    sideways there (assets/screens.css), its panels too small to read otherwise."""
+    graph = dcc.Graph(figure=fig, config=GRAPH_CONFIG)
     return dbc.Card(
         dbc.CardBody(
             [
                 html.H3(title, className="h6"),
-                dcc.Graph(figure=fig, config=GRAPH_CONFIG),
+                html.Div(graph, className="chart-scroll") if wide else graph,
                 html.P(caption, className="small text-muted mb-0"),
             ]
         ),
@@ -220,6 +223,7 @@ def render_summary(figures: dict):
             report.outputs_chart(figures),
             f"Grey: {previous['label']}; green: {period['label']}. Bars of hidden counts "
             "are left out.",
+            wide=True,
         ),
         html.H2("Outcomes: what changed for the men", className="h4 mt-4 impact-outcomes"),
         html.P(

@@ -358,13 +358,6 @@ def retention_figure(fiscal_year, presenting):
     return charts.weakest_retention(weakest, colors, bool(presenting)), note
 
 
-# --- Presentation mode ---
-
-
-def presentation(on):
-    return "planning-page presentation" if on else "planning-page"
-
-
 def register(app) -> None:
     app.callback(
         Output("planning-fy", "options"), Output("planning-fy", "value"), Input("url", "pathname")
@@ -395,32 +388,29 @@ def register(app) -> None:
         Output("planning-actual-chart", "figure"),
         Input("planning-fy", "value"),
         Input("planning-version", "data"),
-        Input("planning-present", "value"),
+        Input("nav-present", "data"),
     )(targets_view)
     app.callback(
         Output("planning-trend", "figure"),
         Input("planning-fy", "value"),
         Input("planning-trend-metric", "value"),
-        Input("planning-present", "value"),
+        Input("nav-present", "data"),
     )(trend_figure)
     app.callback(
         Output("planning-capacity", "figure"),
         Output("planning-capacity-note", "children"),
         Input("planning-fy", "value"),
-        Input("planning-present", "value"),
+        Input("nav-present", "data"),
     )(capacity_figure)
     app.callback(
         Output("planning-growth", "figure"),
         Output("planning-growth-note", "children"),
         Input("planning-fy", "value"),
-        Input("planning-present", "value"),
+        Input("nav-present", "data"),
     )(growth_figure)
     app.callback(
         Output("planning-retention", "figure"),
         Output("planning-retention-note", "children"),
         Input("planning-fy", "value"),
-        Input("planning-present", "value"),
+        Input("nav-present", "data"),
     )(retention_figure)
-    app.callback(Output("planning-root", "className"), Input("planning-present", "value"))(
-        presentation
-    )

@@ -36,14 +36,20 @@ def _role() -> str | None:
 
 
 def describe(f: Filters) -> str:
-    """The filter bar's summary line; dates that are exactly a fiscal year or quarter are
-    named so (FY2024-25), as the impact page's picker names them."""
+    """The active filters in one line (beside the Filters button, also when folded); dates
+    that are exactly a fiscal year or quarter are named so (FY2024-25), as on /impact."""
     period = PRESETS.get(f.preset or "") or period_label(f.start, f.end) or "Custom"
     text = f"{period}: {f.start:%d %b %Y} – {f.end:%d %b %Y}"
     if f.networks:
         text += " · " + ", ".join(f.networks)
-    if f.groups:
-        text += f" · {plural(len(f.groups), 'group')}"
+    for chosen, one, many in (
+        (f.groups, "group", None),
+        (f.program_types, "program type", None),
+        (f.age_bands, "age band", None),
+        (f.communities, "community", "communities"),
+    ):
+        if chosen:
+            text += f" · {plural(len(chosen), one, many)}"
     return text
 
 
@@ -166,6 +172,8 @@ def nav_hrefs(search, ids):
     return [f"{item['path']}{search or ''}" for item in ids]
 
 
+WIDE_SCREEN = 768  # px: Bootstrap's md breakpoint, where the filter bar opens by default
+
 SYNCED = [
     "filter-network",
     "filter-group",
@@ -199,3 +207,40 @@ def register(app) -> None:
         Input("url", "search"),
         State({"type": "nav", "path": ALL}, "id"),
     )(nav_hrefs)
+    # Layout only, in the browser: the menu on a phone, presentation mode, the filter bar.
+    app.clientside_callback(
+        "function(n, open) { return n ? !open : open; }",
+        Output("nav-collapse", "is_open"),
+        Input("nav-toggler", "n_clicks"),
+        State("nav-collapse", "is_open"),
+    )
+    app.clientside_callback(
+        """function(on, off) {
+            const id = (window.dash_clientside.callback_context.triggered_id || "");
+            return id === "nav-present-on";
+        }""",
+        Output("nav-present", "data"),
+        Input("nav-present-on", "n_clicks"),
+        Input("nav-present-off", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        "function(on) { return on ? 'presenting' : ''; }",
+        Output("page-root", "className"),
+        Input("nav-present", "data"),
+    )
+    app.clientside_callback(
+        # Open on wide screens, closed on a phone and while presenting; the button flips it.
+        """function(n, presenting, open) {
+            const id = window.dash_clientside.callback_context.triggered_id;
+            const shown = id === "filter-toggle"
+                ? !open
+                : !presenting && window.innerWidth >= WIDE;
+            return [shown, shown ? "true" : "false"];
+        }""".replace("WIDE", str(WIDE_SCREEN)),
+        Output("filter-collapse", "is_open"),
+        Output("filter-toggle", "aria-expanded"),
+        Input("filter-toggle", "n_clicks"),
+        Input("nav-present", "data"),
+        State("filter-collapse", "is_open"),
+    )

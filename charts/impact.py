@@ -73,18 +73,23 @@ def outputs_chart(figures: dict, height: int = 480) -> go.Figure:
     return fig
 
 
-def change_chart(figures: dict, height: int = 300) -> go.Figure | None:
-    """Mean change with its 95% CI, per instrument, network and combined."""
+def change_chart(figures: dict, height: int | None = None) -> go.Figure | None:
+    """Mean change with its 95% CI, per instrument, network and combined: one panel per
+    instrument, stacked, so each has the full width (side by side, a phone's screen
+    overlapped their titles)."""
     parts = [p for p in figures["sections"] if p["instrument"]]
     if not parts:
         return None
+    columns = figures["columns"]
+    panel = 40 + 34 * len(columns)  # px: a row per column, room for the marks' numbers
+    gap = 70  # px between panels: the next panel's title and this one's axis
+    height = height or 80 + len(parts) * panel + (len(parts) - 1) * gap + 50
     fig = make_subplots(
-        rows=1,
-        cols=len(parts),
-        horizontal_spacing=0.12,
+        rows=len(parts),
+        cols=1,
+        vertical_spacing=gap / height,
         subplot_titles=[f"{p['title']}<br><sup>{p['direction']}</sup>" for p in parts],
     )
-    columns = figures["columns"]
     for index, part in enumerate(parts, start=1):
         for i, column in enumerate(columns):
             values = part["current"].get(column, {})
@@ -101,8 +106,8 @@ def change_chart(figures: dict, height: int = 300) -> go.Figure | None:
                         showlegend=False,
                         hoverinfo="skip",
                     ),
-                    row=1,
-                    col=index,
+                    row=index,
+                    col=1,
                 )
                 continue
             low, high = values.get("ci_low"), values.get("ci_high")
@@ -130,17 +135,19 @@ def change_chart(figures: dict, height: int = 300) -> go.Figure | None:
                     showlegend=False,
                     hovertemplate=f"{column}: {text}<extra>{part['title']}</extra>",
                 ),
-                row=1,
-                col=index,
+                row=index,
+                col=1,
             )
         fig.update_yaxes(
             categoryorder="array",
             categoryarray=columns,
             range=[len(columns) - 0.5, -0.9],
-            row=1,
-            col=index,
+            automargin=True,
+            row=index,
+            col=1,
         )
-        fig.update_xaxes(title_text="change in score", zeroline=False, row=1, col=index)
+        fig.update_xaxes(zeroline=False, automargin=True, row=index, col=1)
+    fig.update_xaxes(title_text="change in score", row=len(parts), col=1)
     # "No change" lines, one per panel (add_vline per subplot costs ten times as much).
     zero = [
         dict(
@@ -158,7 +165,7 @@ def change_chart(figures: dict, height: int = 300) -> go.Figure | None:
     fig.update_layout(shapes=zero)
     styled(fig, height=height)
     fig.update_annotations(font_size=14)
-    fig.update_layout(margin=dict(t=80))
+    fig.update_layout(margin=dict(t=60))
     return fig
 
 
@@ -209,9 +216,18 @@ def shares_chart(figures: dict, height: int | None = None) -> go.Figure | None:
                 text=f"hidden: {note}" if note else "no pairs",
             )
     fig.update_layout(barmode="stack", legend_traceorder="normal")
-    fig.update_xaxes(range=[0, 100], ticksuffix="%", title="share of matched pairs")
-    fig.update_yaxes(autorange="reversed")
-    return styled(fig, height=height or 110 + 30 * len(rows))
+    # A short title: centred under a phone's narrow bars, a long one ran off the chart.
+    fig.update_xaxes(range=[0, 100], ticksuffix="%", title="% of pairs")
+    # Instrument over column, on two lines: on one, a phone's screen cut them off.
+    labels = [label for label, _, _ in rows]
+    fig.update_yaxes(
+        autorange="reversed",
+        automargin=True,
+        tickmode="array",
+        tickvals=labels,
+        ticktext=[label.replace(" · ", "<br>") for label in labels],
+    )
+    return styled(fig, height=height or 110 + 40 * len(rows))
 
 
 def impact_charts(figures: dict) -> list[tuple[str, go.Figure]]:

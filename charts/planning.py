@@ -14,14 +14,35 @@ from dashboard.wording import signed_percent
 GOOD, BAD, NEUTRAL = "#009E73", "#D55E00", "#BBBBBB"
 
 
+# Presentation mode: a chart and its slide's heading fit a 1280×720 projector's screen.
+PRESENTING_HEIGHT = 540
+FONT_PRESENTING = 20
+ROW_PX = {False: 24, True: 32}  # a horizontal bar's row: its label's type and some air
+MARGINS_PX = 130  # above and below the rows of a horizontal bar chart (legend, axis)
+
+
 def chart_height(presenting: bool, normal: int = 380) -> int:
-    return 620 if presenting else normal
+    return PRESENTING_HEIGHT if presenting else normal
+
+
+def rows_height(rows: int, presenting: bool, least: int) -> int:
+    """A horizontal bar chart tall enough for every row's label at the mode's type size."""
+    return max(least, MARGINS_PX + ROW_PX[presenting] * rows)
 
 
 def big(fig: go.Figure, presenting: bool) -> go.Figure:
     """Presentation mode: large type for a meeting room's screen."""
     if presenting:
-        fig.update_layout(font_size=20, title_font_size=24, hoverlabel_font_size=18)
+        fig.update_layout(font_size=FONT_PRESENTING, title_font_size=24, hoverlabel_font_size=18)
+    return fig
+
+
+def label_every_row(fig: go.Figure, categories: list[str]) -> go.Figure:
+    """Horizontal bars: a label for every bar (plotly thins crowded category ticks unless
+    told which to draw), the margin widened to fit the longest."""
+    fig.update_yaxes(
+        tickmode="array", tickvals=list(categories), ticktext=list(categories), automargin=True
+    )
     return fig
 
 
@@ -57,6 +78,9 @@ def actual_chart(rows: list[dict], presenting: bool, hidden_text: str) -> go.Fig
         else NEUTRAL
         for r in rows
     ]
+    # A row with a projection says its text beside the diamond, past the bar's end: at the
+    # bar's end the diamond would cover it.
+    beside_diamond = [r["projected"] is not None for r in rows]
     fig = go.Figure(
         go.Bar(
             y=labels,
@@ -64,6 +88,7 @@ def actual_chart(rows: list[dict], presenting: bool, hidden_text: str) -> go.Fig
             orientation="h",
             marker_color=colors,
             text=texts,
+            texttemplate=["" if moved else "%{text}" for moved in beside_diamond],
             textposition="outside",
             cliponaxis=False,
             name="Reached so far",
@@ -72,8 +97,8 @@ def actual_chart(rows: list[dict], presenting: bool, hidden_text: str) -> go.Fig
         )
     )
     projected = [
-        (label, r["projected"])
-        for label, r in zip(labels, rows, strict=True)
+        (label, r["projected"], text)
+        for label, r, text in zip(labels, rows, texts, strict=True)
         if r["projected"] is not None
     ]
     if projected:
@@ -81,7 +106,10 @@ def actual_chart(rows: list[dict], presenting: bool, hidden_text: str) -> go.Fig
             go.Scatter(
                 y=[p[0] for p in projected],
                 x=[p[1] for p in projected],
-                mode="markers",
+                mode="markers+text",
+                text=[p[2] for p in projected],
+                textposition="middle right",
+                cliponaxis=False,
                 name="Projected at period end",
                 marker=dict(symbol="diamond", size=14, color="#000000"),
                 hovertemplate="%{y}: projected %{x:.0f}% of target<extra></extra>",
@@ -91,14 +119,22 @@ def actual_chart(rows: list[dict], presenting: bool, hidden_text: str) -> go.Fig
         x=100,
         line_dash="dash",
         line_color="#555",
+        layer="below",
         annotation_text="target",
         annotation_position="top",
     )
     top = max([v or 0 for v in reached] + [p[1] for p in projected] + [100])
-    fig.update_xaxes(range=[0, top * 1.45], ticksuffix="%", title="share of target")
+    fig.update_xaxes(range=[0, top * 1.6], ticksuffix="%", title="share of target")
+    label_every_row(fig, labels)
     fig.update_yaxes(autorange="reversed")
-    height = max(chart_height(presenting, 260), 120 + 44 * len(rows))
-    return big(styled(fig, height=height), presenting)
+    row = 64 if presenting else 44
+    height = max(300 if presenting else 260, 150 + row * len(rows))
+    styled(fig, height=height)
+    # The legend above the line's "target" label, not on it: a line of type higher.
+    top_margin, label_px = (90, 30) if presenting else (70, 22)
+    plot_px = height - top_margin - 40
+    fig.update_layout(margin_t=top_margin, legend_y=1 + label_px / plot_px)
+    return big(fig, presenting)
 
 
 def year_on_year(
@@ -170,16 +206,16 @@ def capacity(frame: pd.DataFrame, presenting: bool) -> go.Figure:
                 hovertemplate="%{y}: %{text}<extra>" + network + "</extra>",
             )
         )
-    fig.add_vline(x=100, line_dash="dash", line_color="#555")
-    fig.update_yaxes(
-        categoryorder="array", categoryarray=list(frame["group"]), autorange="reversed"
-    )
+    fig.add_vline(x=100, line_dash="dash", line_color="#555", layer="below")
+    groups = list(frame["group"])
+    fig.update_yaxes(categoryorder="array", categoryarray=groups, autorange="reversed")
+    label_every_row(fig, groups)
     fig.update_xaxes(
         ticksuffix="%",
         title="average attendance / capacity",
         range=[0, max(110, float(frame["capacity_use"].max()) * 135)],
     )
-    height = max(chart_height(presenting), 110 + 24 * len(frame))
+    height = rows_height(len(frame), presenting, chart_height(presenting))
     return big(styled(fig, height=height), presenting)
 
 
@@ -194,23 +230,42 @@ def growth(shown: pd.DataFrame, presenting: bool) -> go.Figure:
     ):
         pct = f" ({signed_percent(change / before)})" if before else ""
         texts.append(f"{before:,.0f} → {now:,.0f}{pct}")
+    groups = list(shown["group"])
     fig = go.Figure(
         go.Bar(
-            y=shown["group"],
+            y=groups,
             x=shown["change"],
             orientation="h",
             marker_color=[GOOD if c > 0 else BAD if c < 0 else NEUTRAL for c in shown["change"]],
             text=texts,
-            textposition="outside",
-            cliponaxis=False,
+            textposition="none",
             showlegend=False,
             hovertemplate="%{y}: %{x:+,} presents (%{text})<extra></extra>",
         )
     )
+    # Each bar's words on the other side of zero, where its row is empty: at the end of a
+    # long shrinking bar they ran into the group names.
+    fig.add_trace(
+        go.Scatter(
+            y=groups,
+            x=[0] * len(groups),
+            mode="text",
+            text=[
+                f"{t}\u2002" if c > 0 else f"\u2002{t}"
+                for t, c in zip(texts, shown["change"], strict=True)
+            ],
+            textposition=["middle left" if c > 0 else "middle right" for c in shown["change"]],
+            cliponaxis=False,
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    label_every_row(fig, groups)
     fig.update_yaxes(autorange="reversed")
     reach = float(shown["change"].abs().max())
-    fig.update_xaxes(title="change in attendance (presents)", range=[-reach * 1.8, reach * 1.8])
-    return big(styled(fig, height=chart_height(presenting)), presenting)
+    fig.update_xaxes(title="change in attendance (presents)", range=[-reach * 1.1, reach * 1.1])
+    height = rows_height(len(shown), presenting, chart_height(presenting))
+    return big(styled(fig, height=height), presenting)
 
 
 def weakest_retention(weakest: pd.DataFrame, colors: list[str], presenting: bool) -> go.Figure:
@@ -235,5 +290,6 @@ def weakest_retention(weakest: pd.DataFrame, colors: list[str], presenting: bool
         )
     )
     fig.update_xaxes(range=[0, 119], ticksuffix="%", title="retention at 12 weeks")
+    label_every_row(fig, list(weakest["group"]))
     fig.update_yaxes(autorange="reversed")
     return big(styled(fig, height=chart_height(presenting, 320)), presenting)

@@ -151,11 +151,12 @@ def layout(scope) -> html.Div:
                             html.H1("Planning", className="h3 mb-1"),
                             html.P(
                                 "Targets against what happened so far, and where the network is "
-                                "growing, full or losing men.",
+                                "growing, full or losing men. For a meeting room's screen: "
+                                "Present, in the menu bar (one chart per screen).",
                                 className="text-muted mb-0",
                             ),
                         ],
-                        md=7,
+                        md=9,
                     ),
                     dbc.Col(
                         [
@@ -164,12 +165,7 @@ def layout(scope) -> html.Div:
                             ),
                             dcc.Dropdown(id="planning-fy", clearable=False),
                         ],
-                        md=2,
-                    ),
-                    dbc.Col(
-                        dbc.Switch(id="planning-present", label="Presentation mode", value=False),
                         md=3,
-                        className="no-print",
                     ),
                 ],
             ),

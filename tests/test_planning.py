@@ -278,7 +278,7 @@ def grid(client, app, fiscal_year="FY2025-26"):
         [
             ("planning-fy", "value", fiscal_year),
             ("planning-version", "data", 1),
-            ("planning-present", "value", False),
+            ("nav-present", "data", False),
         ],
     )
     return out
@@ -407,7 +407,7 @@ def test_trends_and_group_charts(demo_app, client_for):
         [
             ("planning-fy", "value", "FY2025-26"),
             ("planning-trend-metric", "value", "men_reached"),
-            ("planning-present", "value", False),
+            ("nav-present", "data", False),
         ],
     )["planning-trend"]["figure"]
     names = [t["name"] for t in trend["data"]]
@@ -428,7 +428,7 @@ def test_trends_and_group_charts(demo_app, client_for):
             client,
             demo_app,
             output,
-            [("planning-fy", "value", "FY2025-26"), ("planning-present", "value", True)],
+            [("planning-fy", "value", "FY2025-26"), ("nav-present", "data", True)],
         )
         figure = out[output.split(".")[0]]["figure"]
         assert figure["data"], output
@@ -437,7 +437,7 @@ def test_trends_and_group_charts(demo_app, client_for):
         client,
         demo_app,
         "planning-growth.figure",
-        [("planning-fy", "value", "FY2025-26"), ("planning-present", "value", False)],
+        [("planning-fy", "value", "FY2025-26"), ("nav-present", "data", False)],
     )["planning-growth"]["figure"]
     changes = list(growth["data"][0]["x"])
     assert 0 < len(changes) <= 10 and changes == sorted(changes, reverse=True)
@@ -445,7 +445,7 @@ def test_trends_and_group_charts(demo_app, client_for):
         client,
         demo_app,
         "planning-retention.figure",
-        [("planning-fy", "value", "FY2025-26"), ("planning-present", "value", False)],
+        [("planning-fy", "value", "FY2025-26"), ("nav-present", "data", False)],
     )
     shares = list(retention["planning-retention"]["figure"]["data"][0]["x"])
     assert shares == sorted(shares) and len(shares) <= 5
@@ -456,7 +456,7 @@ def test_trends_and_group_charts(demo_app, client_for):
         client_for("admin"),
         demo_app,
         "planning-retention.figure",
-        [("planning-fy", "value", "FY2025-26"), ("planning-present", "value", False)],
+        [("planning-fy", "value", "FY2025-26"), ("nav-present", "data", False)],
     )
     assert admin["planning-retention-note"]["children"] == note
     # The same groups; leadership's shares are rounded to whole percents (SPEC §4).
@@ -467,12 +467,8 @@ def test_trends_and_group_charts(demo_app, client_for):
     assert all(int(text.split(" of ")[1].split()[0]) >= 5 for text in texts)
 
 
-def test_presentation_mode_and_fiscal_years(demo_app, client_for):
+def test_fiscal_years(demo_app, client_for):
     client = client_for("leadership")
-    out = run_callback(
-        client, demo_app, "planning-root.className", [("planning-present", "value", True)]
-    )
-    assert out["planning-root"]["className"] == "planning-page presentation"
     out = run_callback(client, demo_app, "planning-fy.options", [("url", "pathname", "/planning")])
     assert out["planning-fy"]["value"] == "FY2025-26"  # the year the data reaches
     labels = [o["value"] for o in out["planning-fy"]["options"]]
