@@ -22,6 +22,7 @@ from dashboard.filters import Filters
 from dashboard.gate import Gate
 from dashboard.service import DataService
 from dashboard.targets import previous_period
+from dashboard.wording import program_label
 
 DEFAULT_INSTRUMENT = metrics.HEADLINE_INSTRUMENT  # the surveys page opens on it too
 BY = ("network", "group")
@@ -123,7 +124,8 @@ def _group_figures(request: Request):
 def groups_table(request: Request) -> Table:
     """The attendance page's per-group table."""
     _, safe = _group_figures(request)
-    rows, hidden = _rows(safe.frame, GROUP_COLUMNS, hidden=safe.hidden)
+    frame = safe.frame.assign(program_type=[program_label(p) for p in safe.frame["program_type"]])
+    rows, hidden = _rows(frame, GROUP_COLUMNS, hidden=safe.hidden)
     return Table("groups", GROUP_COLUMNS, rows, hidden)
 
 

@@ -177,7 +177,7 @@ def test_group_table_hand_worked(small, database_url, capsys, monkeypatch):
     assert rows["Calgary Peer"] == {
         "network": "Calgary",
         "group": "Calgary Peer",
-        "program_type": "peer-support",
+        "program_type": "Peer support (open)",
         "sessions_held": 2,
         "cancelled": 1,
         "men_reached": 6,
@@ -406,7 +406,9 @@ def test_suppress_hides_exactly_what_the_gate_hides(small, database_url, capsys,
     Calgary's 6 too (else 8 - 6 gives Edmonton back)."""
     table = as_csv(["groups", *JAN, "--suppress"], database_url, capsys, monkeypatch)
     edmonton = next(row for row in table if row[1] == "Edmonton Peer")
-    assert edmonton == ["Edmonton", "Edmonton Peer", "peer-support", "2", "0", "<5"] + [""] * 5 + [
+    assert edmonton == ["Edmonton", "Edmonton Peer", "Peer support (open)", "2", "0", "<5"] + [
+        ""
+    ] * 5 + [
         "10",
         "",
     ]
@@ -629,6 +631,7 @@ def test_unknown_table_and_bad_date_exit_2(small, database_url, capsys, monkeypa
         (["attendance-grid", *JAN], "invalid choice: 'attendance-grid' (choose from"),
         (["groups", "--from", "2025-02-30", "--to", "2025-03-31"], "not a date"),
         (["groups", "--from", "01/02/2025", "--to", "2025-03-31"], "not a date"),
+        (["groups", *JAN, "--program", "no-such-program"], "unknown program type"),
     ):
         with pytest.raises(SystemExit) as exit_:
             main(["export", *args])
@@ -647,7 +650,6 @@ def test_unknown_table_and_bad_date_exit_2(small, database_url, capsys, monkeypa
     [
         (["--network", "Red Deer"], "unknown network Red Deer; known: Calgary, Edmonton"),
         (["--group", "Nowhere"], "unknown group Nowhere"),
-        (["--program", "no-such-program"], "unknown program no-such-program"),
         (["--instrument", "phq-9"], "unknown instrument 'phq-9'"),
     ],
 )
