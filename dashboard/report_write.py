@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import tempfile
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from charts.impact import change_chart, impact_charts, outputs_chart, shares_chart
@@ -35,8 +33,8 @@ __all__ = [
     "write_pdf",
 ]
 
-# Seconds kaleido may spend on one chart before giving up (the PDF then has a note instead).
-RENDER_TIMEOUT = 60
+# Seconds one chart may take before the PDF gives up its charts (it then has a note instead).
+RENDER_TIMEOUT = 15
 
 
 def to_csv(figures: dict) -> bytes:
@@ -89,31 +87,12 @@ def to_xlsx(figures: dict) -> bytes:
 
 
 def render_images(figs: list, width: int = 1000, timeout: float | None = None) -> list[bytes]:
-    """PNG images of plotly figures, all drawn by one headless browser through kaleido's own
-    sync API. The page kaleido renders in loads plotly.js from the installed plotly package and
-    no MathJax, so drawing needs no network; each chart may take at most `timeout` seconds."""
-    import kaleido
-    import plotly
+    """PNG images of plotly figures, drawn by this process's one headless browser, kept
+    between PDFs and making no third-party request (dashboard/chart_images.py); each chart
+    may take at most `timeout` seconds."""
+    from dashboard.chart_images import RENDERER
 
-    timeout = timeout or RENDER_TIMEOUT
-    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    page = kaleido.PageGenerator(plotly=plotly_js.as_uri(), mathjax=False)
-    with tempfile.TemporaryDirectory(prefix="impact-charts-") as folder:
-        paths = [Path(folder) / f"chart-{i}.png" for i in range(len(figs))]
-        kaleido.write_fig_from_object_sync(
-            [
-                {
-                    "fig": fig,
-                    "path": path,
-                    "opts": dict(
-                        format="png", width=width, height=fig.layout.height or 360, scale=2
-                    ),
-                }
-                for fig, path in zip(figs, paths, strict=True)
-            ],
-            kopts={"n": 1, "timeout": timeout, "page_generator": page},
-        )
-        return [path.read_bytes() for path in paths]
+    return RENDERER.render(figs, width, timeout or RENDER_TIMEOUT)
 
 
 def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = True) -> bytes:

@@ -501,31 +501,6 @@ def test_outputs_chart_draws_what_the_table_shows(small, engine, database_url, n
     ]
 
 
-def test_render_images_uses_kaleido_sync_api_offline(monkeypatch):
-    """Charts are drawn through kaleido's own sync API, from a page with the installed
-    plotly.js and no MathJax (nothing fetched from the network), with a time limit."""
-    import kaleido
-    import plotly.graph_objects as go
-
-    from dashboard import report_write
-
-    calls = []
-
-    def fake(items, kopts):
-        calls.append(kopts)
-        for item in items:
-            item["path"].write_bytes(b"png " + str(item["opts"]["height"]).encode())
-
-    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", fake)
-    figs = [go.Figure(layout=dict(height=200)), go.Figure()]
-    assert report_write.render_images(figs) == [b"png 200", b"png 360"]
-    (kopts,) = calls
-    assert kopts["timeout"] == report_write.RENDER_TIMEOUT
-    page = kopts["page_generator"].generate_index()
-    assert "http" not in page and "MathJax.js" not in page
-    assert "plotly.min.js" in page
-
-
 def test_a_server_without_charts_still_gets_the_tables(small, engine, settings, monkeypatch):
     from dashboard import report_write
 
