@@ -69,6 +69,7 @@ class ChartRenderer:
         self.kaleido = None
         self.pid: int | None = None
         self.last_used = 0.0
+        self.failed_at = -float("inf")  # when warm_up last failed to start a browser
 
     def _run(self, coroutine, timeout: float):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
@@ -132,8 +133,11 @@ class ChartRenderer:
                     self._ready()
                 except Exception as exc:  # noqa: BLE001 - the PDF will try (and report) again
                     log.warning("chart browser did not start: %s", exc)
+                    self.failed_at = time.monotonic()
                     self._stop()
 
+        if time.monotonic() - self.failed_at < IDLE_SECONDS or self.lock.locked():
+            return
         if self.kaleido is None or self.pid != os.getpid():
             threading.Thread(target=start, daemon=True).start()
 
@@ -148,7 +152,7 @@ class ChartRenderer:
                         "format": "png",
                         "width": width,
                         "height": fig.layout.height or 360,
-                        "scale": 2,
+                        "scale": 1.5,  # about 200 dpi across the page: sharp in print
                     }
                     images.append(self._run(self.kaleido.calc_fig(fig, opts=opts), timeout))
                 self.last_used = time.monotonic()

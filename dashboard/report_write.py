@@ -30,6 +30,7 @@ __all__ = [
     "shares_chart",
     "to_csv",
     "to_xlsx",
+    "warm_up_charts",
     "write_pdf",
 ]
 
@@ -93,6 +94,13 @@ def render_images(figs: list, width: int = 1000, timeout: float | None = None) -
     from dashboard.chart_images import RENDERER
 
     return RENDERER.render(figs, width, timeout or RENDER_TIMEOUT)
+
+
+def warm_up_charts() -> None:
+    """Start the chart browser in the background (a page that offers the PDF is open)."""
+    from dashboard.chart_images import RENDERER
+
+    RENDERER.warm_up()
 
 
 def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = True) -> bytes:
@@ -192,32 +200,40 @@ def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = T
         )
         return result
 
+    # A heading goes to the next page with what it introduces (never alone at a page's foot).
+    lead: list = []
     for part in figures["sections"]:
         if part["instrument"] is None:
             story += [p(part["title"], h2), table(part)]
-            story.append(p(OUTCOMES_TITLE, h2))
-            story.append(
+            lead = [
+                p(OUTCOMES_TITLE, h2),
                 p(
                     "Each man's baseline survey is paired with his latest later "
                     "survey on the same scale; the pair belongs to the period of the "
                     "later survey. Reliable change uses the scale's reliability "
                     "(Cronbach's alpha).",
                     small,
-                )
-            )
+                ),
+            ]
         else:
             story.append(
                 KeepTogether(
                     [
+                        *lead,
                         p(f"{part['title']} ({part['direction']})", h3),
                         p(part["name"], small),
                         table(part),
                     ]
                 )
             )
+            lead = []
+    story += lead
     chart_list = impact_charts(figures) if charts else []
+    for _, fig in chart_list:
+        # Numbers above grouped bars a little smaller, so neighbours' don't run together.
+        fig.update_traces(textfont_size=11, selector={"type": "bar", "textposition": "outside"})
     if chart_list:
-        story.append(p("Charts", h2))
+        lead = [p("Charts", h2)]
         note = None
         if images is None:
             try:
@@ -232,11 +248,16 @@ def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = T
                 ratio = (fig.layout.height or 360) / 1000
                 story.append(
                     KeepTogether(
-                        [p(title, h3), Image(io.BytesIO(png), width=width, height=width * ratio)]
+                        [
+                            *lead,
+                            p(title, h3),
+                            Image(io.BytesIO(png), width=width, height=width * ratio),
+                        ]
                     )
                 )
+                lead = []
         elif note:
-            story.append(p(note, small))
+            story += [*lead, p(note, small)]
     story += [
         Spacer(1, 4 * mm),
         p(

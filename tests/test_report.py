@@ -550,3 +550,17 @@ def test_report_modules_import_alone(module, forbidden):
     loaded = set(done.stdout.split())
     for name in forbidden:
         assert not {m for m in loaded if m == name or m.startswith(name + ".")}, (module, name)
+
+
+def test_no_heading_is_left_at_the_foot_of_a_page(demo_pdf):
+    """Issue 12 item 10: a heading shares its page with what it introduces ("Outcomes" with
+    the first scale's table, "Charts" with the first chart)."""
+    _, figures, content = demo_pdf
+    reader = PdfReader(io.BytesIO(content))
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    first_scale = next(s for s in figures["sections"] if s["instrument"])["title"]
+    (outcomes,) = [text for text in pages if report.OUTCOMES_TITLE in text]
+    assert first_scale in outcomes
+    (charts,) = [text for text in pages if "Charts Outputs, this period" in text]
+    assert sum(len(page.images) for page in reader.pages) == len(report.impact_charts(figures))
+    assert pages.index(charts) == next(i for i, page in enumerate(reader.pages) if page.images)
