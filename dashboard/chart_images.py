@@ -23,8 +23,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# Seconds one chart may take (the PDF then has its tables and a note instead of charts).
-RENDER_TIMEOUT = 15
+# Seconds the charts of one PDF may take in all, starting the browser included (the PDF then
+# has its tables and a note instead): well inside a web worker's 30 s.
+RENDER_TIMEOUT = 20
 # Seconds Chromium may take to start.
 START_TIMEOUT = 30
 # A browser unused this long is closed, giving back its memory.
@@ -74,7 +75,7 @@ class ChartRenderer:
     def _run(self, coroutine, timeout: float):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
-    def _start(self) -> None:
+    def _start(self, timeout: float) -> None:
         import kaleido
         import plotly
 
@@ -90,7 +91,22 @@ class ChartRenderer:
             )
             return await browser.__aenter__()
 
-        self.kaleido = self._run(open_browser(), START_TIMEOUT)
+        opening = asyncio.run_coroutine_threadsafe(open_browser(), self.loop)
+        try:
+            self.kaleido = opening.result(timeout)
+        except BaseException:
+            # Too slow (or failed): close the browser whenever it has started, then its loop.
+            loop, self.loop = self.loop, None
+
+            def close_late(future) -> None:
+                if future.cancelled() or future.exception() is not None:
+                    loop.call_soon_threadsafe(loop.stop)
+                    return
+                closing = asyncio.run_coroutine_threadsafe(future.result().close(), loop)
+                closing.add_done_callback(lambda _: loop.call_soon_threadsafe(loop.stop))
+
+            opening.add_done_callback(close_late)
+            raise
         threading.Thread(target=self._close_when_idle, daemon=True).start()
 
     def _stop(self) -> None:
@@ -116,12 +132,12 @@ class ChartRenderer:
                     self._stop()
                     return
 
-    def _ready(self) -> None:
+    def _ready(self, timeout: float = START_TIMEOUT) -> None:
         if self.kaleido is not None and self.pid != os.getpid():
             # A forked copy: the browser belongs to the parent process.
             self.kaleido = self.loop = None
         if self.kaleido is None:
-            self._start()
+            self._start(timeout)
         self.last_used = time.monotonic()
 
     def warm_up(self) -> None:
@@ -142,24 +158,36 @@ class ChartRenderer:
             threading.Thread(target=start, daemon=True).start()
 
     def render(self, figs: list, width: int = 1000, timeout: float = RENDER_TIMEOUT) -> list[bytes]:
-        """PNGs of the figures; raises TimeoutError when one takes more than `timeout` s."""
-        with self.lock:
-            try:
-                self._ready()
-                images = []
-                for fig in figs:
-                    opts = {
-                        "format": "png",
-                        "width": width,
-                        "height": fig.layout.height or 360,
-                        "scale": 1.5,  # about 200 dpi across the page: sharp in print
-                    }
-                    images.append(self._run(self.kaleido.calc_fig(fig, opts=opts), timeout))
-                self.last_used = time.monotonic()
-                return images
-            except BaseException:
-                self._stop()
-                raise
+        """PNGs of the figures; raises TimeoutError when they take more than `timeout` seconds
+        in all (waiting for the browser, starting it and drawing)."""
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"charts not drawn within {timeout:g} s")
+            return remaining
+
+        if not self.lock.acquire(timeout=left()):
+            raise TimeoutError("the chart browser is busy")
+        try:
+            self._ready(left())
+            images = []
+            for fig in figs:
+                opts = {
+                    "format": "png",
+                    "width": width,
+                    "height": fig.layout.height or 360,
+                    "scale": 1.5,  # about 200 dpi across the page: sharp in print
+                }
+                images.append(self._run(self.kaleido.calc_fig(fig, opts=opts), left()))
+            self.last_used = time.monotonic()
+            return images
+        except BaseException:
+            self._stop()
+            raise
+        finally:
+            self.lock.release()
 
 
 RENDERER = ChartRenderer()

@@ -13,6 +13,7 @@ import io
 from xml.sax.saxutils import escape
 
 from charts.impact import change_chart, impact_charts, outputs_chart, shares_chart
+from dashboard import chart_images
 from dashboard.report_format import (
     OUTCOMES_TITLE,
     cell,
@@ -34,8 +35,8 @@ __all__ = [
     "write_pdf",
 ]
 
-# Seconds one chart may take before the PDF gives up its charts (it then has a note instead).
-RENDER_TIMEOUT = 15
+# Seconds the charts may take in all before the PDF gives them up (it then has a note instead).
+RENDER_TIMEOUT = chart_images.RENDER_TIMEOUT
 
 
 def to_csv(figures: dict) -> bytes:
@@ -89,18 +90,14 @@ def to_xlsx(figures: dict) -> bytes:
 
 def render_images(figs: list, width: int = 1000, timeout: float | None = None) -> list[bytes]:
     """PNG images of plotly figures, drawn by this process's one headless browser, kept
-    between PDFs and making no third-party request (dashboard/chart_images.py); each chart
+    between PDFs and making no third-party request (dashboard/chart_images.py); together they
     may take at most `timeout` seconds."""
-    from dashboard.chart_images import RENDERER
-
-    return RENDERER.render(figs, width, timeout or RENDER_TIMEOUT)
+    return chart_images.RENDERER.render(figs, width, timeout or RENDER_TIMEOUT)
 
 
 def warm_up_charts() -> None:
     """Start the chart browser in the background (a page that offers the PDF is open)."""
-    from dashboard.chart_images import RENDERER
-
-    RENDERER.warm_up()
+    chart_images.RENDERER.warm_up()
 
 
 def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = True) -> bytes:
