@@ -131,3 +131,16 @@ def test_one_browser_serves_every_pdf_of_the_process():
         with renderer.lock:
             renderer._stop()
     assert renderer.kaleido is None
+
+
+def test_a_timeout_gives_up_the_browser_and_the_next_pdf_starts_a_fresh_one():
+    renderer = chart_images.ChartRenderer()
+    with pytest.raises(TimeoutError):
+        renderer.render(_charts(), timeout=0.05)
+    assert renderer.kaleido is None and renderer.loop is None
+    try:
+        images = renderer.render(_charts()[:1])
+        assert images[0][:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        with renderer.lock:
+            renderer._stop()
