@@ -50,7 +50,7 @@ OFFLINE_SWITCHES = (
 )
 
 
-def offline_chromium():
+def offline_chromium() -> type:
     """choreographer's Chromium, started with the OFFLINE_SWITCHES."""
     from choreographer.browsers.chromium import Chromium
 
