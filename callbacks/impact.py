@@ -213,6 +213,7 @@ def render_summary(figures: dict):
         + (f" ({period['dates']})" if period["fiscal"] else "")
         + f" · {figures['selection']} · compared with {previous['label']}"
     )
+    report.warm_up_charts()  # the page offers the PDF: have its chart browser ready
     outcome_ids = [s["id"] for s in figures["sections"] if s["instrument"]]
     content = [
         html.P(report.suppression_note(figures), className="suppressed-note mb-3"),
@@ -286,6 +287,19 @@ def download(pdf_clicks, csv_clicks, xlsx_clicks, search):
         )
     figures = report.impact_figures(current_service(), current_scope(), url_filters(search))
     return send(figures, fmt, FORMATS, export_detail(figures, fmt))
+
+
+# What the page shows while a file is prepared; a PDF draws its charts (a few seconds).
+PREPARING = "Preparing the file… a PDF takes a few seconds (it draws its charts)."
+
+
+def downloading(prefix: str) -> list:
+    """The `running` outputs of a download callback: its buttons disabled, a progress line."""
+    buttons = [
+        (Output(f"{prefix}-{fmt}-button", "disabled"), True, False)
+        for fmt in ("pdf", "csv", "xlsx")
+    ]
+    return [*buttons, (Output(f"{prefix}-download-progress", "children"), PREPARING, "")]
 
 
 def send(figures: dict, fmt: str, formats: dict, detail: str, stem: str | None = None):
@@ -414,6 +428,7 @@ def register(app) -> None:
         Input("impact-csv-button", "n_clicks"),
         Input("impact-xlsx-button", "n_clicks"),
         State("impact-location", "search"),
+        running=downloading("impact"),
         prevent_initial_call=True,
     )(download)
     app.callback(
@@ -436,6 +451,7 @@ def register(app) -> None:
         Input("impact-release-csv-button", "n_clicks"),
         Input("impact-release-xlsx-button", "n_clicks"),
         State("impact-release", "value"),
+        running=downloading("impact-release"),
         prevent_initial_call=True,
     )(download_release)
     impact_releases.register(app, render_summary)

@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
         else {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 300}
     )
     cache = Cache(server, config={**cache_config, "CACHE_DEFAULT_TIMEOUT": 3600})
-    init_auth(server, engine, settings, storage_uri=settings.redis_url or "memory://")
+    init_auth(server, engine, settings, redis_url=settings.redis_url)
     server.extensions["dashboard"] = DataService(engine, settings, cache)
     init_web_security(server)
     init_ops(server, engine, settings)

@@ -10,14 +10,13 @@ from pathlib import Path
 import flask
 from dash import hooks
 from flask import Flask, redirect, request, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from dashboard import audit
 from dashboard.access import ROLE_PAGES, Scope
 from dashboard.db import session_scope
 from dashboard.models import User
+from dashboard.throttle import SignInThrottle
 from dashboard.users import authenticate, network_names_of
 from dashboard.web_security import csrf_ok, csrf_token
 
@@ -44,9 +43,13 @@ ID_PAGE = {
 # has them, so every signed-in role may use their callbacks.
 SHELL = "shell"
 SHELL_PREFIXES = frozenset({"url", "page", "filter", "nav"})
-FAILED_LOGIN_LIMIT = "5 per 5 minutes"
-# Short, so that a Redis that stopped answering fails over to the in-memory limiter quickly.
-REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+# Failed sign-ins allowed per account and per address in any window of this many seconds.
+FAILED_LOGIN_LIMIT = 5
+FAILED_LOGIN_WINDOW = 300
+THROTTLED = {
+    "account": "Too many failed sign-ins for this account.",
+    "address": "Too many failed sign-ins from this address.",
+}
 
 
 class SignedInUser(UserMixin):
@@ -197,10 +200,11 @@ def typed_username() -> str:
     return (request.form.get("username") or "").strip()
 
 
-def throttle_key() -> str:
-    """One throttle per account: usernames are unique ignoring case, and sign-in strips
-    spaces, so " Name", "name " and "name" are guesses at the same account."""
-    return "user:" + typed_username().lower()
+def throttle_keys() -> list[str]:
+    """The account's key, then the address's. One throttle per account: usernames are unique
+    ignoring case, and sign-in strips spaces, so " Name", "name " and "name" are guesses at
+    the same account."""
+    return ["user:" + typed_username().lower(), f"addr:{request.remote_addr}"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -217,7 +221,7 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -> Limiter:
+def init_auth(server: Flask, engine, settings, redis_url: str | None = None) -> SignInThrottle:
     """Register flask-login, the login/logout routes, throttling and the request guard."""
     server.config.update(
         SECRET_KEY=settings.resolved_secret_key(),
@@ -248,35 +252,22 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
                 return None
             return SignedInUser(user, network_names_of(session, user))
 
-    limiter = Limiter(
-        get_remote_address,
-        app=server,
-        storage_uri=storage_uri,
-        storage_options=REDIS_TIMEOUTS if storage_uri.startswith("redis") else {},
-        # A sliding window: no burst of guesses at the turn of a fixed window.
-        strategy="moving-window",
-        # Redis down: count in this process instead, and never fail a sign-in over it.
-        in_memory_fallback_enabled=True,
-        swallow_errors=True,
-        default_limits=[],
-        headers_enabled=False,
+    throttle = server.extensions["signin_throttle"] = SignInThrottle(
+        FAILED_LOGIN_LIMIT, FAILED_LOGIN_WINDOW, redis_url
     )
-    failed = lambda response: response.status_code == 401  # noqa: E731 - count failures only
+
+    def _throttled(reason: str):
+        with session_scope(engine) as session:
+            audit.record(
+                session,
+                "login-throttled",
+                request.form.get("username"),
+                reason,
+                request.remote_addr,
+            )
+        return _login_page(f"{reason} Try again in a few minutes.", 429)
 
     @server.route("/login", methods=["GET", "POST"])
-    @limiter.limit(
-        FAILED_LOGIN_LIMIT,
-        methods=["POST"],
-        deduct_when=failed,
-        error_message="Too many failed sign-ins from this address.",
-    )
-    @limiter.limit(
-        FAILED_LOGIN_LIMIT,
-        methods=["POST"],
-        deduct_when=failed,
-        key_func=throttle_key,
-        error_message="Too many failed sign-ins for this account.",
-    )
     def login():
         next_url = _safe_next(request.values.get("next"))
         if request.method == "GET":
@@ -286,6 +277,10 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
             return _login_page("The sign-in form had expired. Please sign in again.", 400, next_url)
         username = typed_username()
         password = request.form.get("password") or ""
+        keys = throttle_keys()
+        token, full = throttle.reserve(keys)
+        if token is None:
+            return _throttled(THROTTLED["account" if full == keys[0] else "address"])
         with session_scope(engine) as session:
             user = authenticate(session, username, password)
             if user is None:
@@ -297,6 +292,7 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
                     request.remote_addr,
                 )
                 return _login_page("Wrong username or password.", 401, next_url)
+            throttle.release(keys, token)  # only failures count
             audit.record(session, "login", user.username, user.role, request.remote_addr)
             signed_in = SignedInUser(user, network_names_of(session, user))
         flask.session.clear()  # nothing from before the sign-in carries over
@@ -305,18 +301,6 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         if not signed_in.scope.can_open(next_url.split("?", 1)[0]):
             next_url = "/" if signed_in.scope.can_open("/") else ROLE_PAGES[user.role][0]
         return redirect(next_url)
-
-    @server.errorhandler(429)
-    def too_many(error):
-        with session_scope(engine) as session:
-            audit.record(
-                session,
-                "login-throttled",
-                request.form.get("username"),
-                str(error.description),
-                request.remote_addr,
-            )
-        return _login_page(f"{error.description} Try again in a few minutes.", 429)
 
     @server.route("/logout", methods=["GET", "POST"])
     def logout():
@@ -375,4 +359,4 @@ def init_auth(server: Flask, engine, settings, storage_uri: str = "memory://") -
         # downloads check the role in their own routes.
         return None
 
-    return limiter
+    return throttle

@@ -54,6 +54,13 @@ class Figure:
         return self.kind == MEN
 
 
+# In a row of one session each attendance record is a different man, so these counts of
+# records are counts of men there (like the heatmap's `present_men`): {figure: the count of
+# men it then equals}. The gate protects them as such in rows of one session, and withholds
+# the figures derived from the same men, which would give the exact count back.
+MEN_IN_ONE_SESSION = {"attendance": "men_reached", "excused": "excused"}
+
+
 def _entries(*figures: Figure) -> dict[str, Figure]:
     return {figure.key: figure for figure in figures}
 

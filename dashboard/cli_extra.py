@@ -106,6 +106,8 @@ def cmd_report(args, settings) -> int:
         raise CliError(f"unknown network {args.network!r}; use all or one of {', '.join(known)}")
     # Suppressed exactly as a funder's download; --no-suppress as an admin sees it.
     scope = Scope(role="funder", username="cli") if args.suppress else FULL_SCOPE
+    if out.suffix.lower() == ".pdf":
+        report.warm_up_charts()  # Chromium starts while the figures are computed
     figures = report.impact_figures(
         engine, scope, Filters(start=start, end=end, networks=networks), settings
     )

@@ -124,11 +124,14 @@ class Gate:
         if self.exact:
             return suppress(frame.drop(columns=keys), 0, counts, derived, ())
         if self.exact_values:
-            return suppress(frame.drop(columns=keys), self.k, counts, derived, totals)
+            result = suppress(frame.drop(columns=keys), self.k, counts, derived, totals)
+            self._one_session_men(frame, mapping, derived, result, result.frame)
+            return result
         protected = frame.drop(columns=keys)
         for column in counts:
             protected[column] = self._protected_counts(frame, column, mapping[column])
         result = suppress(protected, self.k, counts, derived, totals)
+        self._one_session_men(frame, mapping, derived, result, protected)
         for column, base in derived.items():
             if mapping.get(base, base) in catalogue.SURVEY_BASES:
                 few = pd.to_numeric(frame[base], errors="coerce").fillna(0) < self.min_pairs
@@ -144,6 +147,47 @@ class Gate:
                 ]
                 result.frame[column] = pd.Series(rounded, index=result.frame.index, dtype=object)
         return result
+
+    def _one_session_men(self, frame, mapping, derived, result, protected) -> None:
+        """Rows of one session: the record counts that are counts of men there (catalogue
+        MEN_IN_ONE_SESSION) protected as counts of men (`<k` hidden, perturbed like the count
+        they equal), and, for protected figures, the other figures of the same men withheld."""
+        if "sessions_held" not in frame.columns:
+            return
+        one = pd.to_numeric(frame["sessions_held"], errors="coerce").le(1)
+        if not one.any():
+            return
+        column_of = {key: column for column, key in mapping.items()}
+        withheld_rows = one if not self.exact_values else pd.Series(False, index=frame.index)
+        for column, key in mapping.items():
+            equals = catalogue.MEN_IN_ONE_SESSION.get(key)
+            if equals is None or column not in frame.columns:
+                continue
+            if self.exact_values:
+                values = pd.to_numeric(frame[column], errors="coerce")
+            elif column_of.get(equals, equals) in protected.columns and equals != key:
+                values = pd.to_numeric(protected[column_of.get(equals, equals)], errors="coerce")
+            else:
+                values = pd.Series(self._protected_counts(frame, column, key), index=frame.index)
+                values = pd.to_numeric(values, errors="coerce")
+            small = one & (values.lt(self.k) | result.hidden[column])
+            result.frame[column] = result.frame[column].astype(object)
+            result.frame.loc[one, column] = values[one].where(~small[one], None).astype(object)
+            result.hidden.loc[one, column] = small[one]
+            if self.exact_values:
+                withheld_rows = withheld_rows | small
+        # Rates, means and hours of one session's men give their exact numbers back: withheld
+        # beside protected counts, and beside a hidden one when values are exact.
+        withheld = [
+            c
+            for c, base in derived.items()
+            if mapping.get(base, base) == "men_reached"
+            and mapping.get(c) not in catalogue.MEN_IN_ONE_SESSION
+        ]
+        for column in withheld:
+            result.frame[column] = result.frame[column].astype(object)
+            result.frame.loc[withheld_rows, column] = None
+            result.hidden.loc[withheld_rows, column] = True
 
     def _protected_counts(self, frame: pd.DataFrame, column: str, key: str) -> list:
         """A column of counts of men as protected counts: the cell-key perturbation of each

@@ -60,6 +60,7 @@ from dashboard.report_write import (
     shares_chart,
     to_csv,
     to_xlsx,
+    warm_up_charts,
     write_pdf,
 )
 
@@ -106,5 +107,6 @@ __all__ = [
     "suppression_note",
     "to_csv",
     "to_xlsx",
+    "warm_up_charts",
     "write_pdf",
 ]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-import tempfile
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from charts.impact import change_chart, impact_charts, outputs_chart, shares_chart
+from dashboard import chart_images
 from dashboard.report_format import (
     OUTCOMES_TITLE,
     cell,
@@ -32,11 +31,12 @@ __all__ = [
     "shares_chart",
     "to_csv",
     "to_xlsx",
+    "warm_up_charts",
     "write_pdf",
 ]
 
-# Seconds kaleido may spend on one chart before giving up (the PDF then has a note instead).
-RENDER_TIMEOUT = 60
+# Seconds the charts may take in all before the PDF gives them up (it then has a note instead).
+RENDER_TIMEOUT = chart_images.RENDER_TIMEOUT
 
 
 def to_csv(figures: dict) -> bytes:
@@ -89,31 +89,15 @@ def to_xlsx(figures: dict) -> bytes:
 
 
 def render_images(figs: list, width: int = 1000, timeout: float | None = None) -> list[bytes]:
-    """PNG images of plotly figures, all drawn by one headless browser through kaleido's own
-    sync API. The page kaleido renders in loads plotly.js from the installed plotly package and
-    no MathJax, so drawing needs no network; each chart may take at most `timeout` seconds."""
-    import kaleido
-    import plotly
+    """PNG images of plotly figures, drawn by this process's one headless browser, kept
+    between PDFs and making no third-party request (dashboard/chart_images.py); together they
+    may take at most `timeout` seconds."""
+    return chart_images.RENDERER.render(figs, width, timeout or RENDER_TIMEOUT)
 
-    timeout = timeout or RENDER_TIMEOUT
-    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    page = kaleido.PageGenerator(plotly=plotly_js.as_uri(), mathjax=False)
-    with tempfile.TemporaryDirectory(prefix="impact-charts-") as folder:
-        paths = [Path(folder) / f"chart-{i}.png" for i in range(len(figs))]
-        kaleido.write_fig_from_object_sync(
-            [
-                {
-                    "fig": fig,
-                    "path": path,
-                    "opts": dict(
-                        format="png", width=width, height=fig.layout.height or 360, scale=2
-                    ),
-                }
-                for fig, path in zip(figs, paths, strict=True)
-            ],
-            kopts={"n": 1, "timeout": timeout, "page_generator": page},
-        )
-        return [path.read_bytes() for path in paths]
+
+def warm_up_charts() -> None:
+    """Start the chart browser in the background (a page that offers the PDF is open)."""
+    chart_images.RENDERER.warm_up()
 
 
 def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = True) -> bytes:
@@ -213,32 +197,40 @@ def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = T
         )
         return result
 
+    # A heading goes to the next page with what it introduces (never alone at a page's foot).
+    lead: list = []
     for part in figures["sections"]:
         if part["instrument"] is None:
             story += [p(part["title"], h2), table(part)]
-            story.append(p(OUTCOMES_TITLE, h2))
-            story.append(
+            lead = [
+                p(OUTCOMES_TITLE, h2),
                 p(
                     "Each man's baseline survey is paired with his latest later "
                     "survey on the same scale; the pair belongs to the period of the "
                     "later survey. Reliable change uses the scale's reliability "
                     "(Cronbach's alpha).",
                     small,
-                )
-            )
+                ),
+            ]
         else:
             story.append(
                 KeepTogether(
                     [
+                        *lead,
                         p(f"{part['title']} ({part['direction']})", h3),
                         p(part["name"], small),
                         table(part),
                     ]
                 )
             )
+            lead = []
+    story += lead
     chart_list = impact_charts(figures) if charts else []
+    for _, fig in chart_list:
+        # Numbers above grouped bars a little smaller, so neighbours' don't run together.
+        fig.update_traces(textfont_size=11, selector={"type": "bar", "textposition": "outside"})
     if chart_list:
-        story.append(p("Charts", h2))
+        lead = [p("Charts", h2)]
         note = None
         if images is None:
             try:
@@ -253,11 +245,16 @@ def write_pdf(figures: dict, images: list[bytes] | None = None, charts: bool = T
                 ratio = (fig.layout.height or 360) / 1000
                 story.append(
                     KeepTogether(
-                        [p(title, h3), Image(io.BytesIO(png), width=width, height=width * ratio)]
+                        [
+                            *lead,
+                            p(title, h3),
+                            Image(io.BytesIO(png), width=width, height=width * ratio),
+                        ]
                     )
                 )
+                lead = []
         elif note:
-            story.append(p(note, small))
+            story += [*lead, p(note, small)]
     story += [
         Spacer(1, 4 * mm),
         p(

@@ -155,6 +155,12 @@ def header_row(
                         delay_show=200,
                         type="dot",
                     ),
+                    # Filled while a file is prepared (the download callback's `running`).
+                    html.Div(
+                        id=f"{prefix}-download-progress",
+                        className="small text-muted",
+                        role="status",
+                    ),
                 ],
                 md=4,
                 className="no-print text-md-end",

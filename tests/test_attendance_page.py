@@ -640,3 +640,57 @@ def test_leadership_completion_per_group_rests_on_its_men(
     assert int(found[1]) == round(100 * round(overall["completion_rate"], 2))
     assert int(found[2].replace(",", "")) == overall["completion_enrolments"]
     assert abs(int(found[3].replace(",", "")) - overall["completion_base"]) <= NOISE
+
+
+@pytest.fixture
+def one_session_app(engine, database_url):
+    """One Calgary group with one session in the week of 2 June 2025: 7 men present, 1 excused,
+    2 absent."""
+    from dashboard.app_factory import create_app
+    from dashboard.db import session_scope
+    from dashboard.settings import Settings
+    from dashboard.users import create_user
+    from tests.conftest import TEST_PASSWORD
+    from tests.factories import Builder
+
+    with session_scope(engine) as session:
+        world = Builder(session)
+        world.network("Calgary")
+        world.group("Weekly circle", "Calgary", capacity=12, start="2025-04-01")
+        statuses = ["present"] * 7 + ["excused"] + ["absent"] * 2
+        marks = {f"CGY-{i:06d}": status for i, status in enumerate(statuses, start=1)}
+        for code in marks:
+            world.member(code, "Calgary")
+            world.enroll(code, "Weekly circle", "2025-04-01")
+        world.session("Weekly circle", "2025-06-03", marks)
+        world.done()
+        for username in ("admin", "leadership"):
+            create_user(session, username, username, [], TEST_PASSWORD)
+    settings = Settings(database_url=database_url, secret_key="test-secret", demo_mode=False)
+    return create_app(settings, prepare=False)
+
+
+def test_one_session_counts_reach_leadership_as_counts_of_men(one_session_app):
+    """Finding 5 (issue 11): in a week of one session, 'excused' is a count of men (1 here)
+    and the attendance is the count of men present: leadership gets them protected like the
+    heatmap's cells, and no rate or mean that would give the exact number back."""
+    from tests.conftest import login
+
+    week = "?from=2025-06-02&to=2025-06-08"
+    rows = {}
+    for role in ("admin", "leadership"):
+        client = one_session_app.server.test_client()
+        assert login(client, role).status_code == 302
+        out = call(client, one_session_app, "attendance-table.rowData", week)
+        (rows[role],) = [r for r in out["attendance-table"]["rowData"] if r["sessions_held"]]
+    admin, lead = rows["admin"], rows["leadership"]
+    assert (admin["sessions_held"], admin["men_reached"]) == (1, 7)
+    assert (admin["attendance"], admin["excused"]) == (7, 1)
+    assert admin["excused_rate"] == pytest.approx(0.1)
+    assert lead["sessions_held"] == 1
+    assert lead["excused"] is None  # 1 man: hidden, not "1"
+    assert 5 <= lead["men_reached"] and abs(lead["men_reached"] - 7) <= NOISE
+    # The men present are the men reached: the same protected number, not a second draw.
+    assert lead["attendance"] == lead["men_reached"]
+    for column in ("average_attendance", "attendance_rate", "excused_rate", "capacity_use"):
+        assert lead[column] is None, column

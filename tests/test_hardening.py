@@ -189,6 +189,95 @@ def test_username_variants_share_one_throttle(demo_app, variants):
         assert login(client, name).status_code == 429, name
 
 
+def _guess_in_parallel(make_attempt, n: int) -> list:
+    """n attempts started together from n threads; their results."""
+    start, results = threading.Barrier(n), [None] * n
+
+    def run(i: int) -> None:
+        start.wait()
+        results[i] = make_attempt(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_parallel_guesses_never_pass_the_limit(demo_app):
+    def guess(i: int) -> int:
+        client = demo_app.server.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.9.2.{i + 1}"
+        return login(client, "coord-edmonton", "wrong-password").status_code
+
+    codes = _guess_in_parallel(guess, 16)
+    assert sorted(codes) == [401] * 5 + [429] * 11
+    client = demo_app.server.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.9.2.99"
+    assert login(client, "coord-edmonton").status_code == 429  # even the right password
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "redis"])
+def throttle_store(request):
+    """A Redis URL for the throttle, or None (each process counts on its own)."""
+    if request.param == "memory":
+        return None
+    server = request.getfixturevalue("private_redis")
+    return f"redis://127.0.0.1:{server.port}/0"
+
+
+def test_throttle_counts_atomically(throttle_store):
+    from dashboard.throttle import SignInThrottle
+
+    throttle = SignInThrottle(5, 300, throttle_store)
+    tokens = _guess_in_parallel(lambda i: throttle.reserve(["user:x", f"addr:{i}"])[0], 40)
+    assert sum(t is not None for t in tokens) == 5
+
+
+def test_throttle_window_slides(throttle_store):
+    from dashboard.throttle import SignInThrottle
+
+    clock = FakeClock()
+    throttle = SignInThrottle(5, 300, throttle_store, clock=clock)
+    start = clock.now
+    for minute in range(5):  # failures at 0, 1, 2, 3 and 4 minutes
+        clock.now = start + 60 * minute
+        assert throttle.reserve(["user:x"]) != (None, "user:x")
+    clock.now = start + 299
+    assert throttle.reserve(["user:x"]) == (None, "user:x")
+    # At 5 minutes the first failure leaves the window: room for one guess, not five.
+    clock.now = start + 300.5
+    assert throttle.reserve(["user:x"])[0] is not None
+    assert throttle.reserve(["user:x"]) == (None, "user:x")
+    clock.now = start + 360.5
+    token, _ = throttle.reserve(["user:x"])
+    # A success gives its place back: the next guess still has room.
+    throttle.release(["user:x"], token)
+    assert throttle.reserve(["user:x"])[0] is not None
+
+
+def test_throttle_counts_in_process_while_redis_is_down(private_redis, monkeypatch):
+    from dashboard.throttle import SignInThrottle
+
+    monkeypatch.setattr(redis_fallback, "RETRY_AFTER_SECONDS", 0.0)
+    throttle = SignInThrottle(5, 300, f"redis://127.0.0.1:{private_redis.port}/0")
+    for _ in range(3):
+        assert throttle.reserve(["user:x"])[0] is not None
+    private_redis.stop()
+    for _ in range(5):
+        assert throttle.reserve(["user:x"])[0] is not None
+    assert throttle.reserve(["user:x"]) == (None, "user:x")
+
+
 # --- resource limits on imports -------------------------------------------------------------
 
 SHEET_HEAD = (

@@ -751,3 +751,27 @@ def test_leadership_changes_the_year_and_downloads_the_pdf(dash_duo, demo_app):
         "#impact-download-status", "impact-summary-FY2024-25.pdf ready", timeout=60
     )
     assert console_errors(dash_duo) == []
+
+
+def test_the_page_shows_progress_while_a_file_is_prepared(demo_app, client_for):
+    """Issue 12 item 10: while the PDF is built, its buttons are disabled and a line says what
+    is happening (the download callback's `running` outputs, which the browser applies)."""
+    from callbacks.impact import PREPARING
+
+    deps = client_for("admin").get("/_dash-dependencies").get_json()
+    (download,) = [d for d in deps if "impact-pdf-download.data" in d["output"]]
+    assert download["running"] == {
+        "running": {
+            "impact-pdf-button.disabled": True,
+            "impact-csv-button.disabled": True,
+            "impact-xlsx-button.disabled": True,
+            "impact-download-progress.children": PREPARING,
+        },
+        "runningOff": {
+            "impact-pdf-button.disabled": False,
+            "impact-csv-button.disabled": False,
+            "impact-xlsx-button.disabled": False,
+            "impact-download-progress.children": "",
+        },
+    }
+    assert "PDF" in PREPARING

@@ -329,9 +329,35 @@ def test_scope_message(loaded):
         allowed_networks={"Calgary"},
     )
     assert _errors(report) == {(2, "member_code")}
-    assert "only for Calgary" in report.problems[0].message
+    assert report.problems[0].message == "No member of Calgary has the code 'EDM-0001'."
     ok = imp(loaded, "attendance", "edmonton_attendance.csv", allowed_networks={"Edmonton"})
     assert ok.ok and ok.added == {"session": 1, "attendance": 1}
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "tail"),
+    [
+        (
+            "surveys",
+            "member_code,date,instrument,wave,item_1,item_2,item_3",
+            ",2025-05-01,ucla-3,mid,1,1,1",
+        ),
+        ("attendance", "date,group,member_code,status", None),
+    ],
+)
+def test_member_codes_of_other_networks_read_as_unknown(loaded, kind, header, tail):
+    """Finding 9: a Calgary coordinator can't tell an Edmonton code from a made-up one."""
+
+    def problems(code: str, allowed: set[str] | None = None) -> list[tuple]:
+        line = f"2025-05-06,{WB},{code},present" if tail is None else code + tail
+        report = imp(loaded, kind, f"{header}\n{line}\n".encode(), allowed_networks=allowed)
+        return [(p.row, p.column, p.message.replace(code, "X"), p.fix) for p in report.problems]
+
+    existing, made_up = problems("EDM-0001", {"Calgary"}), problems("EDM-9999", {"Calgary"})
+    assert existing == made_up
+    assert existing[0][:3] == (2, "member_code", "No member of Calgary has the code 'X'.")
+    # An admin (every network) still gets the precise message.
+    assert problems("EDM-9999")[0][2] == "No member has the code 'X'."
 
 
 def test_too_many_rows_and_columns(networks):

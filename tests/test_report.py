@@ -515,31 +515,6 @@ def test_outputs_chart_draws_what_the_table_shows(small, engine, database_url, n
     ]
 
 
-def test_render_images_uses_kaleido_sync_api_offline(monkeypatch):
-    """Charts are drawn through kaleido's own sync API, from a page with the installed
-    plotly.js and no MathJax (nothing fetched from the network), with a time limit."""
-    import kaleido
-    import plotly.graph_objects as go
-
-    from dashboard import report_write
-
-    calls = []
-
-    def fake(items, kopts):
-        calls.append(kopts)
-        for item in items:
-            item["path"].write_bytes(b"png " + str(item["opts"]["height"]).encode())
-
-    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", fake)
-    figs = [go.Figure(layout=dict(height=200)), go.Figure()]
-    assert report_write.render_images(figs) == [b"png 200", b"png 360"]
-    (kopts,) = calls
-    assert kopts["timeout"] == report_write.RENDER_TIMEOUT
-    page = kopts["page_generator"].generate_index()
-    assert "http" not in page and "MathJax.js" not in page
-    assert "plotly.min.js" in page
-
-
 def test_a_server_without_charts_still_gets_the_tables(small, engine, settings, monkeypatch):
     from dashboard import report_write
 
@@ -589,3 +564,17 @@ def test_report_modules_import_alone(module, forbidden):
     loaded = set(done.stdout.split())
     for name in forbidden:
         assert not {m for m in loaded if m == name or m.startswith(name + ".")}, (module, name)
+
+
+def test_no_heading_is_left_at_the_foot_of_a_page(demo_pdf):
+    """Issue 12 item 10: a heading shares its page with what it introduces ("Outcomes" with
+    the first scale's table, "Charts" with the first chart)."""
+    _, figures, content = demo_pdf
+    reader = PdfReader(io.BytesIO(content))
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    first_scale = next(s for s in figures["sections"] if s["instrument"])["title"]
+    (outcomes,) = [text for text in pages if report.OUTCOMES_TITLE in text]
+    assert first_scale in outcomes
+    (charts,) = [text for text in pages if "Charts Outputs, this period" in text]
+    assert sum(len(page.images) for page in reader.pages) == len(report.impact_charts(figures))
+    assert pages.index(charts) == next(i for i, page in enumerate(reader.pages) if page.images)

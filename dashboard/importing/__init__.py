@@ -62,7 +62,9 @@ Undo
 Scope
     With `allowed_networks` (network names), rows for any other network are errors: the
     group's network (groups, roster, sessions, attendance), the roster's network, and the
-    member's home network (surveys).
+    member's home network (surveys). A member code of a man outside those networks (neither
+    his home network nor an enrollment there) reads as unknown, with the same message as a
+    made-up code, so an import never tells whether another network's code exists.
 
 Home network
     A man's home network is the network of his earliest enrollment (SPEC §5), stored or in

@@ -411,6 +411,31 @@ class Context:
                 found[member.code] = member
         return found
 
+    def visible(self, members: dict[str, Member]) -> dict[str, Member]:
+        """The members the importer may know of: home network or an enrollment in his networks.
+
+        A man outside them is left out, so that his code reads as unknown and an import never
+        tells whether another network's code exists."""
+        if self.allowed is None:
+            return members
+        mine = {n.id for key, n in self.networks.items() if key in self.allowed}
+        seen = {code: m for code, m in members.items() if m.home_network_id in mine}
+        others = {m.id: code for code, m in members.items() if code not in seen}
+        for chunk in chunked(others):
+            query = (
+                select(Enrollment.member_id)
+                .join(Group, Group.id == Enrollment.group_id)
+                .where(Enrollment.member_id.in_(chunk), Group.network_id.in_(mine))
+            )
+            for member_id in self.session.scalars(query):
+                seen[others[member_id]] = members[others[member_id]]
+        return seen
+
+    def unknown_member(self, row: Row, code: str, fix: str) -> None:
+        """The same error for a made-up code and for one outside the importer's networks."""
+        whose = "" if self.allowed is None else f" of {' or '.join(self.allowed_names)}"
+        self.error(row, "member_code", code, f"No member{whose} has the code {code!r}.", fix)
+
     def communities(self, member_ids: Iterable[int]) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}
         for chunk in chunked(set(member_ids)):
@@ -630,6 +655,10 @@ def validate_attendance(ctx: Context, rows: list[Row]) -> Plan:
     plan, seen = Plan(), {}
     groups = {row.number: ctx.group(row) for row in rows}
     members = ctx.members(row["member_code"] for row in rows if row["member_code"])
+    if not ctx.add_new_members:
+        # With 'add new members' a code outside his networks still links to that man: codes
+        # are unique across networks, so a second man can't be created with it.
+        members = ctx.visible(members)
     sessions = ctx.sessions(
         {g.id for g in groups.values() if g}, {row["date"] for row in rows if row["date"]}
     )
@@ -649,13 +678,13 @@ def validate_attendance(ctx: Context, rows: list[Row]) -> Plan:
         if day is not None and ctx.not_future(row, "date", day) and group is not None:
             ctx.in_group_life(row, "date", day, group)
         member = members.get(code) if code else None
-        if code and member is None and code not in plan.members:
+        # A row whose group is unknown or outside the importer's networks has its error; the
+        # member's code is checked once the group is right.
+        if code and member is None and code not in plan.members and (group or not row["group"]):
             if not ctx.add_new_members:
-                ctx.error(
+                ctx.unknown_member(
                     row,
-                    "member_code",
                     code,
-                    f"No member has the code {code!r}.",
                     "check the code, import the roster first, or import again with "
                     "'add new members' to create him",
                 )
@@ -760,7 +789,7 @@ def _plan_session(ctx, plan, row, group, day, session) -> None:
 def validate_surveys(ctx: Context, rows: list[Row]) -> Plan:
     plan, seen = Plan(), {}
     instruments = {i.id: i for i in ctx.session.scalars(select(Instrument))}
-    members = ctx.members(row["member_code"] for row in rows if row["member_code"])
+    members = ctx.visible(ctx.members(row["member_code"] for row in rows if row["member_code"]))
     ids = {m.id for m in members.values()}
     days = {row["date"] for row in rows if row["date"]}
     existing = {}
@@ -776,13 +805,7 @@ def validate_surveys(ctx: Context, rows: list[Row]) -> Plan:
         code, day = row["member_code"], row["date"]
         member = members.get(code) if code else None
         if code and member is None:
-            ctx.error(
-                row,
-                "member_code",
-                code,
-                f"No member has the code {code!r}.",
-                "check the code, or import the roster first",
-            )
+            ctx.unknown_member(row, code, "check the code, or import the roster first")
         elif member is not None:
             ctx.in_scope(row, "member_code", code, ctx.network_by_id[member.home_network_id])
         ctx.not_future(row, "date", day)
