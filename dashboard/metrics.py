@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, case, distinct, extract, func, select
+from sqlalchemy import Connection, and_, case, distinct, extract, func, null, select
 
 from dashboard import queries as q
 from dashboard.cellkey import key_column, without_keys
@@ -629,9 +629,14 @@ def reference_sd(conn: Connection, instrument_id: str, spec: dict | None = None)
     return math.sqrt(float(squares) / (n - 1))
 
 
-def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFrame:
+def matched_pairs(
+    conn: Connection, f: Filters, instrument_id: str, answers: bool = True
+) -> pd.DataFrame:
     """Each member's baseline and his latest later response up to the period's end, both
-    scored; kept when that later response falls in the period. One row per pair."""
+    scored; kept when that later response falls in the period. One row per pair.
+
+    answers=False leaves the item answers out (their columns hold None): the figures of
+    change never read them, and decoding them is most of the cost of a large selection."""
     later_in_period = select(SurveyResponse.member_id).where(
         SurveyResponse.instrument_id == instrument_id,
         SurveyResponse.wave.in_(LATER_WAVES),
@@ -644,7 +649,7 @@ def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFr
             SurveyResponse.date,
             SurveyResponse.wave,
             SurveyResponse.score,
-            SurveyResponse.answers,
+            SurveyResponse.answers if answers else null(),
             Network.name,
             Member.record_key,
         )
@@ -711,7 +716,7 @@ def survey_change(
     if spec is None:
         raise ValueError(f"unknown instrument {instrument_id!r}")
     if pairs is None:
-        pairs = matched_pairs(conn, f, instrument_id)
+        pairs = matched_pairs(conn, f, instrument_id, answers=False)
     if sd_ref is None:
         sd_ref = reference_sd(conn, instrument_id, spec)
     change = paired_change(
@@ -736,7 +741,7 @@ def survey_change_by(
     one reference SD for all, so the combined shares lie between the networks' shares."""
     spec = instrument(conn, instrument_id)
     if pairs is None:
-        pairs = matched_pairs(conn, f, instrument_id)
+        pairs = matched_pairs(conn, f, instrument_id, answers=False)
     if sd_ref is None:
         sd_ref = reference_sd(conn, instrument_id, spec)
     args = (spec["alpha"], spec["higher_is_better"], _no_sd(sd_ref))
@@ -900,7 +905,7 @@ def survey_change_by_group(
     if spec is None:
         raise ValueError(f"unknown instrument {instrument_id!r}")
     if pairs is None:
-        pairs = matched_pairs(conn, f, instrument_id)
+        pairs = matched_pairs(conn, f, instrument_id, answers=False)
     keys = list(paired_change([], [], spec["alpha"], spec["higher_is_better"]))
     if sd_ref is None and not pairs.empty:
         sd_ref = reference_sd(conn, instrument_id, spec)

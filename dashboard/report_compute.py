@@ -105,7 +105,7 @@ def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) 
     outcomes = {}
     specs = instruments(conn)
     for spec in specs:
-        pairs = metrics.matched_pairs(conn, f, spec["id"])
+        pairs = metrics.matched_pairs(conn, f, spec["id"], answers=False)
         # One reference SD per instrument for every column (SPEC §3).
         sd_ref = metrics.reference_sd(conn, spec["id"])
         outcomes[spec["id"]] = {}
