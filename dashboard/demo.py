@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from dashboard.cellkey import KEY_SPACE
-from dashboard.db import bump_data_version, session_scope
+from dashboard.db import bump_data_version, refresh_statistics, session_scope
 from dashboard.instruments import score_response
 from dashboard.models import (
     COMMUNITIES,
@@ -978,5 +978,6 @@ def seed_demo(
         _write_spans(conn, plan)
         _reset_sequences(conn)
         bump_data_version(session)
+    refresh_statistics(engine)
     say("demo data committed")
     return dict(writer.counts)
