@@ -10,7 +10,7 @@ from dataclasses import replace
 import pandas as pd
 from dash import Input, Output, State, html, no_update
 
-from callbacks.shell import url_filters
+from callbacks.shell import cached_view, url_filters
 from charts import overview as charts
 from charts.style import NO_SESSIONS
 from dashboard import catalogue, metrics, queries
@@ -116,14 +116,14 @@ def network_table(search):
     if not names:
         return html.P(NO_SESSIONS, className="text-muted")
     window = service.settings.active_window_weeks
-    exact = [
-        service.run(gate.scope, replace(f, networks=(name,), preset=None), metrics.headline, window)
-        for name in names
-    ]
+    by_network, combined_exact = service.run(
+        gate.scope, f, metrics.headline_by_network, tuple(names), window
+    )
+    exact = [by_network[name] for name in names]
     # Networks side by side with the combined column beside them: a total, so complementary
     # suppression applies down each figure's column.
     safe = gate.table(pd.DataFrame(exact), totals=("column",) if len(names) > 1 else ())
-    _, combined, _ = headline_figures(gate, f)
+    combined, _ = gate.record(combined_exact)
     cells = {}
     for key in CARDS:
         cells[key] = []
@@ -176,10 +176,12 @@ def register(app) -> None:
         *(Output(f"overview-change-{k}", "className") for k in keys),
         Output("overview-compare-note", "children"),
         Input("overview-url", "search"),
-    )(update_cards)
-    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(trend_figure)
+    )(cached_view(update_cards))
+    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(
+        cached_view(trend_figure)
+    )
     app.callback(Output("overview-networks", "children"), Input("overview-url", "search"))(
-        network_table
+        cached_view(network_table)
     )
     app.callback(
         Output("overview-url", "search", allow_duplicate=True),

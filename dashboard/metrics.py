@@ -95,6 +95,81 @@ def outputs(conn: Connection, f: Filters) -> dict:
     }
 
 
+def outputs_by_network(conn: Connection, f: Filters, names: list[str]) -> tuple[dict, dict]:
+    """`outputs` of each network in `names` (narrowed to it) and of the whole selection, from
+    one scan of the attendance: rows per network and man, the men counted (and their keys
+    summed over distinct keys, as `outputs` does) in Python, so the combined column is not
+    scanned again."""
+    held = dict(
+        conn.execute(
+            select(Network.name, func.count(GroupSession.id))
+            .join(Group, Group.id == GroupSession.group_id)
+            .join(Network, Network.id == Group.network_id)
+            .where(*q.held_sessions_in(f))
+            .group_by(Network.name)
+        ).all()
+    )
+    present = func.sum(case((_present, 1), else_=0))
+    per_man = (
+        select(
+            Network.name.label("network"),
+            Attendance.member_id.label("member_id"),
+            present.label("attendance"),
+            func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
+            func.count().label("recorded"),
+            func.sum(case((_present, GroupSession.duration_minutes), else_=0)).label("minutes"),
+        )
+        .select_from(Attendance)
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(*q.held_sessions_in(f))
+        .group_by(Network.name, Attendance.member_id)
+    )
+    if q.has_member_filter(f):
+        per_man = per_man.join(Member, Member.id == Attendance.member_id).where(
+            *q.member_conditions(f)
+        )
+    per_man = per_man.subquery()
+    rows = conn.execute(
+        select(per_man, Member.record_key).join(Member, Member.id == per_man.c.member_id)
+    ).all()
+    totals = {name: [0, 0, 0, 0, set(), set()] for name in [*names, None]}
+    for network, member_id, attendance, excused, recorded, minutes, record_key in rows:
+        for column in (network, None):
+            if column not in totals:
+                continue
+            total = totals[column]
+            total[0] += attendance
+            total[1] += excused
+            total[2] += recorded
+            total[3] += minutes or 0
+            if attendance:
+                total[4].add(member_id)
+                total[5].add(record_key)
+
+    def figures(column: str | None, narrowed: Filters) -> dict:
+        attendance, excused, recorded, minutes, men, keys = totals[column]
+        sessions = sum(held.values()) if column is None else held.get(column, 0)
+        new_count, new_keys = _new_members_and_key(conn, narrowed)
+        return {
+            "sessions_held": sessions,
+            "men_reached": len(men),
+            key_column("men_reached"): sum(keys),
+            "new_members": new_count,
+            key_column("new_members"): new_keys,
+            "attendance": attendance,
+            "average_attendance": attendance / sessions if sessions else None,
+            "attendance_hours": round(float(minutes) / 60, 2),
+            "attendance_rate": attendance / recorded if recorded else None,
+            "excused": excused,
+            "excused_rate": excused / recorded if recorded else None,
+        }
+
+    by_network = {name: figures(name, replace(f, networks=(name,), preset=None)) for name in names}
+    return by_network, figures(None, f)
+
+
 def new_members(conn: Connection, f: Filters) -> int:
     """Men reached whose first ever present (in any group) falls in the period."""
     return _new_members_and_key(conn, f)[0]
@@ -876,15 +951,55 @@ HEADLINE_INSTRUMENT = "swemwbs"  # "share of men reliably improved on well-being
 
 def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     """The overview's cards: outputs, active members, 12-week retention, well-being."""
-    figures = outputs(conn, f)
-    # Active on the period's last day, or on the data's last day if earlier: a period that
-    # runs into the future (leadership's "this fiscal year") would otherwise show none.
-    on = min(f.end, q.data_end(conn) or f.end)
+    return _headline_of(conn, f, outputs(conn, f), _active_on(conn, f), window_weeks)
+
+
+def headline_by_network(
+    conn: Connection, f: Filters, names: tuple[str, ...], window_weeks: int = 8
+) -> tuple[dict[str, dict], dict]:
+    """`headline` of each network in `names` (the selection narrowed to it) and of the whole
+    selection, sharing their scans: the outputs from one pass over the attendance, the
+    well-being pairs fetched once and split by home network."""
+    by_network, combined = outputs_by_network(conn, f, list(names))
+    on = _active_on(conn, f)
+    pairs = matched_pairs(conn, f, HEADLINE_INSTRUMENT, answers=False)
+    sd_ref = reference_sd(conn, HEADLINE_INSTRUMENT)
+    return {
+        name: _headline_of(
+            conn,
+            replace(f, networks=(name,), preset=None),
+            by_network[name],
+            on,
+            window_weeks,
+            pairs[pairs["network"] == name],
+            sd_ref,
+        )
+        for name in names
+    }, _headline_of(conn, f, combined, on, window_weeks, pairs, sd_ref)
+
+
+def _active_on(conn: Connection, f: Filters) -> dt.date:
+    """Active on the period's last day, or on the data's last day if earlier: a period that
+    runs into the future (leadership's "this fiscal year") would otherwise show none."""
+    return min(f.end, q.data_end(conn) or f.end)
+
+
+def _headline_of(
+    conn: Connection,
+    f: Filters,
+    figures: dict,
+    on: dt.date,
+    window_weeks: int,
+    pairs: pd.DataFrame | None = None,
+    sd_ref: float | None = None,
+) -> dict:
+    """The cards' figures from a selection's outputs (and its well-being pairs, if fetched)."""
+    figures = dict(figures)
     figures["active_members"], figures[key_column("active_members")] = _active_members_and_key(
         conn, f, on, window_weeks
     )
     figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
-    wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT)
+    wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT, pairs, sd_ref)
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
     figures[key_column("wellbeing_pairs")] = wellbeing[key_column("matched_pairs")]
     figures["wellbeing_improved"] = wellbeing["share_improved"]
