@@ -78,39 +78,14 @@ def sessions_held(conn: Connection, f: Filters) -> int:
 
 def outputs(conn: Connection, f: Filters) -> dict:
     """Sessions held, men reached, new members, attendance (count, average, hours, rate)."""
-    held = sessions_held(conn, f)
-    query = _attendance_base(f).add_columns(
-        func.count(distinct(case((_present, Attendance.member_id)))).label("men_reached"),
-        func.sum(case((_present, 1), else_=0)).label("attendance"),
-        func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
-        func.count().label("recorded"),
-        func.sum(case((_present, GroupSession.duration_minutes), else_=0)).label("minutes"),
-        _present_keys.label("keys"),
-    )
-    row = conn.execute(query).one()
-    new_count, new_keys = _new_members_and_key(conn, f)
-    attendance = int(row.attendance or 0)
-    recorded = int(row.recorded or 0)
-    return {
-        "sessions_held": held,
-        "men_reached": int(row.men_reached or 0),
-        key_column("men_reached"): int(row.keys or 0),
-        "new_members": new_count,
-        key_column("new_members"): new_keys,
-        "attendance": attendance,
-        "average_attendance": attendance / held if held else None,
-        "attendance_hours": round(float(row.minutes or 0) / 60, 2),
-        "attendance_rate": attendance / recorded if recorded else None,
-        "excused": int(row.excused or 0),
-        "excused_rate": int(row.excused or 0) / recorded if recorded else None,
-    }
+    return outputs_by_network(conn, f, [])[1]
 
 
 def outputs_by_network(conn: Connection, f: Filters, names: list[str]) -> tuple[dict, dict]:
     """`outputs` of each network in `names` (narrowed to it) and of the whole selection, from
-    one scan of the attendance: rows per network and man, the men counted (and their keys
-    summed over distinct keys, as `outputs` does) in Python, so the combined column is not
-    scanned again."""
+    one scan of the attendance: rows per network and man (the member's record key joined
+    after grouping, not per attendance row), the men counted and their keys summed over
+    distinct keys in Python, so the combined column is not scanned again."""
     held = dict(
         conn.execute(
             select(Network.name, func.count(GroupSession.id))
