@@ -68,6 +68,32 @@ def test_outputs_one_network(engine, jan_data):
     assert out["attendance_rate"] == pytest.approx(4 / 6)
 
 
+def test_outputs_by_network_counts_a_man_of_both_networks_once_combined(engine, jan_data):
+    """One scan gives each network's column and the combined one: B, who also came once to
+    Edmonton's circle, counts in each network and once (with his key once) combined."""
+    from sqlalchemy import select
+
+    from dashboard.cellkey import key_column
+    from dashboard.models import Member
+
+    jan_data.session("Edmonton Circle", "2025-01-22", {"CGY-B02": "present"})
+    jan_data.done()
+    with engine.connect() as conn:
+        per, combined = metrics.outputs_by_network(conn, JAN, ["Calgary", "Edmonton"])
+        keys = dict(conn.execute(select(Member.code, Member.record_key)).all())
+    assert (per["Calgary"]["men_reached"], per["Edmonton"]["men_reached"]) == (2, 3)
+    assert combined["men_reached"] == 4  # A, B, C, D
+    assert combined["attendance"] == 8 and combined["sessions_held"] == 6
+    assert per["Edmonton"]["attendance_hours"] == pytest.approx(6.0)  # 4 x 90 min
+    assert per["Edmonton"][key_column("men_reached")] == sum(
+        keys[c] for c in ("CGY-B02", "EDM-C03", "EDM-D04")
+    )
+    assert combined[key_column("men_reached")] == sum(keys.values())
+    with engine.connect() as conn:
+        for name in ("Calgary", "Edmonton"):
+            assert per[name] == metrics.outputs(conn, replace(JAN, networks=(name,)))
+
+
 def test_outputs_member_filters(engine, jan_data):
     with engine.connect() as conn:
         by_age = metrics.outputs(conn, Filters(start=JAN.start, end=JAN.end, age_bands=("25-34",)))
