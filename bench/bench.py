@@ -263,9 +263,12 @@ def main() -> int:
             )
         )
     del cache
+    with engine.connect() as conn:
+        rows = conn.scalar(text("SELECT count(*) FROM attendance"))
     print(
-        f"\nscale {args.scale:g}, role {args.role}, {args.repeat} x 5 filter sets per "
-        f"callback; cold = cache cleared before the call, warm = the same call again; "
+        f"\nscale {args.scale:g} ({rows:,} attendance rows), role {args.role}, "
+        f"{args.repeat} x 5 filter sets per callback; cold = cache cleared before the call, "
+        f"warm = the same call again; "
         f"{dt.date.today()}"
     )
     print(f"engine {engine.dialect.name}; load average {os.getloadavg()[0]:.2f} (1 min)")
