@@ -28,9 +28,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## Callback timings at a scale: make bench SCALE=30
+## Callback timings at a scale: make bench SCALE=30 [ENGINE=postgresql]
 bench: $(STAMP)
-	$(PY) bench/bench.py --scale $(or $(SCALE),1)
+	$(PY) bench/bench.py --scale $(or $(SCALE),1) --engine $(or $(ENGINE),sqlite)
 
 clean:
 	rm -rf $(VENV) data/dashboard.db* data/bench

@@ -1,18 +1,23 @@
 """Benchmark every page's callbacks: p50/p95 server time and peak memory.
 
-    python bench/bench.py --scale 1 [--repeat 5] [--database-url URL] [--keep]
+    python bench/bench.py --scale 1 [--repeat 5] [--engine sqlite|postgresql]
+                          [--database-url URL] [--keep]
 
-Generates demo data at the scale (into a fresh SQLite file under data/bench/ unless
---database-url is given), builds the app, signs in, and posts to Dash's callback endpoint
-with a Flask test client for each callback that reads the URL's filters, over several filter
-sets. The cache is cleared before every call, so the figures are the cost of computing, not
-of a cache hit.
+Generates demo data at the scale (into a fresh SQLite file under data/bench/, or a fresh
+PostgreSQL database `bench_<scale>` on --pg-server, unless --database-url is given), builds
+the app, signs in, and posts to Dash's callback endpoint with a Flask test client for each
+callback that reads the URL's filters, over several filter sets. The cache is cleared before
+every call, so "cold" is the cost of computing, not of a cache hit; "warm" is the same call
+again. Beside the callbacks whose figures rest on the attendance outputs, the script times a
+bare SQL aggregation of those outputs written by hand (BARE) over the same filter sets and
+prints the ratio callback / bare.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import resource
 import statistics
@@ -22,9 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import text  # noqa: E402
+
 from dashboard.app_factory import create_app  # noqa: E402
 from dashboard.db import get_engine, init_db, session_scope  # noqa: E402
 from dashboard.demo import seed_demo  # noqa: E402
+from dashboard.filters import Filters  # noqa: E402
 from dashboard.settings import DATA_DIR, Settings  # noqa: E402
 from dashboard.users import create_user  # noqa: E402
 
@@ -76,6 +84,93 @@ def body_for(key: str, spec: dict, search: str) -> dict:
     }
 
 
+# The attendance outputs (sessions held aside) of one selection, written by hand: the scan
+# that dominates the cards, the networks side by side and the impact summary.
+BARE_OUTPUTS = """
+SELECT {columns}count(DISTINCT CASE WHEN a.status = 'present' THEN a.member_id END),
+       sum(DISTINCT CASE WHEN a.status = 'present' THEN m.record_key END),
+       sum(CASE WHEN a.status = 'present' THEN 1 ELSE 0 END),
+       sum(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END), count(*),
+       sum(CASE WHEN a.status = 'present' THEN s.duration_minutes ELSE 0 END)
+FROM attendance a JOIN session s ON s.id = a.session_id JOIN "group" g ON g.id = s.group_id
+JOIN network n ON n.id = g.network_id JOIN member m ON m.id = a.member_id
+WHERE s.cancelled = :no AND s.date >= :start AND s.date <= :end {where}{group_by}
+"""
+
+
+def bare_outputs(conn, f: Filters, by_network: bool = False) -> list:
+    """BARE_OUTPUTS for the filters' period, network and group (combined, or per network)."""
+    where = "".join(
+        f" AND {column} = :{name}"
+        for column, name, value in (
+            ("n.name", "network", f.networks),
+            ("g.name", "group", f.groups),
+        )
+        if value
+    )
+    sql = BARE_OUTPUTS.format(
+        columns="n.name, " if by_network else "",
+        where=where,
+        group_by=" GROUP BY n.name" if by_network else "",
+    )
+    params = {"no": False, "start": f.start, "end": f.end}
+    params.update({k: v[0] for k, v in (("network", f.networks), ("group", f.groups)) if v})
+    return conn.execute(text(sql), params).all()
+
+
+def bare_cards(conn, f: Filters) -> None:
+    bare_outputs(conn, f)
+    bare_outputs(conn, f.previous())
+
+
+def bare_networks(conn, f: Filters) -> None:
+    bare_outputs(conn, f, by_network=True)
+    bare_outputs(conn, f)
+
+
+def bare_impact(conn, f: Filters) -> None:
+    for period in (f, f.previous()):
+        bare_networks(conn, period)
+
+
+# Callback (a part of its output ids) -> the bare aggregation of its attendance outputs.
+BARE = {
+    "overview-value-": bare_cards,
+    "overview-networks": bare_networks,
+    "impact-content": bare_impact,
+}
+
+
+def bare_time(conn, key: str, searches: list[str], repeat: int) -> float | None:
+    """Median milliseconds of the bare aggregation for this callback, or None."""
+    function = next((fn for part, fn in BARE.items() if part in key), None)
+    if function is None:
+        return None
+    times = []
+    for _ in range(repeat):
+        for search in searches:
+            f = Filters.from_query(search, END, None, "fy")
+            started = time.perf_counter()
+            function(conn, f)
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def fresh_postgresql(server: str, name: str, keep: bool) -> str:
+    """The URL of database `name` on the server (created, or dropped and created anew)."""
+    from sqlalchemy import create_engine
+
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists and not keep:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        if not exists or not keep:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return f"{server}/{name}"
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     if pct == 50:
@@ -87,6 +182,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--pg-server",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432",
+        help="PostgreSQL server (no database) for --engine postgresql",
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--role", default="admin", choices=["admin", "leadership"])
     parser.add_argument("--keep", action="store_true", help="reuse an existing bench database")
@@ -94,6 +195,8 @@ def main() -> int:
     args = parser.parse_args()
 
     url = args.database_url
+    if url is None and args.engine == "postgresql":
+        url = fresh_postgresql(args.pg_server, f"bench_{args.scale:g}".replace(".", "_"), args.keep)
     if url is None:
         path = DATA_DIR / "bench" / f"scale-{args.scale:g}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +250,8 @@ def main() -> int:
                     times.append((time.perf_counter() - started) * 1000)
                 if response.status_code not in (200, 204):
                     print(f"  {key}: HTTP {response.status_code}", file=sys.stderr)
+        with engine.connect() as conn:
+            bare = bare_time(conn, key, list(filter_sets(group).values()), args.repeat)
         results.append(
             (
                 percentile(cold, 95),
@@ -154,18 +259,27 @@ def main() -> int:
                 percentile(warm, 95),
                 percentile(warm, 50),
                 key,
+                bare,
             )
         )
     del cache
+    with engine.connect() as conn:
+        rows = conn.scalar(text("SELECT count(*) FROM attendance"))
     print(
-        f"\nscale {args.scale:g}, role {args.role}, {args.repeat} x 5 filter sets per "
-        f"callback; cold = cache cleared before the call, warm = the same call again; "
+        f"\nscale {args.scale:g} ({rows:,} attendance rows), role {args.role}, "
+        f"{args.repeat} x 5 filter sets per callback; cold = cache cleared before the call, "
+        f"warm = the same call again; "
         f"{dt.date.today()}"
     )
-    print(f"{'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}  callback")
-    for cold95, cold50, warm95, warm50, key in sorted(results, reverse=True):
-        label = key if len(key) < 70 else key[:67] + "..."
-        print(f"{cold50:9.1f} {cold95:9.1f} {warm50:9.1f} {warm95:9.1f}  {label}")
+    print(f"engine {engine.dialect.name}; load average {os.getloadavg()[0]:.2f} (1 min)")
+    print(
+        f"{'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9} "
+        f"{'bare p50':>9} {'ratio':>6}  callback"
+    )
+    for cold95, cold50, warm95, warm50, key, bare in sorted(results, reverse=True):
+        label = key if len(key) < 60 else key[:57] + "..."
+        versus = f"{bare:9.1f} {cold50 / bare:6.1f}" if bare else f"{'':9} {'':6}"
+        print(f"{cold50:9.1f} {cold95:9.1f} {warm50:9.1f} {warm95:9.1f} {versus}  {label}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS of this process): {peak:.0f} MB")
     return 0

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, ctx, no_update
 
-from callbacks.shell import url_filters
+from callbacks.shell import cached_view, url_filters
 from charts import attendance as charts
 from charts.style import NO_SESSIONS, empty_figure
 from dashboard import metrics, queries
@@ -377,31 +377,31 @@ def register(app) -> None:
         Output("attendance-trend-note", "children"),
         search,
         Input("attendance-by", "value"),
-    )(trend_figure)
+    )(cached_view(trend_figure))
     app.callback(
         Output("attendance-heatmap", "figure"),
         Output("attendance-heatmap-note", "children"),
         search,
-    )(heatmap_figure)
+    )(cached_view(heatmap_figure))
     app.callback(
         Output("attendance-rates", "figure"), Output("attendance-rates-note", "children"), search
-    )(rates_figure)
+    )(cached_view(rates_figure))
     app.callback(
         Output("attendance-dosage", "figure"), Output("attendance-dosage-note", "children"), search
-    )(dosage_figure)
+    )(cached_view(dosage_figure))
     app.callback(
         Output("attendance-completion", "figure"),
         Output("attendance-completion-note", "children"),
         search,
-    )(completion_figure)
+    )(cached_view(completion_figure))
     app.callback(
         Output("attendance-table", "rowData"), Output("attendance-table-note", "children"), search
-    )(group_grid)
+    )(cached_view(group_grid))
     app.callback(
         Output("attendance-atrisk-grid", "rowData"),
         Output("attendance-atrisk-note", "children"),
         search,
-    )(at_risk_grid)
+    )(cached_view(at_risk_grid))
     app.callback(
         Output("attendance-table", "exportDataAsCsv"),
         Input("attendance-table-csv", "n_clicks"),

@@ -17,7 +17,7 @@ import flask
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from callbacks import impact_releases
-from callbacks.shell import today, url_filters
+from callbacks.shell import cached_view, today, url_filters
 from charts.style import GRAPH_CONFIG
 from dashboard import audit, queries, releases, report
 from dashboard.auth import current_scope
@@ -202,6 +202,12 @@ def summary(search):
         if release is None:
             return impact_releases.NO_RELEASE, impact_releases.no_release()
         return render_summary(release["figures"])
+    return live_summary(search)
+
+
+@cached_view
+def live_summary(search):
+    """The summary of the URL's period as the signed-in explorer may see it."""
     return render_summary(figures_for(search))
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pandas as pd
 from dash import Input, Output, State, html, no_update
 
-from callbacks.shell import url_filters
+from callbacks.shell import cached_view, url_filters
 from charts import overview as charts
 from charts.style import NO_SESSIONS
 from dashboard import catalogue, metrics, queries, wording
@@ -119,11 +119,12 @@ def visible_networks(scope, f: Filters) -> list[str]:
     return [name for name in names if not f.networks or name in f.networks]
 
 
-def side_by_side(gate: Gate, f: Filters) -> tuple[str, list[str], list[dict], str] | None:
+def side_by_side(gate: Gate, f: Filters) -> tuple[str, list[str], list[dict], str, dict] | None:
     """What the table sets side by side: (title, column names, each column's exact figures,
-    the total column's name). A user who sees one network gets its groups that held a
-    session in the period (his networks side by side would be one column and an identical
-    total); the others, the networks. None when nothing of the selection is in view."""
+    the total column's name, the total's exact figures). A user who sees one network gets its
+    groups that held a session in the period (his networks side by side would be one column
+    and an identical total); the others, the networks. None when nothing of the selection is
+    in view."""
     service = current_service()
     window = service.settings.active_window_weeks
     names = visible_networks(gate.scope, f)
@@ -135,22 +136,21 @@ def side_by_side(gate: Gate, f: Filters) -> tuple[str, list[str], list[dict], st
             title = f"{', '.join(names[:-1])} and {names[-1]} side by side"
         else:
             title = f"{names[0]} (the filters choose one network)"
-        exact = [
-            service.run(
-                gate.scope, replace(f, networks=(name,), preset=None), metrics.headline, window
-            )
-            for name in names
-        ]
-        return title, names, exact, "Combined"
+        by_network, combined = service.run(
+            gate.scope, f, metrics.headline_by_network, tuple(names), window
+        )
+        return title, names, [by_network[name] for name in names], "Combined", combined
+    combined = service.run(gate.scope, f, metrics.headline, window)
     groups = service.run(gate.scope, f, metrics.headline_by_group, window)
+    title, total = f"Groups of {network} side by side", f"{network} (all groups)"
     if groups.empty:
-        return f"Groups of {network} side by side", [], [], f"{network} (all groups)"
-    exact = groups.drop(columns="group").to_dict("records")
+        return title, [], [], total, combined
     return (
-        f"Groups of {network} side by side",
+        title,
         list(groups["group"]),
-        exact,
-        f"{network} (all groups)",
+        groups.drop(columns="group").to_dict("records"),
+        total,
+        combined,
     )
 
 
@@ -161,11 +161,11 @@ def network_table(search):
     view = side_by_side(gate, f)
     if view is None or not view[1]:
         return html.P(NO_SESSIONS, className="text-muted"), view[0] if view else no_update
-    title, names, exact, total = view
+    title, names, exact, total, combined_exact = view
     # Columns side by side with their total beside them: complementary suppression applies
     # down each figure's column.
     safe = gate.table(pd.DataFrame(exact), totals=("column",) if len(names) > 1 else ())
-    _, combined, _ = headline_figures(gate, f)
+    combined, _ = gate.record(combined_exact)
     cells = {}
     for key in CARDS:
         cells[key] = []
@@ -220,13 +220,15 @@ def register(app) -> None:
         *(Output(f"overview-change-{k}", "className") for k in keys),
         Output("overview-compare-note", "children"),
         Input("overview-url", "search"),
-    )(update_cards)
-    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(trend_figure)
+    )(cached_view(update_cards))
+    app.callback(Output("overview-trend", "figure"), Input("overview-url", "search"))(
+        cached_view(trend_figure)
+    )
     app.callback(
         Output("overview-networks", "children"),
         Output("overview-networks-title", "children"),
         Input("overview-url", "search"),
-    )(network_table)
+    )(cached_view(network_table))
     app.callback(
         Output("overview-url", "search", allow_duplicate=True),
         Input("overview-trend", "clickData"),

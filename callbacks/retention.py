@@ -12,7 +12,7 @@ from itertools import takewhile
 import pandas as pd
 from dash import Input, Output, State, html, no_update
 
-from callbacks.shell import url_filters
+from callbacks.shell import cached_view, url_filters
 from charts.retention import (
     FUTURE,
     HIDDEN,
@@ -398,7 +398,7 @@ def register(app) -> None:
         Output("retention-logrank", "children"),
         Input("retention-url", "search"),
         Input("retention-by", "value"),
-    )(km_chart)
+    )(cached_view(km_chart))
     app.callback(
         Output("retention-table", "rowData"),
         Output("retention-table", "columnDefs"),
@@ -407,18 +407,18 @@ def register(app) -> None:
         Output("retention-table", "style"),
         Input("retention-url", "search"),
         Input("retention-by", "value"),
-    )(retention_table)
+    )(cached_view(retention_table))
     app.callback(
         Output("retention-cohorts", "figure"),
         Output("retention-cohorts-note", "children"),
         Input("retention-url", "search"),
-    )(cohort_chart)
+    )(cached_view(cohort_chart))
     app.callback(
         Output("retention-completion", "figure"),
         Output("retention-completion-note", "children"),
         Input("retention-url", "search"),
         Input("retention-by", "value"),
-    )(completion_chart)
+    )(cached_view(completion_chart))
     app.callback(
         Output("retention-url", "search", allow_duplicate=True),
         Input("retention-km", "clickData"),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from flask_login import current_user
+from plotly.basedatatypes import BaseFigure
 
 from dashboard import queries
 from dashboard.auth import current_scope
@@ -17,6 +20,28 @@ from dashboard.wording import plural
 
 def today() -> dt.date:
     return dt.date.today()
+
+
+def cached_view(function: Callable) -> Callable:
+    """A page callback whose finished output is kept per user, arguments, day and data
+    version (DataService.view): opening a view again does not rebuild its figures."""
+
+    @functools.wraps(function)
+    def wrapper(*args):
+        name = f"{function.__module__}.{function.__qualname__}"
+        return current_service().view(
+            current_scope(), name, (*args, today()), lambda: _as_sent(function(*args))
+        )
+
+    return wrapper
+
+
+def _as_sent(output):
+    """A callback's output with its figures as the JSON Dash sends (a pickled Figure comes
+    back without its empty parts), so the first answer and a cached one are the same."""
+    if isinstance(output, tuple | list):
+        return type(output)(_as_sent(part) for part in output)
+    return output.to_plotly_json() if isinstance(output, BaseFigure) else output
 
 
 def url_filters(search: str | None) -> Filters:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dash import Input, Output, State
 
-from callbacks.shell import url_filters
+from callbacks.shell import cached_view, url_filters
 from charts import surveys as charts
 from charts.style import empty_figure
 from dashboard import metrics
@@ -171,28 +171,28 @@ def register(app) -> None:
         Output("surveys-instrument-info", "children"),
         Input("surveys-url", "search"),
         Input("surveys-instrument", "value"),
-    )(pairs_badge)
+    )(cached_view(pairs_badge))
     app.callback(
         Output("surveys-forest", "figure"),
         Output("surveys-forest-note", "children"),
         Input("surveys-url", "search"),
         Input("surveys-instrument", "value"),
-    )(forest_chart)
+    )(cached_view(forest_chart))
     app.callback(
         Output("surveys-reliable", "figure"),
         Output("surveys-reliable-note", "children"),
         Input("surveys-url", "search"),
         Input("surveys-instrument", "value"),
-    )(reliable_chart)
+    )(cached_view(reliable_chart))
     app.callback(
         Output("surveys-distribution", "figure"),
         Output("surveys-distribution-note", "children"),
         Input("surveys-url", "search"),
         Input("surveys-instrument", "value"),
-    )(distribution_chart)
+    )(cached_view(distribution_chart))
     app.callback(
         Output("surveys-items", "figure"),
         Output("surveys-items-note", "children"),
         Input("surveys-url", "search"),
         Input("surveys-instrument", "value"),
-    )(item_chart)
+    )(cached_view(item_chart))

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import targets
 from dashboard.cellkey import KEY_SPACE
-from dashboard.db import bump_data_version, session_scope
+from dashboard.db import bump_data_version, refresh_statistics, session_scope
 from dashboard.filters import Filters, fiscal_year_label, fiscal_year_start
 from dashboard.instruments import score_response
 from dashboard.models import (
@@ -995,6 +995,7 @@ def seed_demo(
         say("targets for last and this fiscal year")
         counts = {**writer.counts, "target": seed_targets(session, seed, end)}
         bump_data_version(session)
+    refresh_statistics(engine)
     say("demo data committed")
     return counts
 

@@ -8,7 +8,18 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, case, distinct, extract, func, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    extract,
+    func,
+    null,
+    select,
+)
 
 from dashboard import queries as q
 from dashboard.cellkey import key_column, without_keys
@@ -67,32 +78,82 @@ def sessions_held(conn: Connection, f: Filters) -> int:
 
 def outputs(conn: Connection, f: Filters) -> dict:
     """Sessions held, men reached, new members, attendance (count, average, hours, rate)."""
-    held = sessions_held(conn, f)
-    query = _attendance_base(f).add_columns(
-        func.count(distinct(case((_present, Attendance.member_id)))).label("men_reached"),
-        func.sum(case((_present, 1), else_=0)).label("attendance"),
-        func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
-        func.count().label("recorded"),
-        func.sum(case((_present, GroupSession.duration_minutes), else_=0)).label("minutes"),
-        _present_keys.label("keys"),
+    return outputs_by_network(conn, f, [])[1]
+
+
+def outputs_by_network(conn: Connection, f: Filters, names: list[str]) -> tuple[dict, dict]:
+    """`outputs` of each network in `names` (narrowed to it) and of the whole selection, from
+    one scan of the attendance: rows per network and man (the member's record key joined
+    after grouping, not per attendance row), the men counted and their keys summed over
+    distinct keys in Python, so the combined column is not scanned again."""
+    held = dict(
+        conn.execute(
+            select(Network.name, func.count(GroupSession.id))
+            .join(Group, Group.id == GroupSession.group_id)
+            .join(Network, Network.id == Group.network_id)
+            .where(*q.held_sessions_in(f))
+            .group_by(Network.name)
+        ).all()
     )
-    row = conn.execute(query).one()
-    new_count, new_keys = _new_members_and_key(conn, f)
-    attendance = int(row.attendance or 0)
-    recorded = int(row.recorded or 0)
-    return {
-        "sessions_held": held,
-        "men_reached": int(row.men_reached or 0),
-        key_column("men_reached"): int(row.keys or 0),
-        "new_members": new_count,
-        key_column("new_members"): new_keys,
-        "attendance": attendance,
-        "average_attendance": attendance / held if held else None,
-        "attendance_hours": round(float(row.minutes or 0) / 60, 2),
-        "attendance_rate": attendance / recorded if recorded else None,
-        "excused": int(row.excused or 0),
-        "excused_rate": int(row.excused or 0) / recorded if recorded else None,
-    }
+    present = func.sum(case((_present, 1), else_=0))
+    per_man = (
+        select(
+            Network.name.label("network"),
+            Attendance.member_id.label("member_id"),
+            present.label("attendance"),
+            func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
+            func.count().label("recorded"),
+            func.sum(case((_present, GroupSession.duration_minutes), else_=0)).label("minutes"),
+        )
+        .select_from(Attendance)
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(*q.held_sessions_in(f))
+        .group_by(Network.name, Attendance.member_id)
+    )
+    if q.has_member_filter(f):
+        per_man = per_man.join(Member, Member.id == Attendance.member_id).where(
+            *q.member_conditions(f)
+        )
+    per_man = per_man.subquery()
+    rows = conn.execute(
+        select(per_man, Member.record_key).join(Member, Member.id == per_man.c.member_id)
+    ).all()
+    totals = {name: [0, 0, 0, 0, set(), set()] for name in [*names, None]}
+    for network, member_id, attendance, excused, recorded, minutes, record_key in rows:
+        for column in (network, None):
+            if column not in totals:
+                continue
+            total = totals[column]
+            total[0] += attendance
+            total[1] += excused
+            total[2] += recorded
+            total[3] += minutes or 0
+            if attendance:
+                total[4].add(member_id)
+                total[5].add(record_key)
+
+    def figures(column: str | None, narrowed: Filters) -> dict:
+        attendance, excused, recorded, minutes, men, keys = totals[column]
+        sessions = sum(held.values()) if column is None else held.get(column, 0)
+        new_count, new_keys = _new_members_and_key(conn, narrowed)
+        return {
+            "sessions_held": sessions,
+            "men_reached": len(men),
+            key_column("men_reached"): sum(keys),
+            "new_members": new_count,
+            key_column("new_members"): new_keys,
+            "attendance": attendance,
+            "average_attendance": attendance / sessions if sessions else None,
+            "attendance_hours": round(float(minutes) / 60, 2),
+            "attendance_rate": attendance / recorded if recorded else None,
+            "excused": excused,
+            "excused_rate": excused / recorded if recorded else None,
+        }
+
+    by_network = {name: figures(name, replace(f, networks=(name,), preset=None)) for name in names}
+    return by_network, figures(None, f)
 
 
 def new_members(conn: Connection, f: Filters) -> int:
@@ -475,26 +536,43 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
             q.in_period(Member.first_present, f), *q.group_conditions(f), *q.member_conditions(f)
         )
     )
-    members = pd.DataFrame(conn.execute(cohort).all(), columns=["member_id", "first"])
-    if members.empty:
+
+    # Counted in the database (per cohort and k, the distinct men present), so the men's
+    # months never reach pandas: at 30x all time they are a million rows.
+    def period_index(date):
+        year = cast(extract("year", date), Integer)
+        return (year * 12 + cast(extract("month", date), Integer) - 1) // step
+
+    first = period_index(Member.first_present)
+    size_rows = conn.execute(
+        cohort.with_only_columns(first, func.count()).group_by(first).order_by(first)
+    ).all()
+    if not size_rows:
         return pd.DataFrame(columns=["cohort", "size"])
-    ids = cohort.with_only_columns(Member.id).scalar_subquery()
-    year, month = extract("year", GroupSession.date), extract("month", GroupSession.date)
-    active = (
-        select(Attendance.member_id, year, month)
-        .distinct()
-        .join(GroupSession, GroupSession.id == Attendance.session_id)
-        .where(_present, GroupSession.cancelled.is_(False), Attendance.member_id.in_(ids))
+    sizes = pd.Series(
+        [n for _, n in size_rows], index=pd.Index([int(i) for i, _ in size_rows], name="index")
     )
-    months = pd.DataFrame(conn.execute(active).all(), columns=["member_id", "year", "month"])
-    first = pd.to_datetime(members["first"])
-    members["index"] = (first.dt.year * 12 + first.dt.month - 1) // step
-    months["index"] = (months["year"].astype(int) * 12 + months["month"].astype(int) - 1) // step
-    months = months.merge(members[["member_id", "index"]], on="member_id", suffixes=("", "_cohort"))
-    months["k"] = months["index"] - months["index_cohort"]
-    months = months.drop_duplicates(["member_id", "k"])
-    sizes = members.groupby("index").size()
-    counts = months.groupby(["index_cohort", "k"]).size().unstack(fill_value=0)
+    ids = cohort.with_only_columns(Member.id).scalar_subquery()
+    present = (
+        select(
+            Attendance.member_id,
+            first.label("cohort"),
+            (period_index(GroupSession.date) - first).label("k"),
+        )
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .join(Member, Member.id == Attendance.member_id)
+        .where(_present, GroupSession.cancelled.is_(False), Attendance.member_id.in_(ids))
+        .subquery()
+    )
+    cells = pd.DataFrame(
+        conn.execute(
+            select(
+                present.c.cohort, present.c.k, func.count(distinct(present.c.member_id))
+            ).group_by(present.c.cohort, present.c.k)
+        ).all(),
+        columns=["index_cohort", "k", "men"],
+    ).astype(int)
+    counts = cells.set_index(["index_cohort", "k"])["men"].unstack(fill_value=0)
     shares = counts.div(sizes, axis=0).reindex(sizes.index)
     shares.columns = [int(k) for k in shares.columns]
     out = shares.reset_index(drop=False).rename(
@@ -629,9 +707,14 @@ def reference_sd(conn: Connection, instrument_id: str, spec: dict | None = None)
     return math.sqrt(float(squares) / (n - 1))
 
 
-def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFrame:
+def matched_pairs(
+    conn: Connection, f: Filters, instrument_id: str, answers: bool = True
+) -> pd.DataFrame:
     """Each member's baseline and his latest later response up to the period's end, both
-    scored; kept when that later response falls in the period. One row per pair."""
+    scored; kept when that later response falls in the period. One row per pair.
+
+    answers=False leaves the item answers out (their columns hold None): the figures of
+    change never read them, and decoding them is most of the cost of a large selection."""
     later_in_period = select(SurveyResponse.member_id).where(
         SurveyResponse.instrument_id == instrument_id,
         SurveyResponse.wave.in_(LATER_WAVES),
@@ -644,7 +727,7 @@ def matched_pairs(conn: Connection, f: Filters, instrument_id: str) -> pd.DataFr
             SurveyResponse.date,
             SurveyResponse.wave,
             SurveyResponse.score,
-            SurveyResponse.answers,
+            SurveyResponse.answers if answers else null(),
             Network.name,
             Member.record_key,
         )
@@ -711,7 +794,7 @@ def survey_change(
     if spec is None:
         raise ValueError(f"unknown instrument {instrument_id!r}")
     if pairs is None:
-        pairs = matched_pairs(conn, f, instrument_id)
+        pairs = matched_pairs(conn, f, instrument_id, answers=False)
     if sd_ref is None:
         sd_ref = reference_sd(conn, instrument_id, spec)
     change = paired_change(
@@ -736,7 +819,7 @@ def survey_change_by(
     one reference SD for all, so the combined shares lie between the networks' shares."""
     spec = instrument(conn, instrument_id)
     if pairs is None:
-        pairs = matched_pairs(conn, f, instrument_id)
+        pairs = matched_pairs(conn, f, instrument_id, answers=False)
     if sd_ref is None:
         sd_ref = reference_sd(conn, instrument_id, spec)
     args = (spec["alpha"], spec["higher_is_better"], _no_sd(sd_ref))
@@ -871,15 +954,55 @@ HEADLINE_INSTRUMENT = "swemwbs"  # "share of men reliably improved on well-being
 
 def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
     """The overview's cards: outputs, active members, 12-week retention, well-being."""
-    figures = outputs(conn, f)
-    # Active on the period's last day, or on the data's last day if earlier: a period that
-    # runs into the future (leadership's "this fiscal year") would otherwise show none.
-    on = min(f.end, q.data_end(conn) or f.end)
+    return _headline_of(conn, f, outputs(conn, f), _active_on(conn, f), window_weeks)
+
+
+def headline_by_network(
+    conn: Connection, f: Filters, names: tuple[str, ...], window_weeks: int = 8
+) -> tuple[dict[str, dict], dict]:
+    """`headline` of each network in `names` (the selection narrowed to it) and of the whole
+    selection, sharing their scans: the outputs from one pass over the attendance, the
+    well-being pairs fetched once and split by home network."""
+    by_network, combined = outputs_by_network(conn, f, list(names))
+    on = _active_on(conn, f)
+    pairs = matched_pairs(conn, f, HEADLINE_INSTRUMENT, answers=False)
+    sd_ref = reference_sd(conn, HEADLINE_INSTRUMENT)
+    return {
+        name: _headline_of(
+            conn,
+            replace(f, networks=(name,), preset=None),
+            by_network[name],
+            on,
+            window_weeks,
+            pairs[pairs["network"] == name],
+            sd_ref,
+        )
+        for name in names
+    }, _headline_of(conn, f, combined, on, window_weeks, pairs, sd_ref)
+
+
+def _active_on(conn: Connection, f: Filters) -> dt.date:
+    """Active on the period's last day, or on the data's last day if earlier: a period that
+    runs into the future (leadership's "this fiscal year") would otherwise show none."""
+    return min(f.end, q.data_end(conn) or f.end)
+
+
+def _headline_of(
+    conn: Connection,
+    f: Filters,
+    figures: dict,
+    on: dt.date,
+    window_weeks: int,
+    pairs: pd.DataFrame | None = None,
+    sd_ref: float | None = None,
+) -> dict:
+    """The cards' figures from a selection's outputs (and its well-being pairs, if fetched)."""
+    figures = dict(figures)
     figures["active_members"], figures[key_column("active_members")] = _active_members_and_key(
         conn, f, on, window_weeks
     )
     figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
-    wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT)
+    wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT, pairs, sd_ref)
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
     figures[key_column("wellbeing_pairs")] = wellbeing[key_column("matched_pairs")]
     figures["wellbeing_improved"] = wellbeing["share_improved"]
@@ -900,7 +1023,7 @@ def survey_change_by_group(
     if spec is None:
         raise ValueError(f"unknown instrument {instrument_id!r}")
     if pairs is None:
-        pairs = matched_pairs(conn, f, instrument_id)
+        pairs = matched_pairs(conn, f, instrument_id, answers=False)
     keys = list(paired_change([], [], spec["alpha"], spec["higher_is_better"]))
     if sd_ref is None and not pairs.empty:
         sd_ref = reference_sd(conn, instrument_id, spec)

@@ -54,3 +54,6 @@ class ResilientCache:
 
     def set(self, key: str, value: Any, timeout: int | None = None) -> None:
         self._call("set", key, value, timeout=timeout)
+
+    def clear(self) -> None:
+        self._call("clear")

@@ -63,13 +63,17 @@ def narrowed(f: Filters, column: str) -> Filters:
     return f if column == COMBINED else replace(f, networks=(column,), preset=None)
 
 
-def output_record(conn: Connection, f: Filters, completion_threshold: float = 0.7) -> dict:
-    """One column's outputs, with the cell keys of its counts of men (for the gate only).
+def output_record(
+    conn: Connection, f: Filters, completion_threshold: float = 0.7, figures: dict | None = None
+) -> dict:
+    """One column's outputs, with the cell keys of its counts of men (for the gate only);
+    `figures`: its metrics.outputs when already computed.
 
     Completion is metrics.completion_figures: the rate over the places ended
     (`completion_enrolments`), protected by the distinct men of those places
     (`completion_base`)."""
-    figures = metrics.outputs(conn, f)
+    if figures is None:
+        figures = metrics.outputs(conn, f)
     keys = [key_column("men_reached"), key_column("new_members")]
     record = {key: figures[key] for key in (*OUTPUT_RECORD_KEYS, *keys)}
     record.update(metrics.completion_figures(metrics.completion(conn, f, completion_threshold)))
@@ -100,12 +104,23 @@ def instruments(conn: Connection) -> list[dict]:
 def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) -> dict:
     """Exact figures per network and combined, with the cell keys of their counts of men
     (nothing hidden: never send as is)."""
-    columns = columns_of(column_names(conn, f))
-    outputs = {c: output_record(conn, narrowed(f, c), completion_threshold) for c in columns}
+    names = column_names(conn, f)
+    columns = columns_of(names)
+    # Every column's outputs from one scan of the attendance.
+    by_network, combined = metrics.outputs_by_network(conn, f, names)
+    outputs = {
+        c: output_record(
+            conn,
+            narrowed(f, c),
+            completion_threshold,
+            combined if c == COMBINED else by_network[c],
+        )
+        for c in columns
+    }
     outcomes = {}
     specs = instruments(conn)
     for spec in specs:
-        pairs = metrics.matched_pairs(conn, f, spec["id"])
+        pairs = metrics.matched_pairs(conn, f, spec["id"], answers=False)
         # One reference SD per instrument for every column (SPEC §3).
         sd_ref = metrics.reference_sd(conn, spec["id"])
         outcomes[spec["id"]] = {}

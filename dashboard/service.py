@@ -94,6 +94,8 @@ class DataService:
         narrowed = self.scoped(scope, filters)
         _count("figures_fetched")
         if not scope.sees_exact_figures:
+            if flask.has_request_context() and "watched" in flask.g:
+                flask.g.watched.append(narrowed)
             self.watch_query(scope, narrowed)
         key = None
         if self.cache is not None:
@@ -114,6 +116,30 @@ class DataService:
             value = metric(conn, narrowed, *args, **kwargs)
         if key is not None:
             self.cache.set(key, value)
+        return value
+
+    def view(self, scope: Scope, name: str, args: tuple, build: Callable[[], Any]) -> Any:
+        """A callback's finished output (figures, components), cached per user, arguments and
+        data version, so a view already opened is not rebuilt. A hit audits and counts the
+        protected user's selections exactly as building it did (SPEC §4)."""
+        if self.cache is None or not flask.has_request_context():
+            return build()
+        key = repr(("view", name, scope, args, self.version()))
+        hit = self.cache.get(key)
+        if hit is not None:
+            value, watched = hit
+            for filters in watched:
+                self.watch_query(scope, filters)
+            return value
+        outer = flask.g.pop("watched", None)
+        flask.g.watched = watched = []
+        try:
+            value = build()
+        finally:
+            flask.g.pop("watched", None)
+            if outer is not None:
+                flask.g.watched = outer + watched
+        self.cache.set(key, (value, watched))
         return value
 
     def watch_query(self, scope: Scope, filters: Filters) -> None:

@@ -68,6 +68,32 @@ def test_outputs_one_network(engine, jan_data):
     assert out["attendance_rate"] == pytest.approx(4 / 6)
 
 
+def test_outputs_by_network_counts_a_man_of_both_networks_once_combined(engine, jan_data):
+    """One scan gives each network's column and the combined one: B, who also came once to
+    Edmonton's circle, counts in each network and once (with his key once) combined."""
+    from sqlalchemy import select
+
+    from dashboard.cellkey import key_column
+    from dashboard.models import Member
+
+    jan_data.session("Edmonton Circle", "2025-01-22", {"CGY-B02": "present"})
+    jan_data.done()
+    with engine.connect() as conn:
+        per, combined = metrics.outputs_by_network(conn, JAN, ["Calgary", "Edmonton"])
+        keys = dict(conn.execute(select(Member.code, Member.record_key)).all())
+    assert (per["Calgary"]["men_reached"], per["Edmonton"]["men_reached"]) == (2, 3)
+    assert combined["men_reached"] == 4  # A, B, C, D
+    assert combined["attendance"] == 8 and combined["sessions_held"] == 6
+    assert per["Edmonton"]["attendance_hours"] == pytest.approx(6.0)  # 4 x 90 min
+    assert per["Edmonton"][key_column("men_reached")] == sum(
+        keys[c] for c in ("CGY-B02", "EDM-C03", "EDM-D04")
+    )
+    assert combined[key_column("men_reached")] == sum(keys.values())
+    with engine.connect() as conn:
+        for name in ("Calgary", "Edmonton"):
+            assert per[name] == metrics.outputs(conn, replace(JAN, networks=(name,)))
+
+
 def test_outputs_member_filters(engine, jan_data):
     with engine.connect() as conn:
         by_age = metrics.outputs(conn, Filters(start=JAN.start, end=JAN.end, age_bands=("25-34",)))
@@ -279,6 +305,21 @@ def test_pair_uses_latest_later_response_up_to_period_end(engine, surveys):
     assert sorted(pairs["change"].tolist()) == [-4.0, -2.0, -1.0, 2.0]  # M4 by his mid
     assert pairs.set_index("member_id").loc[m4, "later"] == 6.0
     assert may["member_id"].tolist() == [m4] and may["change"].tolist() == [-5.0]
+
+
+def test_pairs_without_answers_are_the_same_pairs(engine, surveys):
+    """The figures of change read pairs without their item answers: the same men, scores,
+    dates and record keys, the answers left out."""
+    feb = Filters(start=d("2025-02-01"), end=d("2025-02-28"))
+    with engine.connect() as conn:
+        full = metrics.matched_pairs(conn, feb, "ucla-3")
+        lean = metrics.matched_pairs(conn, feb, "ucla-3", answers=False)
+    m1 = surveys.members["CGY-M01"].id
+    assert full.set_index("member_id").loc[m1, "baseline_answers"] == [3, 3, 3]
+    assert lean["baseline_answers"].isna().all() and lean["later_answers"].isna().all()
+    same = [c for c in full.columns if not c.endswith("_answers")]
+    pd.testing.assert_frame_equal(full[same], lean[same])
+    assert metrics.pairs_cell_key(lean) == metrics.pairs_cell_key(full) > 0
 
 
 def test_one_pair_has_no_interval(engine, surveys):

@@ -4,6 +4,7 @@ more than QUERY_RATE_PER_MINUTE different selections a minute slows him down, au
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from sqlalchemy import select
 
@@ -71,3 +72,34 @@ def test_too_many_selections_a_minute_are_slowed_and_audited(demo_settings):
         run_callback(client, app, TREND, [("overview-url", "search", search)])
     slowed = events(settings.database_url, "leadership", "query-slowed")[before:]
     assert len(slowed) == 1 and slowed[0].startswith("3 different selections this minute")
+
+
+def test_a_view_served_from_the_cache_is_audited_like_a_computed_one(demo_settings):
+    """The second opening of a view is answered from the view cache (no figures fetched), and
+    a protected user's selection is still audited: here once the ten minutes of "already
+    logged" are over (their mark removed)."""
+    import flask
+
+    from dashboard.app_factory import create_app
+    from dashboard.filters import Filters
+
+    app = create_app(demo_settings, prepare=False)
+    fetched = []
+
+    @app.server.after_request
+    def remember(response):
+        fetched.append(getattr(flask.g, "figures_fetched", 0))
+        return response
+
+    client = signed_in(app, "leadership")
+    search = "?from=2025-02-01&to=2025-03-31"
+    before = len(events(demo_settings.database_url, "leadership", "query"))
+    first = run_callback(client, app, TREND, [("overview-url", "search", search)])
+    service = app.server.extensions["dashboard"]
+    f = Filters.from_query(search, dt.date(2026, 3, 31), None)  # explicit dates: any today
+    service.cache.cache.delete(repr(("query", "leadership", "/", f.key())))
+    second = run_callback(client, app, TREND, [("overview-url", "search", search)])
+    assert second == first
+    assert fetched[-2] > 0 and fetched[-1] == 0  # computed, then the finished figure
+    logged = events(demo_settings.database_url, "leadership", "query")[before:]
+    assert len(logged) == 2 and all("from=2025-02-01" in text for text in logged)

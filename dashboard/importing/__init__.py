@@ -85,7 +85,7 @@ import io
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from dashboard.db import lock_for_writing, session_scope
+from dashboard.db import lock_for_writing, refresh_statistics, session_scope
 from dashboard.importing.reading import escape_spreadsheet_cell, read_table
 from dashboard.importing.report import ImportError_, ImportReport, Problem
 from dashboard.importing.validate import COLUMNS, VALIDATORS, Context, parse_rows, preview
@@ -205,6 +205,8 @@ def run_import(
             f"The database refused the import, nothing was written ({reason}).",
             "someone may have changed the same data at the same time: import the file again",
         )
+    if report.batch_id is not None:
+        refresh_statistics(engine)
     report.sort()
     return report
 
@@ -222,6 +224,7 @@ def undo_import(
         batch = session.get(ImportBatch, batch_id)
         check_undo(session, batch, batch_id, allowed_networks)
         undo_batch(session, batch, username)
+    refresh_statistics(engine)
 
 
 def import_history(
