@@ -345,17 +345,22 @@ def weekly_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
     )
     present = (
         _attendance_base(f)
-        .add_columns(GroupSession.id, func.count())
+        .add_columns(GroupSession.id, func.count(), func.sum(Member.record_key))
         .where(_present)
         .group_by(GroupSession.id)
     )
-    counts = dict(conn.execute(present).all())
+    rows = conn.execute(present).all()
+    counts = {session: n for session, n, _ in rows}
+    keys = {session: int(key or 0) for session, _, key in rows}
     if sessions.empty:
         return pd.DataFrame(columns=["group", "network", "week", "attendance", "cancelled"])
     sessions["attendance"] = sessions["session_id"].map(counts).fillna(0).astype(int)
+    sessions[key_column("attendance")] = sessions["session_id"].map(keys).fillna(0).astype(int)
     sessions["week"] = bucket_start(pd.to_datetime(sessions["date"]), "week")
     return sessions.groupby(["group", "network", "week"], as_index=False).agg(
-        attendance=("attendance", "sum"), cancelled=("cancelled", "all")
+        attendance=("attendance", "sum"),
+        cancelled=("cancelled", "all"),
+        **{key_column("attendance"): (key_column("attendance"), "sum")},
     )
 
 
@@ -365,10 +370,12 @@ def member_dosage(conn: Connection, f: Filters) -> pd.DataFrame:
     query = (
         select(
             Enrollment.member_id,
+            Member.record_key,
             func.count(GroupSession.id).label("held"),
             func.sum(case((_present, 1), else_=0)).label("attended"),
         )
         .select_from(Enrollment)
+        .join(Member, Member.id == Enrollment.member_id)
         .join(Group, Group.id == Enrollment.group_id)
         .join(Network, Network.id == Group.network_id)
         .join(
@@ -386,12 +393,12 @@ def member_dosage(conn: Connection, f: Filters) -> pd.DataFrame:
                 Attendance.member_id == Enrollment.member_id,
             ),
         )
-        .where(*q.held_sessions_in(f))
-        .group_by(Enrollment.member_id)
+        .where(*q.held_sessions_in(f), *q.member_conditions(f))
+        .group_by(Enrollment.member_id, Member.record_key)
     )
-    if q.has_member_filter(f):
-        query = query.join(Member, Member.id == Enrollment.member_id).where(*q.member_conditions(f))
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["member_id", "held", "attended"])
+    frame = pd.DataFrame(
+        conn.execute(query).all(), columns=["member_id", "record_key", "held", "attended"]
+    )
     frame["attended"] = frame["attended"].fillna(0).astype(int)
     frame["dosage"] = frame["attended"] / frame["held"]
     return frame
@@ -421,8 +428,16 @@ def completion(conn: Connection, f: Filters, threshold: float = 0.7) -> pd.DataF
         .scalar_subquery()
     )
     query = (
-        select(Group.name, Network.name, Enrollment.member_id, attended, Group.program_type)
+        select(
+            Group.name,
+            Network.name,
+            Enrollment.member_id,
+            attended,
+            Group.program_type,
+            Member.record_key,
+        )
         .select_from(Enrollment)
+        .join(Member, Member.id == Enrollment.member_id)
         .join(Group, Group.id == Enrollment.group_id)
         .join(Network, Network.id == Group.network_id)
         .where(
@@ -432,12 +447,11 @@ def completion(conn: Connection, f: Filters, threshold: float = 0.7) -> pd.DataF
             *q.group_conditions(f),
         )
     )
-    if q.has_member_filter(f):
-        query = query.join(Member, Member.id == Enrollment.member_id).where(*q.member_conditions(f))
+    query = query.where(*q.member_conditions(f))
     rows = conn.execute(query).all()
     frame = pd.DataFrame(
-        [(g, n, m, int(a or 0), FIXED_LENGTH_PROGRAMS[p]) for g, n, m, a, p in rows],
-        columns=columns[:-1],
+        [(g, n, m, int(a or 0), FIXED_LENGTH_PROGRAMS[p], k) for g, n, m, a, p, k in rows],
+        columns=[*columns[:-1], "record_key"],
     )
     frame["completed"] = frame["attended"] >= threshold * frame["program_sessions"] - 1e-9
     return frame
@@ -451,11 +465,15 @@ def completion_figures(frame: pd.DataFrame) -> dict:
     """Completion as SPEC §3 defines it, the one place every page, download and report reads:
     the rate over the enrollments (of `completion`'s frame, or any part of it, e.g. one group)
     and its privacy base, the distinct men of those enrollments."""
-    return {
+    figures = {
         "completion_base": int(frame["member_id"].nunique()) if len(frame) else 0,
         "completion_enrolments": len(frame),
         "completion_rate": completion_rate(frame),
     }
+    if "record_key" in frame.columns:
+        men = frame.drop_duplicates("member_id")["record_key"]
+        figures[key_column("completion_base")] = int(men.fillna(0).astype("int64").sum())
+    return figures
 
 
 def survival_members(
@@ -545,13 +563,15 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
 
     first = period_index(Member.first_present)
     size_rows = conn.execute(
-        cohort.with_only_columns(first, func.count()).group_by(first).order_by(first)
+        cohort.with_only_columns(first, func.count(), func.sum(Member.record_key))
+        .group_by(first)
+        .order_by(first)
     ).all()
     if not size_rows:
         return pd.DataFrame(columns=["cohort", "size"])
-    sizes = pd.Series(
-        [n for _, n in size_rows], index=pd.Index([int(i) for i, _ in size_rows], name="index")
-    )
+    index = pd.Index([int(i) for i, _, _ in size_rows], name="index")
+    sizes = pd.Series([n for _, n, _ in size_rows], index=index)
+    size_keys = [int(key or 0) for _, _, key in size_rows]
     ids = cohort.with_only_columns(Member.id).scalar_subquery()
     present = (
         select(
@@ -580,7 +600,9 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
     )
     out.insert(1, "size", sizes.values)
     out["cohort"] = [_cohort_label(int(i), grain) for i in sizes.index]
-    return _mark_unfinished(out, [int(i) for i in sizes.index], q.data_end(conn), step)
+    out = _mark_unfinished(out, [int(i) for i in sizes.index], q.data_end(conn), step)
+    out[key_column("size")] = size_keys
+    return out
 
 
 def _mark_unfinished(

@@ -9,6 +9,7 @@ import pandas as pd
 
 from dashboard import metrics
 from dashboard.catalogue import SURVEY_KEYS
+from dashboard.cellkey import key_column
 from dashboard.filters import Filters
 from dashboard.gate import Gate
 from dashboard.models import FIXED_LENGTH_PROGRAMS
@@ -28,6 +29,11 @@ POINTS = {f"w{w}": f"retention_{w}w" for w in metrics.RETENTION_WEEKS}
 AT_RISK_WEEKS = (0, 4, 12, 26, 52)
 NO_PAIRS = "No matched pairs for these filters"
 TOO_FEW = "Hidden: fewer than {k} matched pairs"
+
+
+def _keys_of(frame: pd.DataFrame, column: str) -> list[str]:
+    """The cell-key column of a count, when the metric gave one (the gate reads and drops it)."""
+    return [key_column(column)] if key_column(column) in frame.columns else []
 
 
 # --- Attendance -----------------------------------------------------------------------------
@@ -51,9 +57,9 @@ def heatmap_table(
     if frame.empty:
         return frame.assign(present=[], hidden=[]), small
     cancelled = frame["cancelled"].astype(bool).to_numpy()
-    cells = frame[["group", "network", "week", "attendance"]].assign(
-        attendance=frame["attendance"].astype(float).where(~cancelled)
-    )
+    cells = frame[
+        ["group", "network", "week", "attendance", *_keys_of(frame, "attendance")]
+    ].assign(attendance=frame["attendance"].astype(float).where(~cancelled))
     safe = gate.table(cells, columns=HEATMAP_COLUMNS)
     table = safe.frame.assign(
         present=pd.to_numeric(safe.frame["attendance"], errors="coerce"),
@@ -68,7 +74,11 @@ def dosage_bins(frame: pd.DataFrame) -> pd.DataFrame:
     last. Only these counts leave the server."""
     bins = np.minimum((frame["dosage"].astype(float) * DOSAGE_BINS).astype(int), DOSAGE_BINS - 1)
     counts = bins.value_counts().reindex(range(DOSAGE_BINS), fill_value=0).to_numpy()
-    return pd.DataFrame({"bin": range(DOSAGE_BINS), "men": counts})
+    table = pd.DataFrame({"bin": range(DOSAGE_BINS), "men": counts})
+    if "record_key" in frame.columns:
+        keys = frame["record_key"].fillna(0).astype("int64").groupby(bins).sum()
+        table[key_column("men")] = keys.reindex(range(DOSAGE_BINS), fill_value=0).to_numpy()
+    return table
 
 
 def attendance_growth(now: pd.DataFrame, before: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -167,7 +177,9 @@ def cohort_tables(gate: Gate, frame: pd.DataFrame) -> tuple[list[int], pd.Series
     """The cohort matrix (metrics.cohort_matrix) as this user may receive it: its offsets,
     the cohorts' sizes (None when hidden) and its cells, one row per (cohort, offset)."""
     offsets = [c for c in frame.columns if isinstance(c, int)]
-    sizes = gate.table(frame[["cohort", "size"]], {"size": "cohort_size"}).frame["size"]
+    sizes = gate.table(
+        frame[["cohort", "size", *_keys_of(frame, "size")]], {"size": "cohort_size"}
+    ).frame["size"]
     cells = gate.table(
         cohort_cells(frame, offsets),
         {"present": "cohort_present", "share": "cohort_share"},

@@ -530,3 +530,47 @@ def test_cohort_matrix_complete_when_the_data_reach_the_periods_last_day(engine,
         months = metrics.cohort_matrix(conn, f).set_index("cohort")
     assert months["partial_offset"].isna().all()
     assert months.loc["2025-01", 5] == 0  # June is over: nobody of January's cohort came
+
+
+def _record_keys(engine) -> dict[str, int]:
+    from sqlalchemy import select
+
+    from dashboard.models import Member
+
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Member.code, Member.record_key)).all())
+
+
+def test_cohort_sizes_and_heatmap_weeks_carry_their_men_key_sum(engine, jan_data):
+    """Counts of men come with the sum of their men's record keys (the gate draws their cell
+    keys from it, SPEC §4)."""
+    from dashboard.cellkey import key_column
+
+    keys = _record_keys(engine)
+    with engine.connect() as conn:
+        cohorts = metrics.cohort_matrix(conn, JAN)
+        heat = metrics.weekly_heatmap(conn, JAN).set_index(["group", "week"])
+    # January's cohort: B, C and D (A came in December).
+    assert cohorts.iloc[0][key_column("size")] == sum(
+        keys[c] for c in ("CGY-B02", "EDM-C03", "EDM-D04")
+    )
+    # Edmonton's week of 13 January: C and D present.
+    week = heat.loc[("Edmonton Circle", pd.Timestamp("2025-01-13"))]
+    assert week["attendance"] == 2
+    assert week[key_column("attendance")] == keys["EDM-C03"] + keys["EDM-D04"]
+
+
+def test_completion_and_dosage_bins_carry_their_men_key_sum(engine, program):
+    from dashboard import tables
+    from dashboard.cellkey import key_column
+
+    keys = _record_keys(engine)
+    f = Filters(start=d("2025-01-01"), end=d("2025-03-31"))
+    with engine.connect() as conn:
+        completion = metrics.completion_figures(metrics.completion(conn, f))
+        bins = tables.dosage_bins(metrics.member_dosage(conn, f)).set_index("bin")
+    # The wellbeing cycle: E and F ended it; E's dosage 70%, F's 60%.
+    assert completion[key_column("completion_base")] == keys["CGY-E05"] + keys["CGY-F06"]
+    assert bins.loc[7, key_column("men")] == keys["CGY-E05"]
+    assert bins.loc[6, key_column("men")] == keys["CGY-F06"]
+    assert bins[key_column("men")].sum() == keys["CGY-E05"] + keys["CGY-F06"]
