@@ -34,7 +34,12 @@ def trend(frame: pd.DataFrame, grain: str, days: int, partial: bool = True) -> g
         "month": dict(tickformat="%b %Y", dtick="M1" if days <= 400 else None),
         "quarter": dict(tickformat="Q%q %Y", dtick="M3" if days <= 1100 else None),
     }.get(grain, {})
-    note = " (the first and last may be partial)" if partial else ""
+    # On its own line: one line of both is wider than a phone's chart.
+    note = (
+        "<br><span style='font-size:0.8em'>(the first and last may be partial)</span>"
+        if partial
+        else ""
+    )
     fig.update_xaxes(title=f"{grain.title()} starting{note}", **ticks)
     # Every bucket labelled, the last month of a fiscal year too.
     period_ticks(fig, frame["period"], grain)

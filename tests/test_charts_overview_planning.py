@@ -143,6 +143,6 @@ def test_the_axis_says_partial_only_when_an_edge_bucket_is_partial():
         {"period": pd.to_datetime(["2025-04-01"]), "key": ["Calgary"], "attendance": [3]}
     )
     assert overview.trend(frame, "month", 365, False).layout.xaxis.title.text == "Month starting"
-    assert overview.trend(frame, "month", 365).layout.xaxis.title.text.endswith(
-        "(the first and last may be partial)"
+    assert overview.trend(frame, "month", 365).layout.xaxis.title.text == (
+        "Month starting<br><span style='font-size:0.8em'>(the first and last may be partial)</span>"
     )
