@@ -81,20 +81,25 @@ def outputs(conn: Connection, f: Filters) -> dict:
     return outputs_by_network(conn, f, [])[1]
 
 
+def _sessions_held_by(conn: Connection, f: Filters, column) -> dict:
+    """Sessions held in the selection per network or group name (`column`)."""
+    return dict(
+        conn.execute(
+            select(column, func.count(GroupSession.id))
+            .join(Group, Group.id == GroupSession.group_id)
+            .join(Network, Network.id == Group.network_id)
+            .where(*q.held_sessions_in(f))
+            .group_by(column)
+        ).all()
+    )
+
+
 def outputs_by_network(conn: Connection, f: Filters, names: list[str]) -> tuple[dict, dict]:
     """`outputs` of each network in `names` (narrowed to it) and of the whole selection, from
     one scan of the attendance: rows per network and man (the member's record key joined
     after grouping, not per attendance row), the men counted and their keys summed over
     distinct keys in Python, so the combined column is not scanned again."""
-    held = dict(
-        conn.execute(
-            select(Network.name, func.count(GroupSession.id))
-            .join(Group, Group.id == GroupSession.group_id)
-            .join(Network, Network.id == Group.network_id)
-            .where(*q.held_sessions_in(f))
-            .group_by(Network.name)
-        ).all()
-    )
+    held = _sessions_held_by(conn, f, Network.name)
     present = func.sum(case((_present, 1), else_=0))
     per_man = (
         select(
@@ -1118,15 +1123,7 @@ def headline_by_group(conn: Connection, f: Filters, window_weeks: int = 8) -> pd
     """The overview's card figures per group of the selection that held a session in the
     period: for each group the values `headline` gives with the selection narrowed to that
     group (cell keys included), from one query per figure rather than one headline per group."""
-    held = dict(
-        conn.execute(
-            select(Group.name, func.count(GroupSession.id))
-            .join(Group, Group.id == GroupSession.group_id)
-            .join(Network, Network.id == Group.network_id)
-            .where(*q.held_sessions_in(f))
-            .group_by(Group.name)
-        ).all()
-    )
+    held = _sessions_held_by(conn, f, Group.name)
     groups = sorted(held)
     people = conn.execute(
         _attendance_base(f, with_group=True)

@@ -6,19 +6,11 @@ import datetime as dt
 
 import pytest
 
+from callbacks.shell import SYNCED
 from dashboard.filters import DEFAULT_PRESET, Filters, default_preset, preset_range
 from tests.dash_calls import run_callback
 
 TODAY = dt.date(2026, 3, 15)  # inside the demo data (it ends 2026-03-31), FY2025-26
-SYNCED = [
-    "filter-network",
-    "filter-group",
-    "filter-program",
-    "filter-preset",
-    "filter-age",
-    "filter-community",
-    "filter-grain",
-]
 
 
 @pytest.mark.parametrize(

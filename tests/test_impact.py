@@ -15,6 +15,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from callbacks.shell import SYNCED
 from dashboard import metrics, releases, report
 from dashboard.access import Scope
 from dashboard.db import get_engine, session_scope
@@ -243,7 +244,7 @@ def test_one_period_control_on_impact_and_a_shared_link_opens_on_it(demo_app, cl
         demo_app,
         "filter-summary.children",
         [("url", "search", link)]
-        + [(c, "value", None) for c in SHELL_CONTROLS]
+        + [(c, "value", None) for c in SYNCED]
         + [("filter-dates", "start_date", None), ("filter-dates", "end_date", None)],
     )
     assert bar["filter-dates"] == {"start_date": "2023-04-01", "end_date": "2024-03-31"}
@@ -253,17 +254,6 @@ def test_one_period_control_on_impact_and_a_shared_link_opens_on_it(demo_app, cl
         other, demo_app, "impact-period-text.children", [("impact-location", "search", link)]
     )["impact-period-text"]["children"]
     assert line.startswith("FY2023-24 (1 Apr 2023 – 31 Mar 2024)")
-
-
-SHELL_CONTROLS = [
-    "filter-network",
-    "filter-group",
-    "filter-program",
-    "filter-preset",
-    "filter-age",
-    "filter-community",
-    "filter-grain",
-]
 
 
 def download(client, app, button: str, search: str) -> dict:
