@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from dashboard import targets
 from dashboard.cellkey import KEY_SPACE
 from dashboard.db import bump_data_version, refresh_statistics, session_scope
+from dashboard.derived import refresh_all
 from dashboard.filters import Filters, fiscal_year_label, fiscal_year_start
 from dashboard.instruments import score_response
 from dashboard.models import (
@@ -992,6 +993,8 @@ def seed_demo(
         say(f"{writer.counts['survey_response']:,} survey responses; member spans")
         _write_spans(conn, plan)
         _reset_sequences(conn)
+        say("summaries of attendance and survey pairs")
+        refresh_all(conn)
         say("targets for last and this fiscal year")
         counts = {**writer.counts, "target": seed_targets(session, seed, end)}
         bump_data_version(session)

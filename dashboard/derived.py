@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, delete, func, insert, literal, select, update
+from sqlalchemy.orm import Session, aliased
 
-from dashboard.models import Attendance, GroupSession, Member
+from dashboard.models import (
+    Attendance,
+    AttendanceSummary,
+    Group,
+    GroupSession,
+    Member,
+    SurveyPair,
+    SurveyResponse,
+)
+from dashboard.queries import bucket
 
 
 def refresh_member_spans(session: Session, member_ids: Iterable[int] | None = None) -> None:
@@ -61,3 +70,134 @@ def refresh_member_spans(session: Session, member_ids: Iterable[int] | None = No
         session.execute(
             update(Member), [{"id": mid, "first_group_id": groups.get(mid)} for mid in chunk]
         )
+
+
+# ------------------------------------------------- summaries read by long periods (issue 14)
+
+CHUNK = 5000  # member ids per statement: far under every database's parameter limit
+
+
+def _member_chunks(member_ids: Iterable[int] | None) -> list[list[int] | None]:
+    """The ids in chunks, or [None] for every member."""
+    if member_ids is None:
+        return [None]
+    ids = sorted(set(member_ids))
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+def refresh_attendance_summary(conn, member_ids: Iterable[int] | None = None) -> None:
+    """Recompute the attendance summary rows (per man, group, month and quarter) of the given
+    members, or of all; `conn` is a Connection or a Session inside the writing transaction."""
+    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    present = Attendance.status == "present"
+    columns = [c.name for c in AttendanceSummary.__table__.columns]
+    for chunk in _member_chunks(member_ids):
+        gone = delete(AttendanceSummary)
+        if chunk is not None:
+            gone = gone.where(AttendanceSummary.member_id.in_(chunk))
+        conn.execute(gone)
+        month = bucket(GroupSession.date, "month", dialect)
+        months = (
+            select(
+                literal("month"),
+                month,
+                Group.network_id,
+                GroupSession.group_id,
+                Attendance.member_id,
+                Member.record_key,
+                func.sum(case((present, 1), else_=0)),
+                func.sum(case((Attendance.status == "excused", 1), else_=0)),
+                func.count(),
+                func.sum(case((present, GroupSession.duration_minutes), else_=0)),
+            )
+            .join(GroupSession, GroupSession.id == Attendance.session_id)
+            .join(Group, Group.id == GroupSession.group_id)
+            .join(Member, Member.id == Attendance.member_id)
+            .where(GroupSession.cancelled.is_(False))
+            .group_by(month, Group.network_id, GroupSession.group_id, Attendance.member_id)
+            .group_by(Member.record_key)
+        )
+        if chunk is not None:
+            months = months.where(Attendance.member_id.in_(chunk))
+        conn.execute(insert(AttendanceSummary).from_select(columns, months))
+        s = AttendanceSummary
+        quarter = bucket(s.period_start, "quarter", dialect)
+        quarters = (
+            select(
+                literal("quarter"),
+                quarter,
+                s.network_id,
+                s.group_id,
+                s.member_id,
+                s.record_key,
+                func.sum(s.presents),
+                func.sum(s.excused),
+                func.sum(s.recorded),
+                func.sum(s.minutes),
+            )
+            .where(s.span == "month")
+            .group_by(quarter, s.network_id, s.group_id, s.member_id, s.record_key)
+        )
+        if chunk is not None:
+            quarters = quarters.where(s.member_id.in_(chunk))
+        conn.execute(insert(AttendanceSummary).from_select(columns, quarters))
+
+
+LATER_WAVES = ("mid", "exit", "follow-up")
+
+
+def refresh_survey_pairs(conn, member_ids: Iterable[int] | None = None) -> None:
+    """Recompute the survey pair candidates of the given members, or of all: each scored later
+    response of a man with his first scored baseline to the same instrument."""
+    later = aliased(SurveyResponse)
+    base = aliased(SurveyResponse)
+    first = aliased(SurveyResponse)
+    first_baseline = (
+        select(func.min(first.date))
+        .where(
+            first.member_id == later.member_id,
+            first.instrument_id == later.instrument_id,
+            first.wave == "baseline",
+            first.score.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    columns = [c.name for c in SurveyPair.__table__.columns]
+    for chunk in _member_chunks(member_ids):
+        gone = delete(SurveyPair)
+        if chunk is not None:
+            gone = gone.where(SurveyPair.member_id.in_(chunk))
+        conn.execute(gone)
+        pairs = (
+            select(
+                later.id,
+                base.id,
+                later.member_id,
+                later.instrument_id,
+                later.date,
+                later.wave,
+                later.score,
+                base.date,
+                base.score,
+            )
+            .join(
+                base,
+                and_(
+                    base.member_id == later.member_id,
+                    base.instrument_id == later.instrument_id,
+                    base.wave == "baseline",
+                    base.score.is_not(None),
+                    base.date == first_baseline,
+                ),
+            )
+            .where(later.wave.in_(LATER_WAVES), later.score.is_not(None))
+        )
+        if chunk is not None:
+            pairs = pairs.where(later.member_id.in_(chunk))
+        conn.execute(insert(SurveyPair).from_select(columns, pairs))
+
+
+def refresh_all(conn) -> None:
+    """Every derived summary, from scratch (a migration, the demo seed, a repair)."""
+    refresh_attendance_summary(conn)
+    refresh_survey_pairs(conn)

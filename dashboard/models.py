@@ -119,6 +119,27 @@ class Attendance(Base):
     status: Mapped[str] = mapped_column(String(8))
 
 
+class AttendanceSummary(Base):
+    """Attendance of held sessions per man, group and calendar month or quarter (`span`),
+    derived from the attendance rows by dashboard.derived and kept in step with every write:
+    the figures of a long period read these rows instead of the raw history (issue 14)."""
+
+    __tablename__ = "attendance_summary"
+    __table_args__ = (Index("ix_attendance_summary_member", "member_id"),)
+    span: Mapped[str] = mapped_column(String(8), primary_key=True)  # "month" or "quarter"
+    period_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("group.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_key: Mapped[int] = mapped_column(BigInteger)  # the member's, copied: no join
+    presents: Mapped[int] = mapped_column(Integer)
+    excused: Mapped[int] = mapped_column(Integer)
+    recorded: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)  # minutes of the sessions he was present at
+
+
 class Instrument(Base):
     __tablename__ = "instrument"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -153,6 +174,28 @@ class SurveyResponse(Base):
     answers: Mapped[list] = mapped_column(JSON)  # one int or null per item
     # Derived by dashboard.scoring when the response is stored; null when not scorable.
     score: Mapped[float | None] = mapped_column(Float)
+
+
+class SurveyPair(Base):
+    """Each scored later response (mid, exit, follow-up) of a man who has a scored baseline to
+    the same instrument, with that baseline (his first): the candidates of matched pairs,
+    derived by dashboard.derived when surveys are written (issue 14)."""
+
+    __tablename__ = "survey_pair"
+    __table_args__ = (Index("ix_survey_pair_instrument_date", "instrument_id", "later_date"),)
+    later_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_response.id", ondelete="CASCADE"), primary_key=True
+    )
+    baseline_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_response.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    instrument_id: Mapped[str] = mapped_column(ForeignKey("instrument.id"))
+    later_date: Mapped[dt.date] = mapped_column(Date)
+    later_wave: Mapped[str] = mapped_column(String(12))
+    later_score: Mapped[float] = mapped_column(Float)
+    baseline_date: Mapped[dt.date] = mapped_column(Date)
+    baseline_score: Mapped[float] = mapped_column(Float)
 
 
 class Target(Base):

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from dashboard.db import bump_data_version
-from dashboard.derived import refresh_member_spans
+from dashboard.derived import refresh_all, refresh_member_spans
 from dashboard.instruments import score_response
 from dashboard.models import (
     Attendance,
@@ -136,5 +136,6 @@ class Builder:
     def done(self) -> None:
         self.s.flush()
         refresh_member_spans(self.s)
+        refresh_all(self.s)
         bump_data_version(self.s)
         self.s.commit()

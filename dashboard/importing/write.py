@@ -15,7 +15,11 @@ from sqlalchemy import Date, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from dashboard.db import bump_data_version
-from dashboard.derived import refresh_member_spans
+from dashboard.derived import (
+    refresh_attendance_summary,
+    refresh_member_spans,
+    refresh_survey_pairs,
+)
 from dashboard.importing.report import ImportError_
 from dashboard.importing.validate import Plan, chunked
 from dashboard.models import (
@@ -80,6 +84,7 @@ class Writer:
         self.new: dict[str, list] = defaultdict(list)
         self.previous: dict[str, list] = defaultdict(list)  # table -> [[key, {col: old}]]
         self.members_marked: set[int] = set()  # members whose attendance changed
+        self.members_surveyed: set[int] = set()  # members whose survey responses changed
 
     def add(self, obj) -> None:
         self.session.add(obj)
@@ -169,8 +174,9 @@ def write_plan(writer: Writer, plan: Plan) -> None:
     for item in plan.surveys:
         if item["existing"] is None:
             writer.add(SurveyResponse(member_id=item["member_id"], **item["values"]))
-        else:
-            writer.update(item["existing"], item["values"])
+            writer.members_surveyed.add(item["member_id"])
+        elif writer.update(item["existing"], item["values"]):
+            writer.members_surveyed.add(item["member_id"])
     s.flush()
 
 
@@ -275,6 +281,9 @@ def finish(
     affected = writer.members_marked | set(new_members)
     if affected:
         refresh_member_spans(s, affected)
+        refresh_attendance_summary(s, affected)
+    if writer.members_surveyed:
+        refresh_survey_pairs(s, writer.members_surveyed)
     bump_data_version(s)
     return batch
 
@@ -328,6 +337,7 @@ def undo_batch(session: Session, batch: ImportBatch, username: str | None) -> No
     added = record.get("added") or {}
     updated = record.get("updated") or {}
     affected: set[int] = set()
+    surveyed: set[int] = set()  # men whose survey pairs change
     for table, rows in updated.items():
         model = MODELS[table]
         for key, old in rows:
@@ -343,12 +353,17 @@ def undo_batch(session: Session, batch: ImportBatch, username: str | None) -> No
                 session.add_all(MemberCommunity(member_id=obj.id, community=c) for c in communities)
             if table == "attendance":
                 affected.add(key[1])
-            elif table == "session" and "cancelled" in old:
+            elif table == "survey_response":
+                surveyed.add(obj.member_id)
+            elif table == "session":  # a date, duration or cancellation restored
                 query = select(Attendance.member_id).where(Attendance.session_id == key)
                 affected.update(session.scalars(query))
     session.flush()
     marks = added.get("attendance", [])
     affected.update(member_id for _, member_id in marks)
+    for chunk in chunked(added.get("survey_response", [])):
+        query = select(SurveyResponse.member_id).where(SurveyResponse.id.in_(chunk))
+        surveyed.update(session.scalars(query))
     for chunk in chunked(marks):
         session.execute(
             delete(Attendance).where(
@@ -365,6 +380,8 @@ def undo_batch(session: Session, batch: ImportBatch, username: str | None) -> No
     gone = set(added.get("member", []))
     if affected - gone:
         refresh_member_spans(session, affected - gone)
+        refresh_attendance_summary(session, affected - gone)
+    refresh_survey_pairs(session, surveyed - gone)
     for chunk in chunked(gone):
         session.execute(delete(MemberCommunity).where(MemberCommunity.member_id.in_(chunk)))
         session.execute(delete(Member).where(Member.id.in_(chunk)))
