@@ -95,58 +95,40 @@ def _sessions_held_by(conn: Connection, f: Filters, column) -> dict:
 
 
 def outputs_by_network(conn: Connection, f: Filters, names: list[str]) -> tuple[dict, dict]:
-    """`outputs` of each network in `names` (narrowed to it) and of the whole selection, from
-    one scan of the attendance: rows per network and man (the member's record key joined
-    after grouping, not per attendance row), the men counted and their keys summed over
-    distinct keys in Python, so the combined column is not scanned again."""
+    """`outputs` of each network in `names` (narrowed to it) and of the whole selection,
+    from the period's attendance rows (`queries.attendance_rows`: summaries of its whole
+    quarters and months, raw rows of its edge days): one pass per network, one combined."""
     held = _sessions_held_by(conn, f, Network.name)
-    present = func.sum(case((_present, 1), else_=0))
-    per_man = (
-        select(
-            Network.name.label("network"),
-            Attendance.member_id.label("member_id"),
-            present.label("attendance"),
-            func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
-            func.count().label("recorded"),
-            func.sum(case((_present, GroupSession.duration_minutes), else_=0)).label("minutes"),
-        )
-        .select_from(Attendance)
-        .join(GroupSession, GroupSession.id == Attendance.session_id)
-        .join(Group, Group.id == GroupSession.group_id)
-        .join(Network, Network.id == Group.network_id)
-        .where(*q.held_sessions_in(f))
-        .group_by(Network.name, Attendance.member_id)
+    rows = q.attendance_rows(f)
+    reached = rows.c.presents > 0
+    sums = (
+        func.count(distinct(case((reached, rows.c.member_id)))),
+        func.sum(distinct(case((reached, rows.c.record_key)))),
+        func.sum(rows.c.presents),
+        func.sum(rows.c.excused),
+        func.sum(rows.c.recorded),
+        func.sum(rows.c.minutes),
     )
-    if q.has_member_filter(f):
-        per_man = per_man.join(Member, Member.id == Attendance.member_id).where(
-            *q.member_conditions(f)
+    totals = {None: conn.execute(select(*sums)).one()}
+    if names:
+        per_network = (
+            select(Network.name, *sums)
+            .join(Network, Network.id == rows.c.network_id)
+            .where(Network.name.in_(names))
+            .group_by(Network.name)
         )
-    per_man = per_man.subquery()
-    rows = conn.execute(
-        select(per_man, Member.record_key).join(Member, Member.id == per_man.c.member_id)
-    ).all()
-    totals = {name: [0, 0, 0, 0, set(), set()] for name in [*names, None]}
-    for network, member_id, attendance, excused, recorded, minutes, record_key in rows:
-        for column in (network, None):
-            if column not in totals:
-                continue
-            total = totals[column]
-            total[0] += attendance
-            total[1] += excused
-            total[2] += recorded
-            total[3] += minutes or 0
-            if attendance:
-                total[4].add(member_id)
-                total[5].add(record_key)
+        totals.update((row[0], row[1:]) for row in conn.execute(per_network))
 
     def figures(column: str | None, narrowed: Filters) -> dict:
-        attendance, excused, recorded, minutes, men, keys = totals[column]
+        men, keys, attendance, excused, recorded, minutes = (
+            int(value or 0) for value in totals.get(column, (0,) * 6)
+        )
         sessions = sum(held.values()) if column is None else held.get(column, 0)
         new_count, new_keys = _new_members_and_key(conn, narrowed)
         return {
             "sessions_held": sessions,
-            "men_reached": len(men),
-            key_column("men_reached"): sum(keys),
+            "men_reached": men,
+            key_column("men_reached"): keys,
             "new_members": new_count,
             key_column("new_members"): new_keys,
             "attendance": attendance,
@@ -178,14 +160,8 @@ def _new_members_and_key(conn: Connection, f: Filters) -> tuple[int, int]:
         .where(q.in_period(Member.first_present, f), *q.member_conditions(f))
     )
     if q.group_conditions(f):
-        reached = (
-            select(Attendance.member_id)
-            .join(GroupSession, GroupSession.id == Attendance.session_id)
-            .join(Group, Group.id == GroupSession.group_id)
-            .join(Network, Network.id == Group.network_id)
-            .where(Attendance.member_id == Member.id, _present, *q.held_sessions_in(f))
-        )
-        query = query.where(reached.exists())
+        rows = q.attendance_rows(f)
+        query = query.where(Member.id.in_(select(rows.c.member_id).where(rows.c.presents > 0)))
     count, keys = conn.execute(query).one()
     return int(count or 0), int(keys or 0)
 
@@ -236,16 +212,18 @@ def attendance_over_time(conn: Connection, f: Filters, by: str | None = None) ->
         .where(*q.held_sessions_in(f))
         .group_by(*keys)
     )
-    present = (
-        _attendance_base(f, with_group=key is not None)
-        .add_columns(
-            *keys,
-            func.count().label("attendance"),
-            func.count(distinct(Attendance.member_id)).label("men"),
-        )
-        .where(_present)
-        .group_by(*keys)
-    )
+    rows = q.attendance_rows(f, coarsest={"week": "day"}.get(f.grain, f.grain))
+    row_period = q.bucket(rows.c.day, f.grain, conn.dialect.name).label("period")
+    row_keys = [row_period] + ([key.label("key")] if key is not None else [])
+    present = select(
+        *row_keys,
+        func.sum(rows.c.presents).label("attendance"),
+        func.count(distinct(case((rows.c.presents > 0, rows.c.member_id)))).label("men"),
+    ).group_by(*row_keys)
+    if by == "network":
+        present = present.join(Network, Network.id == rows.c.network_id)
+    elif by == "group":
+        present = present.join(Group, Group.id == rows.c.group_id)
     names = ["period", *(["key"] if key is not None else [])]
     frame = pd.DataFrame(conn.execute(sessions).all(), columns=[*names, "sessions"])
     counts = pd.DataFrame(conn.execute(present).all(), columns=[*names, "attendance", "men"])

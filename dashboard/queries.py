@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, and_, case, exists, false, func, literal, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard.filters import Filters
-from dashboard.models import Enrollment, Group, GroupSession, Member, MemberCommunity, Network
+from dashboard.models import (
+    Attendance,
+    AttendanceSummary,
+    Enrollment,
+    Group,
+    GroupSession,
+    Member,
+    MemberCommunity,
+    Network,
+)
 
 # Aliased names the metric queries join on.
 
@@ -137,3 +147,152 @@ def sa_string():
     from sqlalchemy import String
 
     return String()
+
+
+# ------------------------------------------------- attendance rows of a period (issue 14)
+
+
+@dataclass(frozen=True)
+class PeriodSplit:
+    """A period cut into whole calendar quarters, whole months and the days left at its
+    edges: the summary rows cover the first two, the raw attendance rows the last."""
+
+    quarters: tuple[dt.date, dt.date] | None  # first and last quarter start
+    months: tuple[tuple[dt.date, dt.date], ...]  # (first, last) month starts, per run
+    days: tuple[tuple[dt.date, dt.date], ...]  # (first, last) days, per run
+
+
+def _month_start(day: dt.date, months_later: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months_later
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _whole_units(start: dt.date, end: dt.date, months: int) -> tuple[dt.date, dt.date] | None:
+    """The first and last start of the whole units (`months` long, aligned on January) that
+    lie within [start, end], or None."""
+    first = _month_start(start)
+    while (first.month - 1) % months:
+        first = _month_start(first, 1)
+    if first < start:
+        first = _month_start(first, months)
+    last = _month_start(end)
+    while (last.month - 1) % months:
+        last = _month_start(last, -1)
+    if _month_start(last, months) - dt.timedelta(days=1) > end:
+        last = _month_start(last, -months)
+    return (first, last) if first <= last else None
+
+
+def split_period(start: dt.date, end: dt.date, coarsest: str = "quarter") -> PeriodSplit:
+    """[start, end] as whole quarters (unless `coarsest` is "month" or "day"), whole months
+    (unless "day") and leftover days."""
+    if end < start:
+        return PeriodSplit(None, (), ())
+    quarters = _whole_units(start, end, 3) if coarsest == "quarter" else None
+    rest = [(start, end)]
+    if quarters is not None:
+        rest = [
+            (start, quarters[0] - dt.timedelta(days=1)),
+            (_month_start(quarters[1], 3), end),
+        ]
+    months, days = [], []
+    for part_start, part_end in rest:
+        if part_end < part_start:
+            continue
+        whole = _whole_units(part_start, part_end, 1) if coarsest != "day" else None
+        if whole is None:
+            days.append((part_start, part_end))
+            continue
+        months.append(whole)
+        before = (part_start, whole[0] - dt.timedelta(days=1))
+        after = (_month_start(whole[1], 1), part_end)
+        days.extend(edge for edge in (before, after) if edge[0] <= edge[1])
+    return PeriodSplit(quarters, tuple(months), tuple(days))
+
+
+def attendance_rows(f: Filters, coarsest: str = "quarter"):
+    """The attendance of held sessions in the selection, as a subquery of rows (network_id,
+    group_id, member_id, record_key, day, presents, excused, recorded, minutes): summary rows
+    for the whole quarters and months of the period (dashboard/derived.py keeps them), raw
+    rows for the days at its edges. Sums over them equal sums over the raw attendance; `day`
+    is the row's date, or its quarter's or month's start. `coarsest` "month" leaves out the
+    quarter rows (a monthly series), "day" every summary row (a weekly one)."""
+    split = split_period(f.start, f.end, coarsest)
+    s = AttendanceSummary
+    parts = []
+    for span, runs in (
+        ("quarter", [split.quarters] if split.quarters else []),
+        ("month", split.months),
+    ):
+        for first, last in runs:
+            part = select(
+                s.network_id,
+                s.group_id,
+                s.member_id,
+                s.record_key,
+                s.period_start.label("day"),
+                s.presents,
+                s.excused,
+                s.recorded,
+                s.minutes,
+            ).where(s.span == span, s.period_start >= first, s.period_start <= last)
+            parts.append(_narrowed(part, f, s.group_id, s.network_id, s.member_id))
+    present = Attendance.status == "present"
+    for first, last in split.days:
+        part = (
+            select(
+                Group.network_id,
+                GroupSession.group_id,
+                Attendance.member_id,
+                Member.record_key,
+                GroupSession.date.label("day"),
+                case((present, 1), else_=0).label("presents"),
+                case((Attendance.status == "excused", 1), else_=0).label("excused"),
+                literal(1).label("recorded"),
+                case((present, GroupSession.duration_minutes), else_=0).label("minutes"),
+            )
+            .select_from(Attendance)
+            .join(GroupSession, GroupSession.id == Attendance.session_id)
+            .join(Group, Group.id == GroupSession.group_id)
+            .join(Member, Member.id == Attendance.member_id)
+            .where(
+                GroupSession.cancelled.is_(False),
+                GroupSession.date >= first,
+                GroupSession.date <= last,
+            )
+        )
+        if f.networks:
+            part = part.join(Network, Network.id == Group.network_id)
+        parts.append(part.where(*group_conditions(f), *member_conditions(f)))
+    if not parts:  # an empty period: no rows, the same columns
+        parts.append(
+            _narrowed(
+                select(
+                    s.network_id,
+                    s.group_id,
+                    s.member_id,
+                    s.record_key,
+                    s.period_start.label("day"),
+                    s.presents,
+                    s.excused,
+                    s.recorded,
+                    s.minutes,
+                ).where(false()),
+                f,
+                s.group_id,
+                s.network_id,
+                s.member_id,
+            )
+        )
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("attendance_rows")
+
+
+def _narrowed(query, f: Filters, group_id, network_id, member_id):
+    """A summary query narrowed to the selection's groups, networks and members."""
+    if f.groups or f.program_types:
+        query = query.join(Group, Group.id == group_id)
+    if f.networks:
+        query = query.join(Network, Network.id == network_id)
+    if has_member_filter(f):
+        query = query.join(Member, Member.id == member_id)
+    return query.where(*group_conditions(f), *member_conditions(f))

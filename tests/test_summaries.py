@@ -1,0 +1,187 @@
+"""The derived summaries (issue 14): how a period is cut, and that sums over the summary rows
+equal sums over the raw attendance, after seeding, imports, corrections and undo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from sqlalchemy import distinct, func, select, text
+
+from dashboard.db import session_scope
+from dashboard.demo import seed_demo
+from dashboard.derived import refresh_all
+from dashboard.filters import Filters
+from dashboard.models import AttendanceSummary, SurveyPair
+from dashboard.queries import PeriodSplit, attendance_rows, split_period
+from tests.test_importers import FILES, imp, loaded, networks  # noqa: F401 (fixtures)
+
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # A fiscal year: four whole quarters, nothing raw.
+        (D(2025, 4, 1), D(2026, 3, 31), PeriodSplit((D(2025, 4, 1), D(2026, 1, 1)), (), ())),
+        # Fiscal year to date on 2 Dec: two quarters, two months, two raw days.
+        (
+            D(2025, 4, 1),
+            D(2025, 12, 2),
+            PeriodSplit(
+                (D(2025, 4, 1), D(2025, 7, 1)),
+                ((D(2025, 10, 1), D(2025, 11, 1)),),
+                ((D(2025, 12, 1), D(2025, 12, 2)),),
+            ),
+        ),
+        # Inside one month: all raw.
+        (D(2026, 1, 5), D(2026, 1, 20), PeriodSplit(None, (), ((D(2026, 1, 5), D(2026, 1, 20)),))),
+        # Both edges ragged around a whole quarter.
+        (
+            D(2025, 11, 15),
+            D(2026, 5, 10),
+            PeriodSplit(
+                (D(2026, 1, 1), D(2026, 1, 1)),
+                ((D(2025, 12, 1), D(2025, 12, 1)), (D(2026, 4, 1), D(2026, 4, 1))),
+                ((D(2025, 11, 15), D(2025, 11, 30)), (D(2026, 5, 1), D(2026, 5, 10))),
+            ),
+        ),
+        # The last 90 days: no whole quarter, two whole months.
+        (
+            D(2025, 12, 3),
+            D(2026, 3, 2),
+            PeriodSplit(
+                None,
+                ((D(2026, 1, 1), D(2026, 2, 1)),),
+                ((D(2025, 12, 3), D(2025, 12, 31)), (D(2026, 3, 1), D(2026, 3, 2))),
+            ),
+        ),
+        # A single last day of February in a leap year.
+        (
+            D(2024, 2, 29),
+            D(2024, 2, 29),
+            PeriodSplit(None, (), ((D(2024, 2, 29), D(2024, 2, 29)),)),
+        ),
+        (D(2026, 2, 1), D(2026, 1, 1), PeriodSplit(None, (), ())),
+    ],
+)
+def test_split_period(start, end, expected):
+    assert split_period(start, end) == expected
+
+
+def test_split_period_by_month_has_no_quarters():
+    assert split_period(D(2025, 4, 1), D(2026, 3, 31), "month") == PeriodSplit(
+        None, ((D(2025, 4, 1), D(2026, 3, 1)),), ()
+    )
+    assert split_period(D(2025, 4, 1), D(2025, 4, 30), "day").days == (
+        (D(2025, 4, 1), D(2025, 4, 30)),
+    )
+
+
+def _raw_outputs(conn, f: Filters) -> tuple:
+    """Men reached, their key sum, presents, excused, rows and minutes, from the raw rows."""
+    where = " AND n.name = :network" if f.networks else ""
+    where += " AND m.age_band = :age" if f.age_bands else ""
+    sql = f"""
+        SELECT count(DISTINCT CASE WHEN a.status = 'present' THEN a.member_id END),
+               sum(DISTINCT CASE WHEN a.status = 'present' THEN m.record_key END),
+               sum(CASE WHEN a.status = 'present' THEN 1 ELSE 0 END),
+               sum(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END), count(*),
+               sum(CASE WHEN a.status = 'present' THEN s.duration_minutes ELSE 0 END)
+        FROM attendance a JOIN session s ON s.id = a.session_id
+        JOIN "group" g ON g.id = s.group_id JOIN network n ON n.id = g.network_id
+        JOIN member m ON m.id = a.member_id
+        WHERE s.cancelled = :no AND s.date >= :start AND s.date <= :end {where}"""
+    params = {"no": False, "start": f.start, "end": f.end}
+    params.update(network=f.networks[0] if f.networks else None)
+    params.update(age=f.age_bands[0] if f.age_bands else None)
+    return tuple(int(v or 0) for v in conn.execute(text(sql), params).one())
+
+
+def _summary_outputs(conn, f: Filters) -> tuple:
+    rows = attendance_rows(f)
+    reached = rows.c.presents > 0
+    from sqlalchemy import case
+
+    query = select(
+        func.count(distinct(case((reached, rows.c.member_id)))),
+        func.sum(distinct(case((reached, rows.c.record_key)))),
+        func.sum(rows.c.presents),
+        func.sum(rows.c.excused),
+        func.sum(rows.c.recorded),
+        func.sum(rows.c.minutes),
+    )
+    return tuple(int(v or 0) for v in conn.execute(query).one())
+
+
+def test_summary_rows_add_up_to_the_raw_rows_for_any_period(engine):
+    seed_demo(engine, seed=3, scale=0.1, end=D(2026, 3, 31))
+    rng = random.Random(5)
+    periods = [(D(2021, 4, 1), D(2026, 3, 31)), (D(2025, 4, 1), D(2026, 3, 31))]
+    for _ in range(25):
+        start = D(2021, 1, 1) + dt.timedelta(days=rng.randrange(1900))
+        periods.append((start, start + dt.timedelta(days=rng.randrange(1, 700))))
+    with engine.connect() as conn:
+        for start, end in periods:
+            for extra in ({}, {"networks": ("Edmonton",)}, {"age_bands": ("25-34",)}):
+                f = Filters(start=start, end=end, **extra)
+                raw = _raw_outputs(conn, f)
+                assert raw[0] > 0 or end < D(2021, 4, 1), (start, end)
+                assert _summary_outputs(conn, f) == raw, (start, end, extra)
+
+
+def _derived(engine) -> tuple[list, list]:
+    with engine.connect() as conn:
+        summary = conn.execute(
+            select(AttendanceSummary).order_by(*AttendanceSummary.__table__.primary_key)
+        ).all()
+        pairs = conn.execute(select(SurveyPair).order_by(SurveyPair.later_id)).all()
+    return summary, pairs
+
+
+def _rebuilt(engine) -> tuple[list, list]:
+    """The derived tables computed from scratch (in a transaction rolled back)."""
+    with engine.connect() as conn:
+        with conn.begin() as transaction:
+            refresh_all(conn)
+            summary = conn.execute(
+                select(AttendanceSummary).order_by(*AttendanceSummary.__table__.primary_key)
+            ).all()
+            pairs = conn.execute(select(SurveyPair).order_by(SurveyPair.later_id)).all()
+            transaction.rollback()
+    return summary, pairs
+
+
+def test_imports_corrections_and_undo_keep_the_summaries_exact(loaded):  # noqa: F811
+    summary, pairs = _derived(loaded)
+    assert summary and pairs, "the good files hold attendance and matched surveys"
+    assert (summary, pairs) == _rebuilt(loaded)
+    # A correction: one absent becomes present.
+    attendance = (
+        (FILES / "good_attendance.csv")
+        .read_text()
+        .replace(
+            "2025-04-01,Calgary Tuesday Well-Being,CGY-0002,absent",
+            "2025-04-01,Calgary Tuesday Well-Being,CGY-0002,present",
+        )
+    )
+    report = imp(loaded, "attendance", attendance.encode())
+    assert report.updated == {"attendance": 1}
+    after = _derived(loaded)
+    assert after != (summary, pairs) and after == _rebuilt(loaded)
+    surveys = (
+        (FILES / "good_surveys.csv")
+        .read_bytes()
+        .replace(b"exit,4,4,4,4,4,4,4", b"exit,5,5,5,5,5,5,5")
+    )
+    survey_report = imp(loaded, "surveys", surveys)
+    assert survey_report.updated == {"survey_response": 1}
+    assert _derived(loaded)[1] != after[1] and _derived(loaded) == _rebuilt(loaded)
+    from dashboard.importing import undo_import
+
+    undo_import(loaded, survey_report.batch_id, "tester")
+    undo_import(loaded, report.batch_id, "tester")
+    assert _derived(loaded) == (summary, pairs)
+    with session_scope(loaded) as s:
+        assert s.scalar(select(func.count()).select_from(AttendanceSummary)) == len(summary)
