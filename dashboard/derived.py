@@ -86,8 +86,9 @@ def _member_chunks(member_ids: Iterable[int] | None) -> list[list[int] | None]:
 
 
 def refresh_attendance_summary(conn, member_ids: Iterable[int] | None = None) -> None:
-    """Recompute the attendance summary rows (per man, group, month and quarter) of the given
-    members, or of all; `conn` is a Connection or a Session inside the writing transaction."""
+    """Recompute the attendance summary rows (per man, group, and month, quarter or fiscal
+    year) of the given members, or of all; `conn` is a Connection or a Session inside the
+    writing transaction. The quarters are summed from the months, the years from those."""
     dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
     present = Attendance.status == "present"
     columns = [c.name for c in AttendanceSummary.__table__.columns]
@@ -121,26 +122,27 @@ def refresh_attendance_summary(conn, member_ids: Iterable[int] | None = None) ->
             months = months.where(Attendance.member_id.in_(chunk))
         conn.execute(insert(AttendanceSummary).from_select(columns, months))
         s = AttendanceSummary
-        quarter = bucket(s.period_start, "quarter", dialect)
-        quarters = (
-            select(
-                literal("quarter"),
-                quarter,
-                s.network_id,
-                s.group_id,
-                s.member_id,
-                s.record_key,
-                func.sum(s.presents),
-                func.sum(s.excused),
-                func.sum(s.recorded),
-                func.sum(s.minutes),
+        for span, finer in (("quarter", "month"), ("year", "quarter")):
+            unit = bucket(s.period_start, span, dialect)
+            coarser = (
+                select(
+                    literal(span),
+                    unit,
+                    s.network_id,
+                    s.group_id,
+                    s.member_id,
+                    s.record_key,
+                    func.sum(s.presents),
+                    func.sum(s.excused),
+                    func.sum(s.recorded),
+                    func.sum(s.minutes),
+                )
+                .where(s.span == finer)
+                .group_by(unit, s.network_id, s.group_id, s.member_id, s.record_key)
             )
-            .where(s.span == "month")
-            .group_by(quarter, s.network_id, s.group_id, s.member_id, s.record_key)
-        )
-        if chunk is not None:
-            quarters = quarters.where(s.member_id.in_(chunk))
-        conn.execute(insert(AttendanceSummary).from_select(columns, quarters))
+            if chunk is not None:
+                coarser = coarser.where(s.member_id.in_(chunk))
+            conn.execute(insert(AttendanceSummary).from_select(columns, coarser))
 
 
 LATER_WAVES = ("mid", "exit", "follow-up")

@@ -181,13 +181,10 @@ def _active_members_and_key(
     conn: Connection, f: Filters, on: dt.date, window_weeks: int
 ) -> tuple[int, int]:
     """Active members and their cell key (the sum of their record keys), in one query."""
-    query = (
-        _attendance_base(active_window(f, on, window_weeks))
-        .add_columns(
-            func.count(distinct(Attendance.member_id)), func.sum(distinct(Member.record_key))
-        )
-        .where(_present)
-    )
+    rows = q.attendance_rows(active_window(f, on, window_weeks))
+    query = select(
+        func.count(distinct(rows.c.member_id)), func.sum(distinct(rows.c.record_key))
+    ).where(rows.c.presents > 0)
     count, keys = conn.execute(query).one()
     return int(count or 0), int(keys or 0)
 

@@ -120,13 +120,13 @@ class Attendance(Base):
 
 
 class AttendanceSummary(Base):
-    """Attendance of held sessions per man, group and calendar month or quarter (`span`),
-    derived from the attendance rows by dashboard.derived and kept in step with every write:
-    the figures of a long period read these rows instead of the raw history (issue 14)."""
+    """Attendance of held sessions per man, group and calendar month, quarter or fiscal year
+    (`span`), derived from the attendance rows by dashboard.derived and kept in step with
+    every write: the figures of a long period read these rows, not the raw history."""
 
     __tablename__ = "attendance_summary"
     __table_args__ = (Index("ix_attendance_summary_member", "member_id"),)
-    span: Mapped[str] = mapped_column(String(8), primary_key=True)  # "month" or "quarter"
+    span: Mapped[str] = mapped_column(String(8), primary_key=True)  # "month", "quarter", "year"
     period_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("network.id"), primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("group.id"), primary_key=True)

@@ -127,9 +127,15 @@ def community_names(conn: Connection) -> list[str]:
 
 
 def bucket(column, grain: str, dialect: str):
-    """SQL for the start of the week (Monday), month or quarter holding a date column."""
-    from sqlalchemy import Date, Integer, cast
+    """SQL for the start of the week (Monday), month, quarter or fiscal year ("year",
+    April-March) holding a date column."""
+    from sqlalchemy import Date, Integer, cast, text
 
+    if grain == "year":  # the year of the date three months earlier, from 1 April
+        if dialect == "postgresql":
+            shifted = func.date_trunc("year", column - text("interval '3 months'"))
+            return cast(shifted + text("interval '3 months'"), Date)
+        return func.strftime("%Y-04-01", column, "-3 months", type_=Date)
     if dialect == "postgresql":
         return cast(func.date_trunc(grain, column), Date)
     if grain == "week":
@@ -152,14 +158,18 @@ def sa_string():
 # ------------------------------------------------- attendance rows of a period (issue 14)
 
 
+# The summary spans, coarsest first: (name, length in months, first month of a unit). A
+# fiscal year (April-March, filters.fiscal_year_start) is the period most views ask for.
+SPANS = (("year", 12, 4), ("quarter", 3, 1), ("month", 1, 1))
+
+
 @dataclass(frozen=True)
 class PeriodSplit:
-    """A period cut into whole calendar quarters, whole months and the days left at its
-    edges: the summary rows cover the first two, the raw attendance rows the last."""
+    """A period cut into whole fiscal years, quarters and months (runs of summary rows:
+    span, first and last unit start) and the days left at its edges (raw rows)."""
 
-    quarters: tuple[dt.date, dt.date] | None  # first and last quarter start
-    months: tuple[tuple[dt.date, dt.date], ...]  # (first, last) month starts, per run
-    days: tuple[tuple[dt.date, dt.date], ...]  # (first, last) days, per run
+    runs: tuple[tuple[str, dt.date, dt.date], ...]
+    days: tuple[tuple[dt.date, dt.date], ...]
 
 
 def _month_start(day: dt.date, months_later: int = 0) -> dt.date:
@@ -167,76 +177,56 @@ def _month_start(day: dt.date, months_later: int = 0) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _whole_units(start: dt.date, end: dt.date, months: int) -> tuple[dt.date, dt.date] | None:
-    """The first and last start of the whole units (`months` long, aligned on January) that
-    lie within [start, end], or None."""
-    first = _month_start(start)
-    while (first.month - 1) % months:
+def _whole_units(
+    start: dt.date, end: dt.date, months: int, first_month: int
+) -> tuple[dt.date, dt.date] | None:
+    """The first and last start of the whole units (`months` long, starting in months
+    `first_month`, `first_month` + `months`, ...) that lie within [start, end], or None."""
+    first = _month_start(start, 0 if start.day == 1 else 1)
+    while (first.month - first_month) % months:
         first = _month_start(first, 1)
-    if first < start:
-        first = _month_start(first, months)
-    last = _month_start(end)
-    while (last.month - 1) % months:
+    last = _month_start(end + dt.timedelta(days=1), -months)
+    while (last.month - first_month) % months:
         last = _month_start(last, -1)
-    if _month_start(last, months) - dt.timedelta(days=1) > end:
-        last = _month_start(last, -months)
     return (first, last) if first <= last else None
 
 
-def split_period(start: dt.date, end: dt.date, coarsest: str = "quarter") -> PeriodSplit:
-    """[start, end] as whole quarters (unless `coarsest` is "month" or "day"), whole months
-    (unless "day") and leftover days."""
-    if end < start:
-        return PeriodSplit(None, (), ())
-    quarters = _whole_units(start, end, 3) if coarsest == "quarter" else None
-    rest = [(start, end)]
-    if quarters is not None:
-        rest = [
-            (start, quarters[0] - dt.timedelta(days=1)),
-            (_month_start(quarters[1], 3), end),
-        ]
-    months, days = [], []
-    for part_start, part_end in rest:
+def split_period(start: dt.date, end: dt.date, coarsest: str = "year") -> PeriodSplit:
+    """[start, end] as whole units of the coarsest span allowed ("year", "quarter", "month";
+    "day" for none), the rest by the next spans, and the days left at the edges."""
+    names = [name for name, _, _ in SPANS]
+    levels = SPANS[names.index(coarsest) :] if coarsest in names else ()
+    runs: list[tuple[str, dt.date, dt.date]] = []
+    days: list[tuple[dt.date, dt.date]] = []
+
+    def cut(part_start: dt.date, part_end: dt.date, level: int) -> None:
         if part_end < part_start:
-            continue
-        whole = _whole_units(part_start, part_end, 1) if coarsest != "day" else None
-        if whole is None:
+            return
+        if level == len(levels):
             days.append((part_start, part_end))
-            continue
-        months.append(whole)
-        before = (part_start, whole[0] - dt.timedelta(days=1))
-        after = (_month_start(whole[1], 1), part_end)
-        days.extend(edge for edge in (before, after) if edge[0] <= edge[1])
-    return PeriodSplit(quarters, tuple(months), tuple(days))
+            return
+        name, months, first_month = levels[level]
+        whole = _whole_units(part_start, part_end, months, first_month)
+        if whole is None:
+            cut(part_start, part_end, level + 1)
+            return
+        cut(part_start, whole[0] - dt.timedelta(days=1), level + 1)
+        runs.append((name, *whole))
+        cut(_month_start(whole[1], months), part_end, level + 1)
+
+    cut(start, end, 0)
+    return PeriodSplit(tuple(runs), tuple(days))
 
 
-def attendance_rows(f: Filters, coarsest: str = "quarter"):
+def attendance_rows(f: Filters, coarsest: str = "year"):
     """The attendance of held sessions in the selection, as a subquery of rows (network_id,
     group_id, member_id, record_key, day, presents, excused, recorded, minutes): summary rows
-    for the whole quarters and months of the period (dashboard/derived.py keeps them), raw
-    rows for the days at its edges. Sums over them equal sums over the raw attendance; `day`
-    is the row's date, or its quarter's or month's start. `coarsest` "month" leaves out the
-    quarter rows (a monthly series), "day" every summary row (a weekly one)."""
+    for the period's whole fiscal years, quarters and months (dashboard/derived.py keeps
+    them), raw rows for the days at its edges. Sums over them equal sums over the raw
+    attendance; `day` is the row's date or its unit's start. `coarsest` "quarter" or "month"
+    leaves out the coarser rows (a series by quarter or month), "day" every summary row."""
     split = split_period(f.start, f.end, coarsest)
-    s = AttendanceSummary
-    parts = []
-    for span, runs in (
-        ("quarter", [split.quarters] if split.quarters else []),
-        ("month", split.months),
-    ):
-        for first, last in runs:
-            part = select(
-                s.network_id,
-                s.group_id,
-                s.member_id,
-                s.record_key,
-                s.period_start.label("day"),
-                s.presents,
-                s.excused,
-                s.recorded,
-                s.minutes,
-            ).where(s.span == span, s.period_start >= first, s.period_start <= last)
-            parts.append(_narrowed(part, f, s.group_id, s.network_id, s.member_id))
+    parts = [_summary_rows(f, span, first, last) for span, first, last in split.runs]
     present = Attendance.status == "present"
     for first, last in split.days:
         part = (
@@ -265,34 +255,28 @@ def attendance_rows(f: Filters, coarsest: str = "quarter"):
             part = part.join(Network, Network.id == Group.network_id)
         parts.append(part.where(*group_conditions(f), *member_conditions(f)))
     if not parts:  # an empty period: no rows, the same columns
-        parts.append(
-            _narrowed(
-                select(
-                    s.network_id,
-                    s.group_id,
-                    s.member_id,
-                    s.record_key,
-                    s.period_start.label("day"),
-                    s.presents,
-                    s.excused,
-                    s.recorded,
-                    s.minutes,
-                ).where(false()),
-                f,
-                s.group_id,
-                s.network_id,
-                s.member_id,
-            )
-        )
+        parts.append(_summary_rows(f, "month", f.start, f.end).where(false()))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("attendance_rows")
 
 
-def _narrowed(query, f: Filters, group_id, network_id, member_id):
-    """A summary query narrowed to the selection's groups, networks and members."""
+def _summary_rows(f: Filters, span: str, first: dt.date, last: dt.date):
+    """The summary rows of one run of whole units, narrowed to the selection."""
+    s = AttendanceSummary
+    query = select(
+        s.network_id,
+        s.group_id,
+        s.member_id,
+        s.record_key,
+        s.period_start.label("day"),
+        s.presents,
+        s.excused,
+        s.recorded,
+        s.minutes,
+    ).where(s.span == span, s.period_start >= first, s.period_start <= last)
     if f.groups or f.program_types:
-        query = query.join(Group, Group.id == group_id)
+        query = query.join(Group, Group.id == s.group_id)
     if f.networks:
-        query = query.join(Network, Network.id == network_id)
+        query = query.join(Network, Network.id == s.network_id)
     if has_member_filter(f):
-        query = query.join(Member, Member.id == member_id)
+        query = query.join(Member, Member.id == s.member_id)
     return query.where(*group_conditions(f), *member_conditions(f))

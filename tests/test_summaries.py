@@ -20,30 +20,39 @@ from tests.test_importers import FILES, imp, loaded, networks  # noqa: F401 (fix
 D = dt.date
 
 
+Y, Q, M = "year", "quarter", "month"
+
+
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
     [
-        # A fiscal year: four whole quarters, nothing raw.
-        (D(2025, 4, 1), D(2026, 3, 31), PeriodSplit((D(2025, 4, 1), D(2026, 1, 1)), (), ())),
+        # A fiscal year: one year's rows, nothing raw.
+        (D(2025, 4, 1), D(2026, 3, 31), PeriodSplit(((Y, D(2025, 4, 1), D(2025, 4, 1)),), ())),
+        # Five fiscal years.
+        (D(2021, 4, 1), D(2026, 3, 31), PeriodSplit(((Y, D(2021, 4, 1), D(2025, 4, 1)),), ())),
+        # A calendar year holds no whole fiscal year: four quarters.
+        (D(2025, 1, 1), D(2025, 12, 31), PeriodSplit(((Q, D(2025, 1, 1), D(2025, 10, 1)),), ())),
         # Fiscal year to date on 2 Dec: two quarters, two months, two raw days.
         (
             D(2025, 4, 1),
             D(2025, 12, 2),
             PeriodSplit(
-                (D(2025, 4, 1), D(2025, 7, 1)),
-                ((D(2025, 10, 1), D(2025, 11, 1)),),
+                ((Q, D(2025, 4, 1), D(2025, 7, 1)), (M, D(2025, 10, 1), D(2025, 11, 1))),
                 ((D(2025, 12, 1), D(2025, 12, 2)),),
             ),
         ),
         # Inside one month: all raw.
-        (D(2026, 1, 5), D(2026, 1, 20), PeriodSplit(None, (), ((D(2026, 1, 5), D(2026, 1, 20)),))),
+        (D(2026, 1, 5), D(2026, 1, 20), PeriodSplit((), ((D(2026, 1, 5), D(2026, 1, 20)),))),
         # Both edges ragged around a whole quarter.
         (
             D(2025, 11, 15),
             D(2026, 5, 10),
             PeriodSplit(
-                (D(2026, 1, 1), D(2026, 1, 1)),
-                ((D(2025, 12, 1), D(2025, 12, 1)), (D(2026, 4, 1), D(2026, 4, 1))),
+                (
+                    (M, D(2025, 12, 1), D(2025, 12, 1)),
+                    (Q, D(2026, 1, 1), D(2026, 1, 1)),
+                    (M, D(2026, 4, 1), D(2026, 4, 1)),
+                ),
                 ((D(2025, 11, 15), D(2025, 11, 30)), (D(2026, 5, 1), D(2026, 5, 10))),
             ),
         ),
@@ -52,30 +61,28 @@ D = dt.date
             D(2025, 12, 3),
             D(2026, 3, 2),
             PeriodSplit(
-                None,
-                ((D(2026, 1, 1), D(2026, 2, 1)),),
+                ((M, D(2026, 1, 1), D(2026, 2, 1)),),
                 ((D(2025, 12, 3), D(2025, 12, 31)), (D(2026, 3, 1), D(2026, 3, 2))),
             ),
         ),
         # A single last day of February in a leap year.
-        (
-            D(2024, 2, 29),
-            D(2024, 2, 29),
-            PeriodSplit(None, (), ((D(2024, 2, 29), D(2024, 2, 29)),)),
-        ),
-        (D(2026, 2, 1), D(2026, 1, 1), PeriodSplit(None, (), ())),
+        (D(2024, 2, 29), D(2024, 2, 29), PeriodSplit((), ((D(2024, 2, 29), D(2024, 2, 29)),))),
+        (D(2026, 2, 1), D(2026, 1, 1), PeriodSplit((), ())),
     ],
 )
 def test_split_period(start, end, expected):
     assert split_period(start, end) == expected
 
 
-def test_split_period_by_month_has_no_quarters():
-    assert split_period(D(2025, 4, 1), D(2026, 3, 31), "month") == PeriodSplit(
-        None, ((D(2025, 4, 1), D(2026, 3, 1)),), ()
+def test_split_period_for_a_series_stops_at_its_grain():
+    assert split_period(D(2025, 4, 1), D(2026, 3, 31), "quarter") == PeriodSplit(
+        ((Q, D(2025, 4, 1), D(2026, 1, 1)),), ()
     )
-    assert split_period(D(2025, 4, 1), D(2025, 4, 30), "day").days == (
-        (D(2025, 4, 1), D(2025, 4, 30)),
+    assert split_period(D(2025, 4, 1), D(2026, 3, 31), "month") == PeriodSplit(
+        ((M, D(2025, 4, 1), D(2026, 3, 1)),), ()
+    )
+    assert split_period(D(2025, 4, 1), D(2025, 4, 30), "day") == PeriodSplit(
+        (), ((D(2025, 4, 1), D(2025, 4, 30)),)
     )
 
 

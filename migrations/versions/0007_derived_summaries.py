@@ -1,4 +1,5 @@
-"""derived summaries: attendance per man, group and month or quarter; survey pair candidates
+"""derived summaries: attendance per man, group and month, quarter or fiscal year;
+survey pair candidates
 
 Both are derived from the raw rows (dashboard/derived.py) and filled here for an existing
 database, so that the figures of long periods do not scan the raw history (issue 14).
