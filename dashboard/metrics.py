@@ -1100,45 +1100,42 @@ def headline_by_group(conn: Connection, f: Filters, window_weeks: int = 8) -> pd
     group (cell keys included), from one query per figure rather than one headline per group."""
     held = _sessions_held_by(conn, f, Group.name)
     groups = sorted(held)
+    rows = q.attendance_rows(f)
+    reached_men = rows.c.presents > 0
+    per_group = select(Group.name).join(Group, Group.id == rows.c.group_id).group_by(Group.name)
     people = conn.execute(
-        _attendance_base(f, with_group=True)
-        .add_columns(
-            Group.name,
-            func.count(distinct(case((_present, Attendance.member_id)))),
-            _present_keys,
-            func.sum(case((_present, 1), else_=0)),
-            func.sum(case((_present, GroupSession.duration_minutes), else_=0)),
+        per_group.add_columns(
+            func.count(distinct(case((reached_men, rows.c.member_id)))),
+            func.sum(distinct(case((reached_men, rows.c.record_key)))),
+            func.sum(rows.c.presents),
+            func.sum(rows.c.minutes),
         )
-        .group_by(Group.name)
     ).all()
     reached = {
         name: (men, keys, attendance, minutes) for name, men, keys, attendance, minutes in people
     }
     # New members: of the men whose first present is in the period, those present in the group.
+    first_in_period = select(Member.id).where(q.in_period(Member.first_present, f))
     new = dict(
         (name, (men, keys))
         for name, men, keys in conn.execute(
-            _attendance_base(f, with_group=True)
-            .add_columns(
-                Group.name,
-                func.count(distinct(Attendance.member_id)),
-                func.sum(distinct(Member.record_key)),
-            )
-            .where(_present, q.in_period(Member.first_present, f))
-            .group_by(Group.name)
+            per_group.add_columns(
+                func.count(distinct(rows.c.member_id)), func.sum(distinct(rows.c.record_key))
+            ).where(reached_men, rows.c.member_id.in_(first_in_period))
         ).all()
     )
     on = min(f.end, q.data_end(conn) or f.end)
+    window = q.attendance_rows(active_window(f, on, window_weeks))
     active = dict(
         (name, (men, keys))
         for name, men, keys in conn.execute(
-            _attendance_base(active_window(f, on, window_weeks), with_group=True)
-            .add_columns(
+            select(
                 Group.name,
-                func.count(distinct(Attendance.member_id)),
-                func.sum(distinct(Member.record_key)),
+                func.count(distinct(window.c.member_id)),
+                func.sum(distinct(window.c.record_key)),
             )
-            .where(_present)
+            .join(Group, Group.id == window.c.group_id)
+            .where(window.c.presents > 0)
             .group_by(Group.name)
         ).all()
     )
@@ -1178,7 +1175,7 @@ def _wellbeing_by_group(conn: Connection, f: Filters, groups: list[str]) -> dict
     """Per group, the headline's well-being figures: the matched pairs of the men ever
     enrolled in it (as a group filter keeps them), against one reference SD."""
     spec = instrument(conn, HEADLINE_INSTRUMENT)
-    pairs = matched_pairs(conn, f, HEADLINE_INSTRUMENT) if spec else pd.DataFrame()
+    pairs = matched_pairs(conn, f, HEADLINE_INSTRUMENT, answers=False) if spec else pd.DataFrame()
     enrolled: dict[str, set] = {}
     if len(pairs):
         query = (
