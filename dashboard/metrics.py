@@ -20,6 +20,7 @@ from sqlalchemy import (
     null,
     select,
 )
+from sqlalchemy.orm import aliased
 
 from dashboard import queries as q
 from dashboard.cellkey import key_column, without_keys
@@ -33,13 +34,13 @@ from dashboard.models import (
     Instrument,
     Member,
     Network,
+    SurveyPair,
     SurveyResponse,
 )
 from dashboard.stats import SurvivalCurve, kaplan_meier, logrank, paired_change, survival_at
 
 RETENTION_WEEKS = (4, 12, 26, 52)
 AT_RISK_WEEKS = 3  # a member "at risk": no present in the last 3 weeks (issue 3)
-LATER_WAVES = ("mid", "exit", "follow-up")
 
 _present = Attendance.status == "present"
 # The sum of the record keys of the distinct men present: a cell key (dashboard/cellkey.py).
@@ -712,75 +713,78 @@ def reference_sd(conn: Connection, instrument_id: str, spec: dict | None = None)
 def matched_pairs(
     conn: Connection, f: Filters, instrument_id: str, answers: bool = True
 ) -> pd.DataFrame:
-    """Each member's baseline and his latest later response up to the period's end, both
-    scored; kept when that later response falls in the period. One row per pair.
+    """Each member's first scored baseline and his latest scored later response up to the
+    period's end (ties on a date: the larger wave), kept when that later response falls in
+    the period and the baseline is on or before it. One row per pair, by member id.
 
-    answers=False leaves the item answers out (their columns hold None): the figures of
-    change never read them, and decoding them is most of the cost of a large selection."""
-    later_in_period = select(SurveyResponse.member_id).where(
-        SurveyResponse.instrument_id == instrument_id,
-        SurveyResponse.wave.in_(LATER_WAVES),
-        SurveyResponse.score.is_not(None),
-        q.in_period(SurveyResponse.date, f),
+    Read from the derived `survey_pair` rows (dashboard/derived.py): the latest later response
+    up to the period's end lies in the period exactly when it is the latest of those in the
+    period, so only the period's rows are ranked. answers=False leaves the item answers out
+    (their columns hold None): the figures of change never read them, and decoding them is
+    most of the cost of a large selection."""
+    rank = func.row_number().over(
+        partition_by=SurveyPair.member_id,
+        order_by=(SurveyPair.later_date.desc(), SurveyPair.later_wave.desc()),
     )
-    query = (
+    ranked = (
         select(
-            SurveyResponse.member_id,
-            SurveyResponse.date,
-            SurveyResponse.wave,
-            SurveyResponse.score,
-            SurveyResponse.answers if answers else null(),
-            Network.name,
+            SurveyPair.member_id,
+            Network.name.label("network"),
+            SurveyPair.baseline_score,
+            SurveyPair.later_score,
+            SurveyPair.baseline_date,
+            SurveyPair.later_date,
+            SurveyPair.baseline_id,
+            SurveyPair.later_id,
             Member.record_key,
+            rank.label("rank"),
         )
-        .join(Member, Member.id == SurveyResponse.member_id)
+        .join(Member, Member.id == SurveyPair.member_id)
         .join(Network, Network.id == Member.home_network_id)
         .where(
-            SurveyResponse.instrument_id == instrument_id,
-            SurveyResponse.score.is_not(None),
-            SurveyResponse.date <= f.end,
-            SurveyResponse.member_id.in_(later_in_period.scalar_subquery()),
+            SurveyPair.instrument_id == instrument_id,
+            q.in_period(SurveyPair.later_date, f),
             *q.home_network_conditions(f),
         )
+        .subquery()
     )
-    responses = pd.DataFrame(
-        conn.execute(query).all(),
-        columns=["member_id", "date", "wave", "score", "answers", "network", "record_key"],
-    )
+    r = ranked.c
+    if answers:
+        base, later = aliased(SurveyResponse), aliased(SurveyResponse)
+        answer_columns = (base.answers, later.answers)
+    else:
+        answer_columns = (null(), null())
+    query = select(
+        r.member_id,
+        r.network,
+        r.baseline_score,
+        r.later_score,
+        r.baseline_date,
+        r.later_date,
+        *answer_columns,
+        r.record_key,
+    ).where(r.rank == 1, r.baseline_date <= r.later_date)
+    if answers:
+        query = query.join(base, base.id == r.baseline_id).join(later, later.id == r.later_id)
     columns = [
         "member_id",
         "network",
         "baseline",
         "later",
-        "change",
         "baseline_date",
         "later_date",
         "baseline_answers",
         "later_answers",
         "record_key",
     ]
-    if responses.empty:
-        return pd.DataFrame(columns=columns)
-    responses = responses.sort_values(["member_id", "date", "wave"])
-    base = responses[responses["wave"] == "baseline"].groupby("member_id").head(1)
-    later = responses[responses["wave"].isin(LATER_WAVES)].groupby("member_id").tail(1)
-    pairs = base.merge(later, on=["member_id", "network", "record_key"], suffixes=("_b", "_l"))
-    pairs = pairs[(pairs["date_l"] >= f.start) & (pairs["date_b"] <= pairs["date_l"])]
-    out = pd.DataFrame(
-        {
-            "member_id": pairs["member_id"],
-            "network": pairs["network"],
-            "baseline": pairs["score_b"].astype(float),
-            "later": pairs["score_l"].astype(float),
-            "baseline_date": pairs["date_b"],
-            "later_date": pairs["date_l"],
-            "baseline_answers": pairs["answers_b"],
-            "later_answers": pairs["answers_l"],
-            "record_key": pairs["record_key"],
-        }
-    )
+    out = pd.DataFrame(conn.execute(query.order_by(r.member_id)).all(), columns=columns)
+    order = [*columns[:4], "change", *columns[4:]]
+    if out.empty:
+        return pd.DataFrame(columns=order)
+    out["baseline"] = out["baseline"].astype(float)
+    out["later"] = out["later"].astype(float)
     out["change"] = out["later"] - out["baseline"]
-    return out[columns].reset_index(drop=True)
+    return out[order]
 
 
 def survey_change(
