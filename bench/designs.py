@@ -234,7 +234,10 @@ def table_mb(conn, table: str) -> float | None:
             size = conn.scalar(text("SELECT pg_total_relation_size(:t)"), {"t": table})
         else:
             size = conn.scalar(
-                text("SELECT sum(pgsize) FROM dbstat WHERE name = :t OR tbl_name = :t"),
+                text(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                    "(SELECT name FROM sqlite_master WHERE tbl_name = :t)"
+                ),
                 {"t": table},
             )
     except Exception:  # SQLite built without dbstat
