@@ -98,8 +98,9 @@ WHERE s.cancelled = :no AND s.date >= :start AND s.date <= :end {where}{group_by
 """
 
 
-def bare_outputs(conn, f: Filters, by_network: bool = False) -> list:
-    """BARE_OUTPUTS for the filters' period, network and group (combined, or per network)."""
+def bare_sql(f: Filters, by_network: bool = False) -> tuple[str, dict]:
+    """BARE_OUTPUTS for the filters' period, network and group (combined, or per network):
+    the SQL text and its parameters."""
     where = "".join(
         f" AND {column} = :{name}"
         for column, name, value in (
@@ -115,6 +116,12 @@ def bare_outputs(conn, f: Filters, by_network: bool = False) -> list:
     )
     params = {"no": False, "start": f.start, "end": f.end}
     params.update({k: v[0] for k, v in (("network", f.networks), ("group", f.groups)) if v})
+    return sql, params
+
+
+def bare_outputs(conn, f: Filters, by_network: bool = False) -> list:
+    """The rows of BARE_OUTPUTS for the filters (combined, or per network)."""
+    sql, params = bare_sql(f, by_network)
     return conn.execute(text(sql), params).all()
 
 
@@ -171,6 +178,38 @@ def fresh_postgresql(server: str, name: str, keep: bool) -> str:
     return f"{server}/{name}"
 
 
+def bench_database(
+    scale: float, engine_name: str, pg_server: str, database_url: str | None, keep: bool
+):
+    """The engine of the bench database at the scale: a fresh SQLite file under data/bench/
+    or PostgreSQL database `bench_<scale>` (reused as it is with `keep`), seeded if empty."""
+    from sqlalchemy import select
+
+    from dashboard.models import Member
+
+    url = database_url
+    if url is None and engine_name == "postgresql":
+        url = fresh_postgresql(pg_server, f"bench_{scale:g}".replace(".", "_"), keep)
+    if url is None:
+        path = DATA_DIR / "bench" / f"scale-{scale:g}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not keep:
+            path.unlink()
+        url = f"sqlite:///{path}"
+    engine = get_engine(url)
+    init_db(engine)
+    with session_scope(engine) as session:
+        seeded = session.scalar(select(Member.id).limit(1)) is not None
+    if not seeded:
+        started = time.perf_counter()
+        counts = seed_demo(engine, seed=1, scale=scale, end=END)
+        print(
+            f"seeded scale {scale:g} in {time.perf_counter() - started:.0f} s: "
+            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        )
+    return engine
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     if pct == 50:
@@ -194,30 +233,12 @@ def main() -> int:
     parser.add_argument("--only", default="", help="only callbacks whose outputs contain this")
     args = parser.parse_args()
 
-    url = args.database_url
-    if url is None and args.engine == "postgresql":
-        url = fresh_postgresql(args.pg_server, f"bench_{args.scale:g}".replace(".", "_"), args.keep)
-    if url is None:
-        path = DATA_DIR / "bench" / f"scale-{args.scale:g}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and not args.keep:
-            path.unlink()
-        url = f"sqlite:///{path}"
-    engine = get_engine(url)
-    init_db(engine)
+    engine = bench_database(args.scale, args.engine, args.pg_server, args.database_url, args.keep)
+    url = engine.url.render_as_string(hide_password=False)
     from sqlalchemy import select
 
-    from dashboard.models import Group, Member, User
+    from dashboard.models import Group, User
 
-    with session_scope(engine) as session:
-        seeded = session.scalar(select(Member.id).limit(1)) is not None
-    if not seeded:
-        started = time.perf_counter()
-        counts = seed_demo(engine, seed=1, scale=args.scale, end=END)
-        print(
-            f"seeded scale {args.scale:g} in {time.perf_counter() - started:.0f} s: "
-            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-        )
     with session_scope(engine) as session:
         if session.scalar(select(User).where(User.username == "bench")) is None:
             create_user(session, "bench", args.role, [], PASSWORD)
