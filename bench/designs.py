@@ -11,8 +11,8 @@ presents, excused, recorded rows, minutes present; held sessions only) of bench.
 sets, each period and its previous one, with each design:
 
   raw      hand-written SQL over attendance, session, group and member (bench.py's BARE);
-  summary  hand-written SQL over attendance_summary: the period's whole quarters and whole
-           months, and the raw rows of the days left over at either edge (UNION ALL);
+  summary  hand-written SQL over attendance_summary: the period's whole fiscal years, quarters
+           and months, and the raw rows of the days left over at either edge (UNION ALL);
   duck-raw DuckDB over a Parquet copy of the raw tables;
   duck-sum DuckDB over a Parquet copy of attendance_summary (the edges from the raw copy);
   pandas   numpy/pandas over attendance_summary loaded once into memory (the edges' raw rows
@@ -58,6 +58,7 @@ from dashboard.models import (  # noqa: E402
     Member,
     Network,
 )
+from dashboard.queries import split_period  # noqa: E402
 from dashboard.settings import DATA_DIR  # noqa: E402
 
 COMBINED = "(combined)"
@@ -70,30 +71,13 @@ def load() -> str:
 # ------------------------------------------------------------------- the period's pieces
 
 
-def month_start(day: dt.date, months: int = 0) -> dt.date:
-    """First day of the month `months` after the one holding `day`."""
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def pieces(start: dt.date, end: dt.date) -> dict[str, list[tuple[dt.date, dt.date]]]:
-    """The period as whole calendar quarters, whole months and leftover days, as ranges
-    (first, last) of quarter starts, month starts and days; none overlap."""
-    after = end + dt.timedelta(days=1)
-    m0 = month_start(start, 0 if start.day == 1 else 1)  # first whole month
-    m1 = month_start(after)  # the day after the last whole month
-    if m0 >= m1:
-        return {"quarter": [], "month": [], "day": [(start, end)]}
-    q0 = month_start(m0, (3 - (m0.month - 1) % 3) % 3)  # first quarter start on or after m0
-    q1 = month_start(m1, -((m1.month - 1) % 3))  # the last quarter start on or before m1
-    out = {"quarter": [], "month": [], "day": []}
-    if q0 < q1:
-        out["quarter"].append((q0, month_start(q1, -3)))
-        months = [(m0, q0), (q1, m1)]
-    else:
-        months = [(m0, m1)]
-    out["month"] = [(a, month_start(b, -1)) for a, b in months if a < b]
-    out["day"] = [(a, b) for a, b in ((start, m0 - dt.timedelta(days=1)), (m1, end)) if a <= b]
+    """The period as runs (first, last) of whole fiscal years, quarters and months, and the
+    days left over, per span (the app's own cut: dashboard.queries.split_period)."""
+    split = split_period(start, end)
+    out: dict[str, list] = {"year": [], "quarter": [], "month": [], "day": list(split.days)}
+    for span, first, last in split.runs:
+        out[span].append((first, last))
     return out
 
 
@@ -367,7 +351,7 @@ def design_pandas(ctx: Context):
         network, group = ctx.ids(f)
         frames = []
         plan = pieces(f.start, f.end)
-        for span in ("quarter", "month"):
+        for span in ("year", "quarter", "month"):
             for first, last in plan[span]:
                 lo = np.searchsorted(starts[span], np.datetime64(first), side="left")
                 hi = np.searchsorted(starts[span], np.datetime64(last), side="right")
