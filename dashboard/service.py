@@ -87,14 +87,19 @@ class DataService:
         """Filters limited to the scope; a request for a network outside it is audited."""
         narrowed, refused = scope.restrict(filters)
         if refused:
-            with session_scope(self.engine) as session:
-                audit.record(
-                    session,
-                    "refused",
-                    scope.username,
-                    f"asked for network(s) {', '.join(refused)} outside scope",
-                )
+            if flask.has_request_context() and "refused" in flask.g:
+                flask.g.refused.append(refused)  # replayed by a hit of the view (self.view)
+            self._audit_refusal(scope, refused)
         return narrowed
+
+    def _audit_refusal(self, scope: Scope, refused: tuple[str, ...]) -> None:
+        with session_scope(self.engine) as session:
+            audit.record(
+                session,
+                "refused",
+                scope.username,
+                f"asked for network(s) {', '.join(refused)} outside scope",
+            )
 
     def run(
         self, scope: Scope, filters: Filters, metric: Callable, *args: Any, **kwargs: Any
@@ -130,26 +135,30 @@ class DataService:
     def view(self, scope: Scope, name: str, args: tuple, build: Callable[[], Any]) -> Any:
         """A callback's finished output (figures, components), cached per scope (role and
         networks: every user of a scope sees the same view), arguments and data version, so a
-        view already opened is not rebuilt. A hit audits and counts the protected user's
-        selections exactly as building it did (SPEC §4)."""
+        view already opened is not rebuilt. A hit audits the user's refused networks and
+        audits and counts the protected user's selections exactly as building it did (SPEC §4).
+        """
         if self.cache is None or not flask.has_request_context():
             return build()
         key = repr(("view", name, replace(scope, username=None), args, self.version()))
         hit = self.cache.get(key)
         if hit is not None:
-            value, watched = hit
+            value, watched, refused = hit
+            for networks in refused:
+                self._audit_refusal(scope, networks)
             for filters in watched:
                 self.watch_query(scope, filters)
             return value
-        outer = flask.g.pop("watched", None)
-        flask.g.watched = watched = []
+        outer = {name: flask.g.pop(name, None) for name in ("watched", "refused")}
+        flask.g.watched, flask.g.refused = watched, refused = [], []
         try:
             value = build()
         finally:
-            flask.g.pop("watched", None)
-            if outer is not None:
-                flask.g.watched = outer + watched
-        self.cache.set(key, (value, watched))
+            for name, mine in (("watched", watched), ("refused", refused)):
+                flask.g.pop(name, None)
+                if outer[name] is not None:
+                    setattr(flask.g, name, outer[name] + mine)
+        self.cache.set(key, (value, watched, refused))
         return value
 
     def watch_query(self, scope: Scope, filters: Filters) -> None:

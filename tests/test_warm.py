@@ -229,3 +229,28 @@ def test_warming_can_be_turned_off(demo_settings, raw, on):
     assert settings.warm_cache is on
     app = create_app(replace(demo_settings, warm_cache=on), prepare=False)
     assert (app.server.extensions["dashboard"].warmer is not None) is on
+
+
+def test_a_view_from_the_cache_audits_a_refused_network_again(demo_settings):
+    """Views are shared per scope, so a hit replays what building the view audited: a
+    coordinator's link naming another network is audited on every opening (SPEC §4)."""
+    app, fetched = app_counting_fetches(demo_settings)
+    client = app.server.test_client()
+    assert login(client, "coord-calgary").status_code == 302
+    url = demo_settings.database_url
+    with session_scope(get_engine(url)) as session:
+        before = session.scalar(select(func.max(AuditEvent.id)))
+    link = [("overview-url", "search", "?from=2025-04-01&to=2025-06-30&network=Edmonton")]
+    for _ in range(2):
+        run_callback(client, app, CARDS, link)
+    assert fetched[-1] == 0  # the second opening came from the cache
+    with session_scope(get_engine(url)) as session:
+        refused = session.scalars(
+            select(AuditEvent.detail).where(
+                AuditEvent.id > before,
+                AuditEvent.action == "refused",
+                AuditEvent.username == "coord-calgary",
+            )
+        ).all()
+    assert len(refused) >= 2 and all("Edmonton" in detail for detail in refused)
+    assert len(refused) % 2 == 0  # as many from the cache as from computing
