@@ -18,7 +18,8 @@ in as an account of each scope by its session cookie (no sign-in form: no sign-i
 throttle), posting to Dash's callback endpoint the bodies the browser sends when it opens the
 page: the page's layout from the router callback, then every callback that reads the page's
 URL, with the layout's values and, for a callback fed by another (the survey instrument), that
-one's answer. Dash's own code answers, so the cache keys are the browser's.
+one's answer. Dash's own code answers, so the cache keys are the browser's (the bodies were
+checked against what Chromium sends on opening each page, 2026-12-02: the URL's search as "").
 
 Warming is nobody's query: its requests carry WARMING in their WSGI environ (a browser cannot
 set it: HTTP headers arrive as HTTP_*), and `DataService.watch_query` neither audits nor
@@ -50,6 +51,7 @@ WARMING = "dashboard.warming"  # WSGI environ key of warming's own requests
 PAGES = ("/", "/attendance", "/retention", "/surveys", "/impact")
 CLAIM_SECONDS = 3600  # as long as a cached view lasts (CACHE_DEFAULT_TIMEOUT)
 CALLBACK_PATH = "/_dash-update-component"
+ADDRESS = ("pathname", "search", "hash")  # what dcc.Location takes from the address bar
 ROUTER_OUTPUT = "page.children"  # the shell's router: a page's layout for url.pathname
 # Off in the test suite (tests/conftest.py): its apps come and go with their databases.
 IN_BACKGROUND = True
@@ -152,20 +154,31 @@ def warm_page(client, server: flask.Flask, path: str) -> int:
     (in the order their inputs are ready). Returns the number of callbacks answered."""
     callback_map = server.extensions["dash_app"].callback_map
     router = next(key for key in callback_map if ROUTER_OUTPUT in key)
-    answer = post(client, body(router, callback_map[router], lambda cid, prop: path))
+    answer = post(
+        client, body(router, callback_map[router], lambda cid, prop: path, {"url.pathname"})
+    )
     components = layout_components(answer.get("page", {}).get("children"))
     calls = page_calls(callback_map, components)
 
+    # What changed before a callback fires: the address (dcc.Location reads it when the page
+    # mounts), then what earlier callbacks answered.
+    changed = {f"{cid}.{prop}" for cid in locations_of(components) for prop in ADDRESS}
+
     def value(cid: str, prop: str) -> Any:
         kind, props = components[cid]
-        if kind == "Location":  # what dcc.Location reads from the address bar
-            return {"pathname": path, "search": "", "hash": ""}.get(prop, props.get(prop))
+        if kind == "Location" and prop in ADDRESS:  # from the address bar
+            return {"pathname": path, "search": "", "hash": ""}[prop]
         return props.get(prop)
 
     for key, spec in calls:
-        for cid, props in post(client, body(key, spec, value)).items():
+        for cid, props in post(client, body(key, spec, value, changed)).items():
             components.setdefault(cid, ("", {}))[1].update(props)
+            changed.update(f"{cid}.{prop}" for prop in props)
     return len(calls)
+
+
+def locations_of(components: dict) -> set[str]:
+    return {cid for cid, (kind, _) in components.items() if kind == "Location"}
 
 
 def outputs_of(key: str) -> list[tuple[str, str]]:
@@ -174,8 +187,11 @@ def outputs_of(key: str) -> list[tuple[str, str]]:
     return [tuple(part.rsplit(".", 1)) for part in parts]  # type: ignore[misc]
 
 
-def body(key: str, spec: dict, value: Callable[[str, str], Any]) -> dict:
-    """The request body of a callback's first call on a page (no input changed yet)."""
+def body(
+    key: str, spec: dict, value: Callable[[str, str], Any], changed: set[str] | None = None
+) -> dict:
+    """The request body of a callback's call on opening a page, as the browser sends it:
+    each input's and state's value, and which of its inputs changed (`changed`: "id.prop")."""
     outputs = [{"id": cid, "property": prop} for cid, prop in outputs_of(key)]
     return {
         "output": key,
@@ -184,7 +200,11 @@ def body(key: str, spec: dict, value: Callable[[str, str], Any]) -> dict:
         "state": [
             {**dep, "value": value(dep["id"], dep["property"])} for dep in spec.get("state", [])
         ],
-        "changedPropIds": [],
+        "changedPropIds": [
+            f"{dep['id']}.{dep['property']}"
+            for dep in spec["inputs"]
+            if f"{dep['id']}.{dep['property']}" in (changed or ())
+        ],
     }
 
 
@@ -218,7 +238,7 @@ def page_calls(callback_map: dict, components: dict) -> list[tuple[str, dict]]:
     them), in an order where a callback comes after the ones whose outputs it reads. Left out:
     URL writers (cross-filters, pickers), second writers of an output (allow_duplicate, never
     fired on opening) and callbacks on components this page does not have for this role."""
-    locations = {cid for cid, (kind, _) in components.items() if kind == "Location"}
+    locations = locations_of(components)
     calls = []
     for key, spec in callback_map.items():
         if "@" in key:

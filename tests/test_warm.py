@@ -254,3 +254,25 @@ def test_a_view_from_the_cache_audits_a_refused_network_again(demo_settings):
         ).all()
     assert len(refused) >= 2 and all("Edmonton" in detail for detail in refused)
     assert len(refused) % 2 == 0  # as many from the cache as from computing
+
+
+def test_warming_sends_what_the_browser_sends_on_opening_a_page(demo_settings, monkeypatch):
+    """The bodies Chromium sent on opening /surveys (recorded 2026-12-02): the page URL's
+    search as "" and the instrument the options callback chose, both marked changed."""
+    app, _ = app_counting_fetches(demo_settings)
+    sent = []
+
+    @app.server.before_request
+    def record():
+        if flask.request.path == warm.CALLBACK_PATH:
+            sent.append(flask.request.get_json())
+
+    monkeypatch.setattr(warm, "PAGES", ("/surveys",))
+    warm.warm(app.server, usernames=["coord-calgary"])
+    forest = next(b for b in sent if b["output"].startswith("..surveys-forest.figure"))
+    assert [(i["id"], i["value"]) for i in forest["inputs"]] == [
+        ("surveys-url", ""),
+        ("surveys-instrument", "swemwbs"),
+    ]
+    assert forest["changedPropIds"] == ["surveys-url.search", "surveys-instrument.value"]
+    assert [b["output"] for b in sent][0] == "..page.children...filter-bar.style.."
