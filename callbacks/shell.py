@@ -23,8 +23,10 @@ def today() -> dt.date:
 
 
 def cached_view(function: Callable) -> Callable:
-    """A page callback whose finished output is kept per user, arguments, day and data
-    version (DataService.view): opening a view again does not rebuild its figures."""
+    """A page callback whose finished output is kept per scope (role and networks),
+    arguments, day and data version (DataService.view): opening a view again, or another user
+    of the same scope opening it, does not rebuild its figures; dashboard/warm.py computes
+    each scope's default views after an import."""
 
     @functools.wraps(function)
     def wrapper(*args):

@@ -79,7 +79,11 @@ def create_app(settings: Settings | None = None, prepare: bool = True) -> Dash:
     )
     cache = Cache(server, config={**cache_config, "CACHE_DEFAULT_TIMEOUT": 3600})
     init_auth(server, engine, settings, redis_url=settings.redis_url)
-    server.extensions["dashboard"] = DataService(engine, settings, cache)
+    service = server.extensions["dashboard"] = DataService(engine, settings, cache)
+    if settings.warm_cache:
+        from dashboard.warm import Warmer
+
+        service.warmer = Warmer(server)
     init_web_security(server)
     init_ops(server, engine, settings)
 

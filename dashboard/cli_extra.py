@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 REPORT_FORMATS = (".pdf", ".csv", ".xlsx")
@@ -13,6 +14,7 @@ def register(sub) -> None:
     register_report(sub)
     register_deploy(sub)
     register_export(sub)
+    register_warm(sub)
     from dashboard.cli_release import register as register_release
 
     register_release(sub, COMMANDS)
@@ -43,6 +45,59 @@ def register_export(sub) -> None:
 
     register(sub)
     COMMANDS.update(EXPORT_COMMANDS)
+
+
+def register_warm(sub) -> None:
+    """`warm`: compute each role's default views into the shared cache (dashboard/warm.py)."""
+    warm = sub.add_parser(
+        "warm",
+        help="compute each role's default view of each page into the shared cache (REDIS_URL)",
+        description="Warm the cache the app's workers share (REDIS_URL), e.g. after an import "
+        "on the command line: each distinct scope (role and networks) of the active accounts, "
+        "funders aside, gets its default view of /, /attendance, /retention, /surveys and "
+        "/impact computed. Nothing is audited as a query.",
+    )
+    warm.add_argument(
+        "--user",
+        action="append",
+        default=None,
+        help="only this account's scope (repeatable); default every scope",
+    )
+
+
+def cmd_warm(args, settings) -> int:
+    """Warm the configured cache now, in this process, and claim the data version so the
+    servers do not warm it again."""
+    import dataclasses
+    import datetime as dt
+
+    from dashboard.app_factory import create_app
+    from dashboard.cli_common import CliError, _engine
+    from dashboard.ops import redis_answers
+    from dashboard.warm import claim, warm
+
+    if not settings.redis_url:
+        raise CliError(
+            "REDIS_URL is not set: without a shared cache each server process keeps its own "
+            "and warms it itself after an import (WARM_CACHE)"
+        )
+    if not redis_answers(settings.redis_url):
+        raise CliError("the Redis at REDIS_URL does not answer: nothing would be kept")
+    _engine(settings)  # a clear error when the database is missing or has no schema
+    app = create_app(dataclasses.replace(settings, warm_cache=False), prepare=False)
+    service = app.server.extensions["dashboard"]
+    if args.user is None:  # every scope: the servers need not warm this version again today
+        claim(service.cache, service.read_version(), dt.date.today())
+    report = warm(app.server, usernames=args.user)
+    if not report.scopes:
+        raise CliError("no active account to warm as (funders are left out)")
+    print(
+        f"warmed {report.views} views of {', '.join(report.scopes)} in {report.seconds:.1f} s "
+        f"(data version {report.version})"
+    )
+    for failure in report.failed:
+        print(f"failed: {failure}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def register_report(sub) -> None:
@@ -134,4 +189,4 @@ def cmd_report(args, settings) -> int:
     return 0
 
 
-COMMANDS: dict = {"report": cmd_report}
+COMMANDS: dict = {"report": cmd_report, "warm": cmd_warm}

@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.db import DatabaseError, check_connection
 from dashboard.settings import Settings
+from dashboard.warm import warming
 
 request_log = logging.getLogger("dashboard.requests")
 # Static files and probes are not worth a line each.
@@ -116,7 +117,8 @@ def init_ops(server: flask.Flask, engine: Engine, settings: Settings) -> None:
 
     @server.after_request
     def log_request(response: flask.Response) -> flask.Response:
-        if not flask.request.path.startswith(UNLOGGED_PREFIXES):
+        # Warming's own requests (dashboard/warm.py) are summed up in one line of their own.
+        if not flask.request.path.startswith(UNLOGGED_PREFIXES) and not warming():
             request_log.info(log_line(response))
         return response
 

@@ -55,5 +55,10 @@ class ResilientCache:
     def set(self, key: str, value: Any, timeout: int | None = None) -> None:
         self._call("set", key, value, timeout=timeout)
 
+    def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
+        """Set the key only if it is not there (atomic in Redis): True when this call set it;
+        False when it was there, or the store does not answer."""
+        return bool(self._call("add", key, value, timeout=timeout))
+
     def clear(self) -> None:
         self._call("clear")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import flask
@@ -17,6 +18,7 @@ from dashboard.filters import Filters
 from dashboard.gate import Gate
 from dashboard.redis_fallback import ResilientCache
 from dashboard.settings import Settings
+from dashboard.warm import warming
 
 VERSION_TTL = 2.0  # seconds a data version is trusted outside a request (scripts, benchmarks)
 SLOW_DOWN_SECONDS = 0.5  # per selection over the per-minute limit ...
@@ -49,20 +51,27 @@ class DataService:
         self.cache = ResilientCache(cache) if cache is not None else None
         self._version: tuple[float, int] | None = None
         self._cell_key_secret = settings.cell_key_secret()
+        # Told of each data version a request reads (dashboard.warm.Warmer, set by the app
+        # factory when WARM_CACHE is on): warms the default views of a version once.
+        self.warmer: Any = None
 
     def version(self) -> int:
         """The data version: read once per request, so a write by another worker or process
-        (an import on the command line) is seen by the next request on every worker."""
+        (an import on the command line) is seen by the next request on every worker; a
+        version not seen before starts warming its default views (dashboard/warm.py)."""
         if flask.has_request_context():
             if "data_version" not in flask.g:
-                flask.g.data_version = self._read_version()
+                flask.g.data_version = self.read_version()
+                if self.warmer is not None:
+                    self.warmer.seen(flask.g.data_version)
             return flask.g.data_version
         now = time.monotonic()
         if self._version is None or now - self._version[0] > VERSION_TTL:
-            self._version = (now, self._read_version())
+            self._version = (now, self.read_version())
         return self._version[1]
 
-    def _read_version(self) -> int:
+    def read_version(self) -> int:
+        """The data version in the database now (one small query)."""
         with self.engine.connect() as conn:
             from sqlalchemy.orm import Session
 
@@ -78,14 +87,19 @@ class DataService:
         """Filters limited to the scope; a request for a network outside it is audited."""
         narrowed, refused = scope.restrict(filters)
         if refused:
-            with session_scope(self.engine) as session:
-                audit.record(
-                    session,
-                    "refused",
-                    scope.username,
-                    f"asked for network(s) {', '.join(refused)} outside scope",
-                )
+            if flask.has_request_context() and "refused" in flask.g:
+                flask.g.refused.append(refused)  # replayed by a hit of the view (self.view)
+            self._audit_refusal(scope, refused)
         return narrowed
+
+    def _audit_refusal(self, scope: Scope, refused: tuple[str, ...]) -> None:
+        with session_scope(self.engine) as session:
+            audit.record(
+                session,
+                "refused",
+                scope.username,
+                f"asked for network(s) {', '.join(refused)} outside scope",
+            )
 
     def run(
         self, scope: Scope, filters: Filters, metric: Callable, *args: Any, **kwargs: Any
@@ -119,34 +133,40 @@ class DataService:
         return value
 
     def view(self, scope: Scope, name: str, args: tuple, build: Callable[[], Any]) -> Any:
-        """A callback's finished output (figures, components), cached per user, arguments and
-        data version, so a view already opened is not rebuilt. A hit audits and counts the
-        protected user's selections exactly as building it did (SPEC §4)."""
+        """A callback's finished output (figures, components), cached per scope (role and
+        networks: every user of a scope sees the same view), arguments and data version, so a
+        view already opened is not rebuilt. A hit audits the user's refused networks and
+        audits and counts the protected user's selections exactly as building it did (SPEC §4).
+        """
         if self.cache is None or not flask.has_request_context():
             return build()
-        key = repr(("view", name, scope, args, self.version()))
+        key = repr(("view", name, replace(scope, username=None), args, self.version()))
         hit = self.cache.get(key)
         if hit is not None:
-            value, watched = hit
+            value, watched, refused = hit
+            for networks in refused:
+                self._audit_refusal(scope, networks)
             for filters in watched:
                 self.watch_query(scope, filters)
             return value
-        outer = flask.g.pop("watched", None)
-        flask.g.watched = watched = []
+        outer = {name: flask.g.pop(name, None) for name in ("watched", "refused")}
+        flask.g.watched, flask.g.refused = watched, refused = [], []
         try:
             value = build()
         finally:
-            flask.g.pop("watched", None)
-            if outer is not None:
-                flask.g.watched = outer + watched
-        self.cache.set(key, (value, watched))
+            for name, mine in (("watched", watched), ("refused", refused)):
+                flask.g.pop(name, None)
+                if outer[name] is not None:
+                    setattr(flask.g, name, outer[name] + mine)
+        self.cache.set(key, (value, watched, refused))
         return value
 
     def watch_query(self, scope: Scope, filters: Filters) -> None:
         """SPEC §4: every query of a protected user is audited (user, page, filters), once per
         selection and page every ten minutes; more than QUERY_RATE_PER_MINUTE different
-        selections in a minute slows his answers down (and is audited)."""
-        if self.cache is None:
+        selections in a minute slows his answers down (and is audited). Warming a view
+        (dashboard/warm.py) is nobody's query: neither audited nor counted."""
+        if self.cache is None or warming():
             return
         page = _current_page()
         seen = repr(("query", scope.username, page, filters.key()))

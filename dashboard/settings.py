@@ -110,6 +110,12 @@ class Settings:
         0,
         10,
     )
+    warm_cache: bool = setting(
+        True,
+        "1 to compute each role's default view of each page in the background after an "
+        "import (a new data version) and on a new day, so the first visitor does not wait; "
+        "0 to turn it off",
+    )
     session_idle_minutes: int = setting(
         30, "Sign-out after this many minutes without a request", 1, 24 * 60
     )

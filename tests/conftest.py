@@ -75,6 +75,13 @@ def _fresh_database(tmp_path_factory, suffix: str):
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _no_background_warming(monkeypatch):
+    """The apps of tests come and go with their databases: no warming threads behind them
+    (tests/test_warm.py turns it on where it tests it)."""
+    monkeypatch.setattr("dashboard.warm.IN_BACKGROUND", False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     yield from _fresh_database(tmp_path_factory, "unit")
