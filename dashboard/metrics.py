@@ -27,6 +27,7 @@ from dashboard.filters import Filters
 from dashboard.models import (
     FIXED_LENGTH_PROGRAMS,
     Attendance,
+    AttendanceSummary,
     Enrollment,
     Group,
     GroupSession,
@@ -520,6 +521,11 @@ def retention_at(
     return curves[0].at(weeks), curves[0].n
 
 
+# The cohort matrix reads its men's summary rows by member when the men times this are fewer
+# than the summary rows from the period's start (a man has about a dozen rows, all spans).
+COHORT_ROWS_PER_MAN = 10
+
+
 def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
     """Cohort (month or quarter of first present) x k: share present in the k-th period after.
 
@@ -538,8 +544,6 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
         )
     )
 
-    # Counted in the database (per cohort and k, the distinct men present), so the men's
-    # months never reach pandas: at 30x all time they are a million rows.
     def period_index(date):
         year = cast(extract("year", date), Integer)
         return (year * 12 + cast(extract("month", date), Integer) - 1) // step
@@ -555,24 +559,36 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
     index = pd.Index([int(i) for i, _, _ in size_rows], name="index")
     sizes = pd.Series([n for _, n, _ in size_rows], index=index)
     size_keys = [int(key or 0) for _, _, key in size_rows]
-    ids = cohort.with_only_columns(Member.id).scalar_subquery()
-    present = (
-        select(
-            Attendance.member_id,
-            first.label("cohort"),
-            (period_index(GroupSession.date) - first).label("k"),
+    # The men present per month (quarter): the summary rows of that span with a present (one
+    # per man, group and period), counted in the database per day of first present and
+    # period, then per cohort and k, so the men's periods never reach pandas (at 30x all
+    # time, a million rows). A man is present on or after his first present, so only the
+    # summary rows from the period holding the start can count.
+    s = AttendanceSummary
+    first_month = _period_of(f.start, step) * step
+    since = dt.date(first_month // 12, first_month % 12 + 1, 1)
+    in_range = conn.scalar(select(func.count()).where(s.span == grain, s.period_start >= since))
+    if sizes.sum() * COHORT_ROWS_PER_MAN < in_range:
+        # Few men for the rows: read each man's rows by member (span || '' keeps SQLite
+        # from scanning the period's rows by span instead).
+        span = s.span.concat("") == grain
+    else:
+        span = and_(s.span == grain, s.period_start >= since)
+    per_day = (
+        cohort.with_only_columns(
+            Member.first_present.label("first"),
+            s.period_start.label("period"),
+            func.count(distinct(s.member_id)).label("men"),
         )
-        .join(GroupSession, GroupSession.id == Attendance.session_id)
-        .join(Member, Member.id == Attendance.member_id)
-        .where(_present, GroupSession.cancelled.is_(False), Attendance.member_id.in_(ids))
+        .join(s, s.member_id == Member.id)
+        .where(span, s.presents > 0)
+        .group_by(Member.first_present, s.period_start)
         .subquery()
     )
+    cohort_of = period_index(per_day.c.first)
+    k = period_index(per_day.c.period) - cohort_of
     cells = pd.DataFrame(
-        conn.execute(
-            select(
-                present.c.cohort, present.c.k, func.count(distinct(present.c.member_id))
-            ).group_by(present.c.cohort, present.c.k)
-        ).all(),
+        conn.execute(select(cohort_of, k, func.sum(per_day.c.men)).group_by(cohort_of, k)).all(),
         columns=["index_cohort", "k", "men"],
     ).astype(int)
     counts = cells.set_index(["index_cohort", "k"])["men"].unstack(fill_value=0)
@@ -586,6 +602,11 @@ def cohort_matrix(conn: Connection, f: Filters) -> pd.DataFrame:
     out = _mark_unfinished(out, [int(i) for i in sizes.index], q.data_end(conn), step)
     out[key_column("size")] = size_keys
     return out
+
+
+def _period_of(day: dt.date, step: int) -> int:
+    """The index of the month (step 1) or quarter (step 3) holding `day`, from year 0."""
+    return (day.year * 12 + day.month - 1) // step
 
 
 def _mark_unfinished(
