@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Connection,
+    Date,
     Integer,
     and_,
     case,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     distinct,
     extract,
     func,
+    literal,
     null,
     select,
 )
@@ -460,40 +462,84 @@ def completion_figures(frame: pd.DataFrame) -> dict:
     return figures
 
 
-def survival_members(
-    conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8
-) -> pd.DataFrame:
-    """New members of the period (first present in it, first group selected), followed to
-    the data's end: duration in weeks and whether he lapsed (False = censored)."""
+# Days a man can be followed, at most (358 years): packs his key, lapse and days in one int.
+_FOLLOWED_DAYS = 1 << 17
+
+
+def _new_members(conn: Connection, f: Filters, window_weeks: int, *columns):
+    """`columns` of the period's new members (first present in it, first group selected)
+    with the days from his first to his last present and whether he lapsed (1: his last
+    present at least the window before the data's end; 0: censored), from the member spans;
+    None when no session was held."""
     end = q.data_end(conn)
-    key = {"network": Network.name, "group": Group.name}.get(by or "", Network.name)
-    query = (
-        select(Member.id, Member.first_present, Member.last_present, key.label("key"))
+    if end is None:
+        return None
+    dialect = conn.dialect.name
+    idle = q.days_between(Member.last_present, literal(end, Date), dialect)
+    return (
+        select(
+            *columns,
+            q.days_between(Member.first_present, Member.last_present, dialect).label("days"),
+            case((idle >= window_weeks * 7, 1), else_=0).label("lapsed"),
+        )
         .join(Group, Group.id == Member.first_group_id)
         .join(Network, Network.id == Group.network_id)
         .where(
             q.in_period(Member.first_present, f), *q.group_conditions(f), *q.member_conditions(f)
         )
     )
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["member_id", "first", "last", "key"])
+
+
+def survival_members(
+    conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8
+) -> pd.DataFrame:
+    """New members of the period (first present in it, first group selected), followed to
+    the data's end: duration in weeks and whether he lapsed (False = censored)."""
+    key = {"network": Network.name, "group": Group.name}.get(by or "", Network.name)
+    query = _new_members(
+        conn, f, window_weeks, Member.id, Member.first_present, Member.last_present, key
+    )
+    rows = conn.execute(query).all() if query is not None else []
+    if not rows:
+        frame = pd.DataFrame(columns=["member_id", "first", "last", "key"])
+        return frame.assign(weeks=pd.Series(dtype=float), lapsed=pd.Series(dtype=bool))
+    frame = pd.DataFrame(rows, columns=["member_id", "first", "last", "key", "days", "lapsed"])
     if by is None:
         frame["key"] = "All"
-    if frame.empty or end is None:
-        return frame.assign(weeks=pd.Series(dtype=float), lapsed=pd.Series(dtype=bool))
-    frame["weeks"] = [
-        (last - first).days / 7 for first, last in zip(frame["first"], frame["last"], strict=True)
-    ]
-    window_days = window_weeks * 7
-    # Censored: his last present is within the window of the data's end.
-    frame["lapsed"] = [(end - last).days >= window_days for last in frame["last"]]
+    frame["weeks"] = frame.pop("days") / 7
+    frame["lapsed"] = frame.pop("lapsed").astype(bool)
     return frame
 
 
 def survival_curves(
     conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8
 ) -> list[SurvivalCurve]:
-    """Kaplan-Meier curve per network or group (or one overall) of the period's new members."""
-    frame = survival_members(conn, f, by, window_weeks)
+    """Kaplan-Meier curve per network or group (or one overall) of the period's new members.
+
+    Each man comes as one integer (his key's id, lapse and days packed), in the database's
+    order: at 30x all time a hundred thousand men, as plain ints rather than rows."""
+    key_id = {"network": Group.network_id, "group": Group.id}.get(by or "")
+    query = _new_members(conn, f, window_weeks)
+    if query is None:
+        return []
+    days, lapsed = query.selected_columns
+    packed = ((key_id if key_id is not None else 0) * 2 + lapsed) * _FOLLOWED_DAYS + days
+    values = np.fromiter(conn.scalars(query.with_only_columns(packed)), dtype=np.int64)
+    if not len(values):
+        return []
+    names = {0: "All"}
+    if by == "network":
+        names = dict(conn.execute(select(Network.id, Network.name)).all())
+    elif by == "group":
+        names = dict(conn.execute(select(Group.id, Group.name)).all())
+    pair, days = np.divmod(values, _FOLLOWED_DAYS)
+    frame = pd.DataFrame(
+        {
+            "key": [names[i] for i in pair // 2],
+            "weeks": days / 7,
+            "lapsed": (pair % 2).astype(bool),
+        }
+    )
     return [
         kaplan_meier(part["weeks"], part["lapsed"], label=str(key))
         for key, part in frame.groupby("key", sort=True)

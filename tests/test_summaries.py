@@ -296,3 +296,45 @@ def test_cohort_matrix_equals_the_raw_attendance(engine, monkeypatch, rows_per_m
                         assert pd.isna(out.loc[row, k]), (f, c, k)
                     else:
                         assert out.loc[row, k] == pytest.approx(expected, abs=1e-12), (f, c, k)
+
+
+def test_survival_curves_equal_the_raw_attendance(engine):
+    from dashboard import metrics
+    from dashboard.stats import kaplan_meier
+
+    seed_demo(engine, seed=3, scale=0.1, end=D(2026, 3, 31))
+    with engine.connect() as conn:
+        men, end = _raw_men(conn)
+        group = men["group"].value_counts().index[0]
+        for f in [
+            *REFERENCE_FILTERS,
+            Filters(start=D(2024, 4, 1), end=D(2026, 3, 31), groups=(group,)),
+        ]:
+            for by, window in ((None, 8), ("network", 8), ("group", 4)):
+                new = _new_men(men, f)
+                weeks = [
+                    (last - first).days / 7
+                    for first, last in zip(new["first"], new["last"], strict=True)
+                ]
+                lapsed = [(end - last).days >= window * 7 for last in new["last"]]
+                frame = pd.DataFrame(
+                    {"key": "All" if by is None else new[by], "weeks": weeks, "lapsed": lapsed}
+                )
+                expected = [
+                    kaplan_meier(part["weeks"], part["lapsed"], label=str(key))
+                    for key, part in frame.groupby("key", sort=True)
+                ]
+                curves = metrics.survival_curves(conn, f, by, window)
+                assert [c.label for c in curves] == [c.label for c in expected], (f, by)
+                for got, want in zip(curves, expected, strict=True):
+                    assert (got.n, got.times, got.at_risk) == (want.n, want.times, want.at_risk)
+                    assert got.survival == pytest.approx(want.survival, abs=1e-12)
+                    assert sorted(zip(got.durations, got.events, strict=True)) == sorted(
+                        zip(want.durations, want.events, strict=True)
+                    )
+                members = metrics.survival_members(conn, f, by, window)
+                assert sorted(members["weeks"]) == sorted(weeks), (f, by)
+                assert sorted(members["lapsed"]) == sorted(lapsed), (f, by)
+                if by is None:
+                    twelve = expected[0].at(12) if expected else None
+                    assert metrics.retention_at(conn, f, 12, window) == (twelve, len(new))
