@@ -149,6 +149,15 @@ def bucket(column, grain: str, dialect: str):
     )
 
 
+def days_between(start, end, dialect: str):
+    """SQL for the whole days from date `start` to date `end` (an integer)."""
+    from sqlalchemy import Integer, cast
+
+    if dialect == "postgresql":
+        return cast(end - start, Integer)
+    return cast(func.julianday(end) - func.julianday(start), Integer)
+
+
 def sa_string():
     from sqlalchemy import String
 

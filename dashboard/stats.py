@@ -58,7 +58,7 @@ def kaplan_meier(
     ci = kmf.confidence_interval_survival_function_
     times = [float(t) for t in sf.index]
     table = kmf.event_table
-    at_risk = [int(table.loc[t, "at_risk"]) if t in table.index else 0 for t in sf.index]
+    at_risk = [int(n) for n in table["at_risk"].reindex(sf.index, fill_value=0)]
     low = ci.iloc[:, 0].fillna(0).tolist()
     high = ci.iloc[:, 1].fillna(1).tolist()
     return SurvivalCurve(
