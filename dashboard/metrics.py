@@ -256,18 +256,16 @@ def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
         .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
         .group_by(Group.id, Group.name, Network.name, Group.program_type, Group.capacity)
     )
-    people = (
-        _attendance_base(f)
-        .add_columns(
-            GroupSession.group_id.label("group_id"),
-            func.count(distinct(case((_present, Attendance.member_id)))).label("men_reached"),
-            func.sum(case((_present, 1), else_=0)).label("attendance"),
-            func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
-            func.count().label("recorded"),
-            _present_keys.label(key_column("men_reached")),
-        )
-        .group_by(GroupSession.group_id)
-    )
+    rows = q.attendance_rows(f)
+    reached = rows.c.presents > 0
+    people = select(
+        rows.c.group_id,
+        func.count(distinct(case((reached, rows.c.member_id)))).label("men_reached"),
+        func.sum(rows.c.presents).label("attendance"),
+        func.sum(rows.c.excused).label("excused"),
+        func.sum(rows.c.recorded).label("recorded"),
+        func.sum(distinct(case((reached, rows.c.record_key)))).label(key_column("men_reached")),
+    ).group_by(rows.c.group_id)
     frame = pd.DataFrame(
         [r._mapping for r in conn.execute(sessions)],
         columns=[
