@@ -620,54 +620,65 @@ def _cohort_label(index: int, grain: str) -> str:
 def at_risk_members(
     conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8
 ) -> pd.DataFrame:
-    """Members (pseudonymous codes) with no present in the last 3 weeks, still active on `on`."""
+    """Members (pseudonymous codes) with no present in the last 3 weeks, still active on `on`:
+    one pass over the window's presents per man, then, for the men at risk only, the group
+    of their last present (the last by name when there were two that day)."""
     window = active_window(f, on, window_weeks)
     last = func.max(GroupSession.date)
-    query = (
+    per_man = (
         _attendance_base(window)
         .add_columns(
-            Attendance.member_id, last.label("last_present"), func.count().label("sessions_present")
+            Attendance.member_id.label("member_id"),
+            last.label("last_present"),
+            func.count().label("sessions_present"),
         )
         .where(_present)
         .group_by(Attendance.member_id)
         .having(last <= on - dt.timedelta(weeks=AT_RISK_WEEKS))
+        .subquery()
     )
-    frame = pd.DataFrame(
-        conn.execute(query).all(), columns=["member_id", "last_present", "sessions_present"]
-    )
-    if frame.empty:
-        return pd.DataFrame(
-            columns=[
-                "member_code",
-                "network",
-                "group",
-                "last_present",
-                "weeks_since",
-                "sessions_present",
-            ]
-        )
     details = (
-        select(Member.id, Member.code, Group.name, Network.name, GroupSession.date)
-        .join(Attendance, Attendance.member_id == Member.id)
-        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        select(
+            per_man.c.member_id,
+            per_man.c.last_present,
+            per_man.c.sessions_present,
+            Member.code,
+            Group.name,
+            Network.name,
+        )
+        .join(Member, Member.id == per_man.c.member_id)
+        .join(
+            Attendance,
+            and_(Attendance.member_id == per_man.c.member_id, _present),
+        )
+        .join(
+            GroupSession,
+            and_(
+                GroupSession.id == Attendance.session_id,
+                GroupSession.date == per_man.c.last_present,
+            ),
+        )
         .join(Group, Group.id == GroupSession.group_id)
         .join(Network, Network.id == Group.network_id)
-        .where(Member.id.in_(frame["member_id"].tolist()), _present, *q.held_sessions_in(window))
+        .where(*q.held_sessions_in(window))
     )
+    columns = ["member_code", "network", "group", "last_present", "weeks_since", "sessions_present"]
     info = pd.DataFrame(
         conn.execute(details).all(),
-        columns=["member_id", "member_code", "group", "network", "date"],
+        columns=[
+            "member_id",
+            "last_present",
+            "sessions_present",
+            "member_code",
+            "group",
+            "network",
+        ],
     )
-    info = info.sort_values(["member_id", "date", "group"]).groupby("member_id").tail(1)
-    frame = frame.merge(info[["member_id", "member_code", "group", "network"]], on="member_id")
-    frame["weeks_since"] = [(on - d).days // 7 for d in frame["last_present"]]
-    return (
-        frame.drop(columns=["member_id"])
-        .sort_values(["last_present", "member_code"])[
-            ["member_code", "network", "group", "last_present", "weeks_since", "sessions_present"]
-        ]
-        .reset_index(drop=True)
-    )
+    if info.empty:
+        return pd.DataFrame(columns=columns)
+    frame = info.sort_values(["member_id", "group"]).groupby("member_id").tail(1)
+    frame = frame.assign(weeks_since=[(on - d).days // 7 for d in frame["last_present"]])
+    return frame.sort_values(["last_present", "member_code"])[columns].reset_index(drop=True)
 
 
 def instrument(conn: Connection, instrument_id: str) -> dict | None:
