@@ -346,39 +346,53 @@ def weekly_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
 
 
 def member_dosage(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Per member: sessions attended / sessions held in his groups while enrolled (in period)."""
-    enrolled_end = func.coalesce(Enrollment.enrolled_to, f.end)
-    query = (
+    """Per member: sessions attended / sessions held in his groups while enrolled (in period).
+
+    Counted per enrolment first (its sessions held in the period while enrolled: the index
+    on group and date searched from the later of its start and the period's to the earlier
+    of its end and the period's), then summed per man."""
+    start = case((Enrollment.enrolled_from > f.start, Enrollment.enrolled_from), else_=f.start)
+    end = case((Enrollment.enrolled_to < f.end, Enrollment.enrolled_to), else_=f.end)
+    present = and_(
+        Attendance.session_id == GroupSession.id,
+        Attendance.member_id == Enrollment.member_id,
+        _present,
+    )
+    per_enrolment = (
         select(
-            Enrollment.member_id,
-            Member.record_key,
+            func.min(Enrollment.member_id).label("member_id"),  # one man per enrolment
             func.count(GroupSession.id).label("held"),
-            func.sum(case((_present, 1), else_=0)).label("attended"),
+            func.count(Attendance.member_id).label("attended"),
         )
         .select_from(Enrollment)
-        .join(Member, Member.id == Enrollment.member_id)
         .join(Group, Group.id == Enrollment.group_id)
         .join(Network, Network.id == Group.network_id)
         .join(
             GroupSession,
             and_(
                 GroupSession.group_id == Enrollment.group_id,
-                GroupSession.date >= Enrollment.enrolled_from,
-                GroupSession.date <= enrolled_end,
+                GroupSession.date >= start,
+                GroupSession.date <= end,
             ),
         )
-        .outerjoin(
-            Attendance,
-            and_(
-                Attendance.session_id == GroupSession.id,
-                Attendance.member_id == Enrollment.member_id,
-            ),
+        .outerjoin(Attendance, present)
+        .where(GroupSession.cancelled.is_(False), *q.group_conditions(f))
+        .group_by(Enrollment.id)
+        .subquery()
+    )
+    query = (
+        select(
+            per_enrolment.c.member_id,
+            Member.record_key,
+            cast(func.sum(per_enrolment.c.held), Integer),
+            cast(func.sum(per_enrolment.c.attended), Integer),
         )
-        .where(*q.held_sessions_in(f), *q.member_conditions(f))
-        .group_by(Enrollment.member_id, Member.record_key)
+        .join(Member, Member.id == per_enrolment.c.member_id)
+        .where(*q.member_conditions(f))
+        .group_by(per_enrolment.c.member_id, Member.record_key)
     )
     frame = pd.DataFrame(
-        conn.execute(query).all(), columns=["member_id", "record_key", "held", "attended"]
+        sorted(conn.execute(query).all()), columns=["member_id", "record_key", "held", "attended"]
     )
     frame["attended"] = frame["attended"].fillna(0).astype(int)
     frame["dosage"] = frame["attended"] / frame["held"]
