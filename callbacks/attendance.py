@@ -250,12 +250,7 @@ def completion_figure(search):
     rule = completion_rule(service.settings)
     if frame.empty:
         return empty_figure("No fixed-length enrolment ended in this period"), rule
-    per = pd.DataFrame(
-        [
-            {"network": network, "group": group, **metrics.completion_figures(part)}
-            for (network, group), part in frame.groupby(["network", "group"], sort=True)
-        ]
-    )
+    per = metrics.completion_figures_by(frame, ["network", "group"])
     safe = gate.table(per).frame
     fig = charts.completion(safe, _hidden_note(gate))
     exact = metrics.completion_figures(frame)

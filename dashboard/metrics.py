@@ -471,6 +471,26 @@ def completion_figures(frame: pd.DataFrame) -> dict:
     return figures
 
 
+def completion_figures_by(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """`completion_figures` of each part of `completion`'s frame (e.g. per network and
+    group), one row per part sorted by `keys`, computed for all parts at once."""
+    if frame.empty:
+        return pd.DataFrame()
+    parts = frame.groupby(keys, sort=True)
+    figures = pd.DataFrame(
+        {
+            "completion_base": parts["member_id"].nunique().astype("int64"),
+            "completion_enrolments": parts.size().astype("int64"),
+            "completion_rate": parts["completed"].mean().astype(float),
+        }
+    )
+    if "record_key" in frame.columns:
+        men = frame.drop_duplicates([*keys, "member_id"])
+        men = men.assign(record_key=men["record_key"].fillna(0).astype("int64"))
+        figures[key_column("completion_base")] = men.groupby(keys, sort=True)["record_key"].sum()
+    return figures.reset_index()
+
+
 def survival_members(
     conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8
 ) -> pd.DataFrame:
