@@ -307,8 +307,27 @@ def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
     )
 
 
-def weekly_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Group x week: attendance of sessions held, and whether a session was cancelled."""
+def last_session_by_group(conn: Connection, f: Filters) -> dict[str, dt.date]:
+    """Each group's last session in the period, held or cancelled (the heatmap's last week)."""
+    query = (
+        select(Group.name, func.max(GroupSession.date))
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
+        .group_by(Group.name)
+    )
+    return dict(conn.execute(query).all())
+
+
+def weekly_heatmap(
+    conn: Connection, f: Filters, groups: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Group x week: attendance of sessions held, and whether a session was cancelled.
+
+    groups: only these groups (names) of the selection, e.g. those the chart draws (the
+    rows of the others are left out; the selection itself, and so what is audited and
+    cached for it, stays the same)."""
+    only = [] if groups is None else [Group.name.in_(groups)]
     query = (
         select(
             Group.name.label("group"),
@@ -319,15 +338,15 @@ def weekly_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
         )
         .join(Group, Group.id == GroupSession.group_id)
         .join(Network, Network.id == Group.network_id)
-        .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
+        .where(q.in_period(GroupSession.date, f), *q.group_conditions(f), *only)
     )
     sessions = pd.DataFrame(
         conn.execute(query).all(), columns=["group", "network", "session_id", "date", "cancelled"]
     )
     present = (
-        _attendance_base(f)
+        _attendance_base(f, with_group=bool(only))
         .add_columns(GroupSession.id, func.count(), func.sum(Member.record_key))
-        .where(_present)
+        .where(_present, *only)
         .group_by(GroupSession.id)
     )
     rows = conn.execute(present).all()
