@@ -115,7 +115,8 @@ def heatmap_largest(
     )
     names, bounds = ranked["group"].tolist(), ranked["bound"].tolist()
     if not names:
-        return HeatmapRows(raw.iloc[:0].assign(present=[], hidden=[]), [], small, 0, False, True)
+        empty = pd.DataFrame(columns=["group", "network", "week", "attendance", "present"])
+        return HeatmapRows(empty.assign(hidden=[], cancelled=[]), [], small, 0, False, True)
     parts: list[pd.DataFrame] = []
     done, size = 0, limit if slack == 0 else 2 * limit
 
