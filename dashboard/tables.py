@@ -99,10 +99,10 @@ def heatmap_largest(
     raw, groups: the exact and gated group table (metrics.group_table) of the selection;
     cells_of(names): metrics.weekly_heatmap of those groups. A group's drawn presents are at
     most its presents in the period (raw `attendance`), plus, for perturbed counts, the
-    largest adjustment on each week held: groups are computed in the order of that bound
-    until the `limit`-th largest drawn total exceeds the bound of every group left (then
-    none of them could rank above it), and all of them when a hidden cell is yet to be
-    found (the chart's note says whether there is one). The same groups, cells and note as
+    largest adjustment on each week held: groups are computed in the order of that bound,
+    the first ones, then every group left whose bound reaches the `limit`-th largest drawn
+    total (the others could not rank above it), and all of them when a hidden cell is yet
+    to be found (the chart's note says whether there is one). The same groups, cells and note as
     heatmap_table over every group's weeks."""
     small = set(groups.frame.loc[groups.hidden["men_reached"].to_numpy(), "group"])
     rest = raw[~raw["group"].isin(small)]
@@ -130,10 +130,15 @@ def heatmap_largest(
     cells = take(size if len(names) > size + limit else len(names))
     while done < len(names):
         totals = cells.groupby("group")["present"].sum().sort_values(ascending=False, kind="stable")
-        if len(totals) >= limit and totals.iloc[limit - 1] > bounds[done]:
+        if len(totals) < limit:
+            cells = take(limit - len(totals))
+            continue
+        # The groups left that could still rank in (a tie ranks by name): all of them at once.
+        line = totals.iloc[limit - 1]
+        could = sum(1 for b in bounds[done:] if b >= line)
+        if not could:
             break
-        size *= 2
-        cells = take(size if len(names) - done > size + limit else len(names) - done)
+        cells = take(could)
     any_hidden = bool(cells["hidden"].any()) if len(cells) else False
     if not any_hidden and not gate.exact and done < len(names):
         cells = take(len(names) - done)
