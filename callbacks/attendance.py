@@ -30,7 +30,7 @@ from dashboard.tables import (
     TREND_COLUMNS,
     dosage_bins,
     fixed_programs,
-    heatmap_table,
+    heatmap_largest,
 )
 from dashboard.wording import plural, program_label
 
@@ -126,40 +126,51 @@ def heatmap_figure(search):
 
     Through the gate: (1) a group whose men reached in the period are hidden loses its whole
     row; (2) in the other rows, a week's presents are a count of men (`present_men`): hidden
-    ones are drawn grey. Cancelled and empty weeks carry no count."""
+    ones are drawn grey. Cancelled and empty weeks carry no count. Only the weeks of the
+    groups it takes to find the CHART_GROUPS largest are computed (tables.heatmap_largest)."""
     scope = current_scope()
     f = url_filters(search)
     service = current_service()
     gate = service.gate(scope)
-    frame = service.run(scope, f, metrics.weekly_heatmap)
-    if frame.empty:
+    raw, groups = group_figures(scope, f)
+    if raw.empty:
         return empty_figure(NO_SESSIONS), ""
     notes = []
-    _, groups = group_figures(scope, f)
-    frame, small = heatmap_table(gate, frame, groups)
+    small = set(groups.frame.loc[groups.hidden["men_reached"].to_numpy(), "group"])
     if small:
         notes.append(
             f"{len(small)} group(s) with fewer than {gate.k} men in the period are not shown."
         )
-    if frame.empty:
+    if raw["group"].isin(small).all():
         return empty_figure(f"Every group here has fewer than {gate.k} men: hidden"), " ".join(
             notes
         )
-    if frame["hidden"].any():
+    rows = heatmap_largest(
+        gate,
+        raw,
+        groups,
+        lambda names: service.run(scope, f, metrics.weekly_heatmap, names),
+        CHART_GROUPS,
+    )
+    if rows.any_hidden:
         notes.append(f"Grey: fewer than {gate.k} present that week (hidden).")
-    names = largest(frame, "group", "present", CHART_GROUPS)
-    if frame["group"].nunique() > CHART_GROUPS:
+    if rows.groups > CHART_GROUPS:
         notes.append(
-            f"Showing the {CHART_GROUPS} largest of {frame['group'].nunique()} "
+            f"Showing the {CHART_GROUPS} largest of {rows.groups} "
             "groups; narrow the filters to see the others."
         )
+    frame = rows.cells[rows.cells["group"].isin(rows.names)]
     order = (
-        frame[frame["group"].isin(names)][["network", "group"]]
-        .drop_duplicates()
-        .sort_values(["network", "group"])["group"]
-        .tolist()
-    )
-    weeks = _weeks(f, service.data_end(), pd.to_datetime(frame["week"]).max())
+        frame[["network", "group"]].drop_duplicates().sort_values(["network", "group"])["group"]
+    ).tolist()
+    data_end = service.data_end()
+    latest = pd.to_datetime(rows.cells["week"]).max()
+    if not rows.complete and data_end is not None and data_end < f.end:
+        # A cancelled session after the data's end, in a group not computed, adds its week.
+        last = service.run(scope, f, metrics.last_session_by_group)
+        dates = pd.to_datetime(pd.Series([d for g, d in last.items() if g not in rows.small]))
+        latest = max(latest, metrics.bucket_start(dates, "week").max())
+    weeks = _weeks(f, data_end, latest)
     fig = charts.heatmap(frame, order, weeks, f"fewer than {gate.k} present (hidden)")
     return fig, " ".join(notes)
 
@@ -250,12 +261,7 @@ def completion_figure(search):
     rule = completion_rule(service.settings)
     if frame.empty:
         return empty_figure("No fixed-length enrolment ended in this period"), rule
-    per = pd.DataFrame(
-        [
-            {"network": network, "group": group, **metrics.completion_figures(part)}
-            for (network, group), part in frame.groupby(["network", "group"], sort=True)
-        ]
-    )
+    per = metrics.completion_figures_by(frame, ["network", "group"])
     safe = gate.table(per).frame
     fig = charts.completion(safe, _hidden_note(gate))
     exact = metrics.completion_figures(frame)

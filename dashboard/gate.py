@@ -193,6 +193,7 @@ class Gate:
         """A column of counts of men as protected counts: the cell-key perturbation of each
         (SPEC §4), 0 where the exact count is below k so that it stays hidden."""
         key_of = frame.get(cellkey.key_column(column), frame.get(cellkey.key_column(key)))
+        keys = None if key_of is None else key_of.to_numpy()  # read by position, cheaply
         values = []
         for row, count in enumerate(frame[column]):
             if count is None or pd.isna(count):
@@ -202,8 +203,8 @@ class Gate:
             if count < self.k:
                 values.append(0)
                 continue
-            if key_of is not None and not pd.isna(key_of.iloc[row]):
-                cell = cellkey.cell_key(int(key_of.iloc[row]))
+            if keys is not None and not pd.isna(keys[row]):
+                cell = cellkey.cell_key(int(keys[row]))
             else:
                 cell = self._fallback_key(frame.iloc[row], key, count, self.secret)
             values.append(cellkey.perturb(count, cell, self.k))

@@ -257,18 +257,16 @@ def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
         .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
         .group_by(Group.id, Group.name, Network.name, Group.program_type, Group.capacity)
     )
-    people = (
-        _attendance_base(f)
-        .add_columns(
-            GroupSession.group_id.label("group_id"),
-            func.count(distinct(case((_present, Attendance.member_id)))).label("men_reached"),
-            func.sum(case((_present, 1), else_=0)).label("attendance"),
-            func.sum(case((Attendance.status == "excused", 1), else_=0)).label("excused"),
-            func.count().label("recorded"),
-            _present_keys.label(key_column("men_reached")),
-        )
-        .group_by(GroupSession.group_id)
-    )
+    rows = q.attendance_rows(f)
+    reached = rows.c.presents > 0
+    people = select(
+        rows.c.group_id,
+        func.count(distinct(case((reached, rows.c.member_id)))).label("men_reached"),
+        func.sum(rows.c.presents).label("attendance"),
+        func.sum(rows.c.excused).label("excused"),
+        func.sum(rows.c.recorded).label("recorded"),
+        func.sum(distinct(case((reached, rows.c.record_key)))).label(key_column("men_reached")),
+    ).group_by(rows.c.group_id)
     frame = pd.DataFrame(
         [r._mapping for r in conn.execute(sessions)],
         columns=[
@@ -310,8 +308,27 @@ def group_table(conn: Connection, f: Filters) -> pd.DataFrame:
     )
 
 
-def weekly_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Group x week: attendance of sessions held, and whether a session was cancelled."""
+def last_session_by_group(conn: Connection, f: Filters) -> dict[str, dt.date]:
+    """Each group's last session in the period, held or cancelled (the heatmap's last week)."""
+    query = (
+        select(Group.name, func.max(GroupSession.date))
+        .join(Group, Group.id == GroupSession.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
+        .group_by(Group.name)
+    )
+    return dict(conn.execute(query).all())
+
+
+def weekly_heatmap(
+    conn: Connection, f: Filters, groups: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Group x week: attendance of sessions held, and whether a session was cancelled.
+
+    groups: only these groups (names) of the selection, e.g. those the chart draws (the
+    rows of the others are left out; the selection itself, and so what is audited and
+    cached for it, stays the same)."""
+    only = [] if groups is None else [Group.name.in_(groups)]
     query = (
         select(
             Group.name.label("group"),
@@ -322,15 +339,15 @@ def weekly_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
         )
         .join(Group, Group.id == GroupSession.group_id)
         .join(Network, Network.id == Group.network_id)
-        .where(q.in_period(GroupSession.date, f), *q.group_conditions(f))
+        .where(q.in_period(GroupSession.date, f), *q.group_conditions(f), *only)
     )
     sessions = pd.DataFrame(
         conn.execute(query).all(), columns=["group", "network", "session_id", "date", "cancelled"]
     )
     present = (
-        _attendance_base(f)
+        _attendance_base(f, with_group=bool(only))
         .add_columns(GroupSession.id, func.count(), func.sum(Member.record_key))
-        .where(_present)
+        .where(_present, *only)
         .group_by(GroupSession.id)
     )
     rows = conn.execute(present).all()
@@ -349,39 +366,53 @@ def weekly_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
 
 
 def member_dosage(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Per member: sessions attended / sessions held in his groups while enrolled (in period)."""
-    enrolled_end = func.coalesce(Enrollment.enrolled_to, f.end)
-    query = (
+    """Per member: sessions attended / sessions held in his groups while enrolled (in period).
+
+    Counted per enrolment first (its sessions held in the period while enrolled: the index
+    on group and date searched from the later of its start and the period's to the earlier
+    of its end and the period's), then summed per man."""
+    start = case((Enrollment.enrolled_from > f.start, Enrollment.enrolled_from), else_=f.start)
+    end = case((Enrollment.enrolled_to < f.end, Enrollment.enrolled_to), else_=f.end)
+    present = and_(
+        Attendance.session_id == GroupSession.id,
+        Attendance.member_id == Enrollment.member_id,
+        _present,
+    )
+    per_enrolment = (
         select(
-            Enrollment.member_id,
-            Member.record_key,
+            func.min(Enrollment.member_id).label("member_id"),  # one man per enrolment
             func.count(GroupSession.id).label("held"),
-            func.sum(case((_present, 1), else_=0)).label("attended"),
+            func.count(Attendance.member_id).label("attended"),
         )
         .select_from(Enrollment)
-        .join(Member, Member.id == Enrollment.member_id)
         .join(Group, Group.id == Enrollment.group_id)
         .join(Network, Network.id == Group.network_id)
         .join(
             GroupSession,
             and_(
                 GroupSession.group_id == Enrollment.group_id,
-                GroupSession.date >= Enrollment.enrolled_from,
-                GroupSession.date <= enrolled_end,
+                GroupSession.date >= start,
+                GroupSession.date <= end,
             ),
         )
-        .outerjoin(
-            Attendance,
-            and_(
-                Attendance.session_id == GroupSession.id,
-                Attendance.member_id == Enrollment.member_id,
-            ),
+        .outerjoin(Attendance, present)
+        .where(GroupSession.cancelled.is_(False), *q.group_conditions(f))
+        .group_by(Enrollment.id)
+        .subquery()
+    )
+    query = (
+        select(
+            per_enrolment.c.member_id,
+            Member.record_key,
+            cast(func.sum(per_enrolment.c.held), Integer),
+            cast(func.sum(per_enrolment.c.attended), Integer),
         )
-        .where(*q.held_sessions_in(f), *q.member_conditions(f))
-        .group_by(Enrollment.member_id, Member.record_key)
+        .join(Member, Member.id == per_enrolment.c.member_id)
+        .where(*q.member_conditions(f))
+        .group_by(per_enrolment.c.member_id, Member.record_key)
     )
     frame = pd.DataFrame(
-        conn.execute(query).all(), columns=["member_id", "record_key", "held", "attended"]
+        sorted(conn.execute(query).all()), columns=["member_id", "record_key", "held", "attended"]
     )
     frame["attended"] = frame["attended"].fillna(0).astype(int)
     frame["dosage"] = frame["attended"] / frame["held"]
@@ -458,6 +489,26 @@ def completion_figures(frame: pd.DataFrame) -> dict:
         men = frame.drop_duplicates("member_id")["record_key"]
         figures[key_column("completion_base")] = int(men.fillna(0).astype("int64").sum())
     return figures
+
+
+def completion_figures_by(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """`completion_figures` of each part of `completion`'s frame (e.g. per network and
+    group), one row per part sorted by `keys`, computed for all parts at once."""
+    if frame.empty:
+        return pd.DataFrame()
+    parts = frame.groupby(keys, sort=True)
+    figures = pd.DataFrame(
+        {
+            "completion_base": parts["member_id"].nunique().astype("int64"),
+            "completion_enrolments": parts.size().astype("int64"),
+            "completion_rate": parts["completed"].mean().astype(float),
+        }
+    )
+    if "record_key" in frame.columns:
+        men = frame.drop_duplicates([*keys, "member_id"])
+        men = men.assign(record_key=men["record_key"].fillna(0).astype("int64"))
+        figures[key_column("completion_base")] = men.groupby(keys, sort=True)["record_key"].sum()
+    return figures.reset_index()
 
 
 # Days a man can be followed, at most (358 years): packs his key, lapse and days in one int.
@@ -687,54 +738,65 @@ def _cohort_label(index: int, grain: str) -> str:
 def at_risk_members(
     conn: Connection, f: Filters, on: dt.date, window_weeks: int = 8
 ) -> pd.DataFrame:
-    """Members (pseudonymous codes) with no present in the last 3 weeks, still active on `on`."""
+    """Members (pseudonymous codes) with no present in the last 3 weeks, still active on `on`:
+    one pass over the window's presents per man, then, for the men at risk only, the group
+    of their last present (the last by name when there were two that day)."""
     window = active_window(f, on, window_weeks)
     last = func.max(GroupSession.date)
-    query = (
+    per_man = (
         _attendance_base(window)
         .add_columns(
-            Attendance.member_id, last.label("last_present"), func.count().label("sessions_present")
+            Attendance.member_id.label("member_id"),
+            last.label("last_present"),
+            func.count().label("sessions_present"),
         )
         .where(_present)
         .group_by(Attendance.member_id)
         .having(last <= on - dt.timedelta(weeks=AT_RISK_WEEKS))
+        .subquery()
     )
-    frame = pd.DataFrame(
-        conn.execute(query).all(), columns=["member_id", "last_present", "sessions_present"]
-    )
-    if frame.empty:
-        return pd.DataFrame(
-            columns=[
-                "member_code",
-                "network",
-                "group",
-                "last_present",
-                "weeks_since",
-                "sessions_present",
-            ]
-        )
     details = (
-        select(Member.id, Member.code, Group.name, Network.name, GroupSession.date)
-        .join(Attendance, Attendance.member_id == Member.id)
-        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        select(
+            per_man.c.member_id,
+            per_man.c.last_present,
+            per_man.c.sessions_present,
+            Member.code,
+            Group.name,
+            Network.name,
+        )
+        .join(Member, Member.id == per_man.c.member_id)
+        .join(
+            Attendance,
+            and_(Attendance.member_id == per_man.c.member_id, _present),
+        )
+        .join(
+            GroupSession,
+            and_(
+                GroupSession.id == Attendance.session_id,
+                GroupSession.date == per_man.c.last_present,
+            ),
+        )
         .join(Group, Group.id == GroupSession.group_id)
         .join(Network, Network.id == Group.network_id)
-        .where(Member.id.in_(frame["member_id"].tolist()), _present, *q.held_sessions_in(window))
+        .where(*q.held_sessions_in(window))
     )
+    columns = ["member_code", "network", "group", "last_present", "weeks_since", "sessions_present"]
     info = pd.DataFrame(
         conn.execute(details).all(),
-        columns=["member_id", "member_code", "group", "network", "date"],
+        columns=[
+            "member_id",
+            "last_present",
+            "sessions_present",
+            "member_code",
+            "group",
+            "network",
+        ],
     )
-    info = info.sort_values(["member_id", "date", "group"]).groupby("member_id").tail(1)
-    frame = frame.merge(info[["member_id", "member_code", "group", "network"]], on="member_id")
-    frame["weeks_since"] = [(on - d).days // 7 for d in frame["last_present"]]
-    return (
-        frame.drop(columns=["member_id"])
-        .sort_values(["last_present", "member_code"])[
-            ["member_code", "network", "group", "last_present", "weeks_since", "sessions_present"]
-        ]
-        .reset_index(drop=True)
-    )
+    if info.empty:
+        return pd.DataFrame(columns=columns)
+    frame = info.sort_values(["member_id", "group"]).groupby("member_id").tail(1)
+    frame = frame.assign(weeks_since=[(on - d).days // 7 for d in frame["last_present"]])
+    return frame.sort_values(["last_present", "member_code"])[columns].reset_index(drop=True)
 
 
 def instrument(conn: Connection, instrument_id: str) -> dict | None:

@@ -4,12 +4,15 @@ draw them; `python -m dashboard export` writes them to CSV or JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from dashboard import metrics
 from dashboard.catalogue import SURVEY_KEYS
-from dashboard.cellkey import key_column
+from dashboard.cellkey import ADJUSTMENTS, key_column
 from dashboard.filters import Filters
 from dashboard.gate import Gate
 from dashboard.models import FIXED_LENGTH_PROGRAMS
@@ -67,6 +70,88 @@ def heatmap_table(
         cancelled=cancelled,
     )
     return table, small
+
+
+@dataclass(frozen=True)
+class HeatmapRows:
+    """The heatmap's largest groups (`heatmap_largest`): the gated cells of the groups
+    computed (`names` among them), the groups left out as too small, how many are not, and
+    whether any cell of those is hidden."""
+
+    cells: pd.DataFrame
+    names: list[str]
+    small: set[str]
+    groups: int
+    any_hidden: bool
+    complete: bool  # every group not too small computed
+
+
+def heatmap_largest(
+    gate: Gate,
+    raw: pd.DataFrame,
+    groups: Suppressed,
+    cells_of: Callable[[tuple[str, ...]], pd.DataFrame],
+    limit: int,
+) -> HeatmapRows:
+    """The `limit` groups with the most presents as drawn (the gated weekly counts summed;
+    ties by name), and their cells, computing the weeks of as few groups as that takes.
+
+    raw, groups: the exact and gated group table (metrics.group_table) of the selection;
+    cells_of(names): metrics.weekly_heatmap of those groups. A group's drawn presents are at
+    most its presents in the period (raw `attendance`), plus, for perturbed counts, the
+    largest adjustment on each week held: groups are computed in the order of that bound,
+    the first ones, then every group left whose bound reaches the `limit`-th largest drawn
+    total (the others could not rank above it), and all of them when a hidden cell is yet
+    to be found (the chart's note says whether there is one). The same groups, cells and note as
+    heatmap_table over every group's weeks."""
+    small = set(groups.frame.loc[groups.hidden["men_reached"].to_numpy(), "group"])
+    rest = raw[~raw["group"].isin(small)]
+    slack = 0 if gate.exact or gate.exact_values else max(ADJUSTMENTS)
+    bound = rest["attendance"].astype(float) + slack * rest["sessions_held"].astype(float)
+    ranked = (
+        pd.DataFrame({"group": rest["group"], "bound": bound})
+        .sort_values(["bound", "group"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
+    names, bounds = ranked["group"].tolist(), ranked["bound"].tolist()
+    if not names:
+        empty = pd.DataFrame(columns=["group", "network", "week", "attendance", "present"])
+        return HeatmapRows(empty.assign(hidden=[], cancelled=[]), [], small, 0, False, True)
+    parts: list[pd.DataFrame] = []
+    done, size = 0, limit if slack == 0 else 2 * limit
+
+    def take(count: int) -> pd.DataFrame:
+        nonlocal done
+        batch = tuple(sorted(names[done : done + count]))
+        done += len(batch)
+        parts.append(heatmap_table(gate, cells_of(batch), groups)[0])
+        return pd.concat(parts, ignore_index=True)
+
+    cells = take(size if len(names) > size + limit else len(names))
+    while done < len(names):
+        totals = cells.groupby("group")["present"].sum().sort_values(ascending=False, kind="stable")
+        if len(totals) < limit:
+            cells = take(limit - len(totals))
+            continue
+        # The groups left that could still rank in (a tie ranks by name): all of them at once.
+        line = totals.iloc[limit - 1]
+        could = sum(1 for b in bounds[done:] if b >= line)
+        if not could:
+            break
+        cells = take(could)
+    any_hidden = bool(cells["hidden"].any()) if len(cells) else False
+    if not any_hidden and not gate.exact and done < len(names):
+        cells = take(len(names) - done)
+        any_hidden = bool(cells["hidden"].any())
+    totals = cells.groupby("group")["present"].sum().sort_values(ascending=False, kind="stable")
+    return HeatmapRows(
+        cells=cells,
+        names=list(totals.index[:limit]),
+        small=small,
+        groups=len(names),
+        any_hidden=any_hidden,
+        complete=done == len(names),
+    )
 
 
 def dosage_bins(frame: pd.DataFrame) -> pd.DataFrame:

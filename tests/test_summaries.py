@@ -345,3 +345,328 @@ def test_survival_curves_equal_the_raw_attendance(engine):
                 if by is None:
                     twelve = expected[0].at(12) if expected else None
                     assert metrics.retention_at(conn, f, 12, window) == (twelve, len(new))
+
+
+# --- The attendance page's figures (issue 14): equal to plain references on a demo ---------
+
+PAGE_FILTERS = [
+    {},
+    {"networks": ("Edmonton",)},
+    {"age_bands": ("25-34",)},
+    {"program_types": ("wellbeing-10",)},
+]
+PAGE_PERIODS = [
+    (D(2021, 4, 1), D(2026, 3, 31)),  # five years: whole quarters from the summaries
+    (D(2025, 4, 1), D(2026, 3, 31)),
+    (D(2024, 11, 15), D(2025, 5, 10)),  # ragged edges: months and raw days too
+    (D(2026, 1, 5), D(2026, 1, 20)),  # inside one month: raw rows only
+]
+
+
+def _raw_frames(conn) -> dict:
+    """The raw tables of a small demo as frames, dates as dates."""
+    import pandas as pd
+
+    def read(sql: str, dates=()) -> pd.DataFrame:
+        frame = pd.DataFrame(conn.execute(text(sql)).mappings().all())
+        for column in dates:
+            frame[column] = [
+                None if v is None else dt.date.fromisoformat(str(v)[:10]) for v in frame[column]
+            ]
+        return frame
+
+    sessions = read(
+        'SELECT s.id AS session_id, s.group_id, s.date, s.cancelled, g.name AS "group", '
+        "g.program_type, n.name AS network FROM session s "
+        'JOIN "group" g ON g.id = s.group_id JOIN network n ON n.id = g.network_id',
+        ["date"],
+    )
+    sessions["cancelled"] = sessions["cancelled"].astype(bool)
+    return {
+        "sessions": sessions,
+        "attendance": read("SELECT session_id, member_id, status FROM attendance"),
+        "members": read("SELECT id AS member_id, code, record_key, age_band FROM member"),
+        "enrolments": read(
+            "SELECT member_id, group_id, enrolled_from, enrolled_to FROM enrollment",
+            ["enrolled_from", "enrolled_to"],
+        ),
+    }
+
+
+def _selected(frame, f: Filters):
+    """Rows (with network, group, program_type and age_band) inside the selection."""
+    keep = frame["network"].isin(f.networks) if f.networks else frame["network"].notna()
+    if f.groups:
+        keep &= frame["group"].isin(f.groups)
+    if f.program_types:
+        keep &= frame["program_type"].isin(f.program_types)
+    if f.age_bands and "age_band" in frame.columns:
+        keep &= frame["age_band"].isin(f.age_bands)
+    return frame[keep]
+
+
+def _held_presents(raw: dict, f: Filters, start: dt.date, end: dt.date):
+    """Attendance rows of held sessions from start to end, with session, group and member."""
+    s = raw["sessions"]
+    s = s[~s["cancelled"] & (s["date"] >= start) & (s["date"] <= end)]
+    rows = raw["attendance"].merge(s, on="session_id").merge(raw["members"], on="member_id")
+    return _selected(rows, f)
+
+
+def _reference_group_counts(raw: dict, f: Filters):
+    rows = _held_presents(raw, f, f.start, f.end)
+    present = rows[rows["status"] == "present"]
+    counts = rows.groupby("group").agg(
+        attendance=("status", lambda v: int((v == "present").sum())),
+        excused=("status", lambda v: int((v == "excused").sum())),
+        recorded=("status", "size"),
+    )
+    counts["men_reached"] = present.groupby("group")["member_id"].nunique()
+    keys = present.drop_duplicates(["group", "record_key"]).groupby("group")["record_key"].sum()
+    counts["key"] = keys
+    return counts.fillna(0).astype(int)
+
+
+def _reference_dosage(raw: dict, f: Filters):
+    s = raw["sessions"]
+    s = s[~s["cancelled"] & (s["date"] >= f.start) & (s["date"] <= f.end)]
+    pairs = raw["enrolments"].merge(s, on="group_id").merge(raw["members"], on="member_id")
+    until = pairs["enrolled_to"].where(pairs["enrolled_to"].notna(), f.end)
+    pairs = _selected(
+        pairs[(pairs["date"] >= pairs["enrolled_from"]) & (pairs["date"] <= until)], f
+    )
+    present = raw["attendance"][raw["attendance"]["status"] == "present"].assign(attended=1)
+    pairs = pairs.merge(present[["session_id", "member_id", "attended"]], how="left")
+    per = pairs.groupby(["member_id", "record_key"], as_index=False).agg(
+        held=("session_id", "size"), attended=("attended", "sum")
+    )
+    per["attended"] = per["attended"].fillna(0).astype(int)
+    per["dosage"] = per["attended"] / per["held"]
+    return per.sort_values("member_id").reset_index(drop=True)
+
+
+def _reference_at_risk(raw: dict, f: Filters, on: dt.date, weeks: int):
+    rows = _held_presents(raw, f, on - dt.timedelta(weeks=weeks) + dt.timedelta(days=1), on)
+    rows = rows[rows["status"] == "present"]
+    per = rows.groupby("member_id").agg(
+        last_present=("date", "max"), sessions_present=("date", "size")
+    )
+    per = per[per["last_present"] <= on - dt.timedelta(weeks=3)]
+    last = rows.merge(per.reset_index(), on=["member_id"])
+    last = last[last["date"] == last["last_present"]].sort_values(["member_id", "group"])
+    last = last.groupby("member_id").tail(1)
+    last = last.assign(weeks_since=[(on - d).days // 7 for d in last["last_present"]])
+    columns = ["member_code", "network", "group", "last_present", "weeks_since", "sessions_present"]
+    last = last.rename(columns={"code": "member_code"})
+    return last.sort_values(["last_present", "member_code"])[columns].reset_index(drop=True)
+
+
+def _reference_completion(raw: dict, f: Filters, threshold: float):
+    s = raw["sessions"]
+    groups = s.drop_duplicates("group_id")[["group_id", "group", "network", "program_type"]]
+    places = raw["enrolments"].merge(groups, on="group_id").merge(raw["members"], on="member_id")
+    places = places[
+        (places["program_type"] == "wellbeing-10")
+        & places["enrolled_to"].notna()
+        & (places["enrolled_to"] >= f.start)
+        & (places["enrolled_to"] <= f.end)
+    ]
+    places = _selected(places, f)
+    held = s[~s["cancelled"]]
+    present = raw["attendance"][raw["attendance"]["status"] == "present"].merge(held)
+    attended = []
+    for place in places.itertuples():
+        mine = present[
+            (present["member_id"] == place.member_id)
+            & (present["group_id"] == place.group_id)
+            & (present["date"] >= place.enrolled_from)
+            & (present["date"] <= place.enrolled_to)
+        ]
+        attended.append(len(mine))
+    places = places.assign(attended=attended)
+    places["completed"] = places["attended"] >= threshold * 10 - 1e-9
+    return places.sort_values(["group", "member_id"])[
+        ["group", "network", "member_id", "attended", "completed", "record_key"]
+    ].reset_index(drop=True)
+
+
+def test_attendance_page_figures_equal_plain_references(engine):
+    """group_table, member_dosage, at_risk_members and completion (which read summaries or
+    narrower plans since issue 14) against pandas over the raw rows, for periods whose
+    attendance comes from summaries, raw rows or both, and for filters on network, member
+    and program."""
+    import pandas as pd
+
+    from dashboard import metrics
+
+    seed_demo(engine, seed=3, scale=0.1, end=D(2026, 3, 31))
+    with engine.connect() as conn:
+        raw = _raw_frames(conn)
+        for start, end in PAGE_PERIODS:
+            for extra in PAGE_FILTERS:
+                f = Filters(start=start, end=end, **extra)
+                where = (start, end, extra)
+                table = metrics.group_table(conn, f).set_index("group")
+                expected = _reference_group_counts(raw, f)
+                got = table.loc[table["attendance"].index.isin(expected.index)]
+                assert (table.drop(expected.index)[["attendance", "men_reached"]] == 0).all().all()
+                for column in ("attendance", "excused", "men_reached"):
+                    assert got[column].to_dict() == expected[column].to_dict(), (column, where)
+                assert got["men_reached__cellkey"].to_dict() == expected["key"].to_dict(), where
+                rate = expected["attendance"] / expected["recorded"]
+                assert got["attendance_rate"].to_dict() == pytest.approx(rate.to_dict()), where
+
+                dosage = metrics.member_dosage(conn, f)
+                pd.testing.assert_frame_equal(
+                    dosage, _reference_dosage(raw, f), check_dtype=False, obj=str(where)
+                )
+                completion = metrics.completion(conn, f, 0.7)
+                columns = ["group", "network", "member_id", "attended", "completed", "record_key"]
+                pd.testing.assert_frame_equal(
+                    completion.sort_values(["group", "member_id"])[columns].reset_index(drop=True),
+                    _reference_completion(raw, f, 0.7),
+                    check_dtype=False,
+                    obj=str(where),
+                )
+                for on, weeks in ((end, 8), (end - dt.timedelta(days=40), 12)):
+                    at_risk = metrics.at_risk_members(conn, f, on, weeks)
+                    expected_risk = _reference_at_risk(raw, f, on, weeks)
+                    assert len(at_risk) == len(expected_risk), where
+                    if len(at_risk):
+                        pd.testing.assert_frame_equal(
+                            at_risk, expected_risk, check_dtype=False, obj=str(where)
+                        )
+
+
+def test_heatmap_of_the_largest_groups_is_the_full_heatmaps(engine):
+    """tables.heatmap_largest computes the weeks of few groups: the groups it finds largest,
+    their cells, the count of groups and whether any cell is hidden are those of the heatmap
+    of every group, for exact, protected and threshold-only gates."""
+    import pandas as pd
+
+    from dashboard import metrics, tables
+    from dashboard.access import Scope
+    from dashboard.gate import Gate
+
+    seed_demo(engine, seed=3, scale=0.1, end=D(2026, 3, 31))
+    gates = [
+        Gate(Scope(role="admin"), threshold=5),
+        Gate(Scope(role="leadership"), threshold=5, secret="s"),
+        Gate(Scope(role="leadership"), threshold=5, exact_values=True),
+        Gate(Scope(role="leadership"), threshold=40, secret="s"),
+    ]
+    with engine.connect() as conn:
+        for start, end in PAGE_PERIODS:
+            for extra in PAGE_FILTERS[:2]:
+                f = Filters(start=start, end=end, **extra)
+                raw = metrics.group_table(conn, f)
+                full = metrics.weekly_heatmap(conn, f)
+                names = sorted(full["group"].unique())[:2]
+                subset = full[full["group"].isin(names)].reset_index(drop=True)
+                pd.testing.assert_frame_equal(metrics.weekly_heatmap(conn, f, tuple(names)), subset)
+                if raw.empty:
+                    continue
+                for gate in gates:
+                    groups = gate.table(raw)
+                    cells, small = tables.heatmap_table(gate, full, groups)
+                    for limit in (1, 2, 3):
+                        asked = []
+
+                        def cells_of(batch, f=f, asked=asked):
+                            asked.append(batch)
+                            return metrics.weekly_heatmap(conn, f, batch)
+
+                        rows = tables.heatmap_largest(gate, raw, groups, cells_of, limit)
+                        totals = cells.groupby("group")["present"].sum()
+                        largest = list(
+                            totals.sort_values(ascending=False, kind="stable").index[:limit]
+                        )
+                        where = (start, end, extra, gate.scope.role, gate.k, limit)
+                        assert rows.names == largest, where
+                        assert rows.small == small, where
+                        assert rows.groups == cells["group"].nunique(), where
+                        assert rows.any_hidden == bool(cells["hidden"].any()), where
+                        keep = ["group", "week", "present", "hidden", "cancelled"]
+                        mine = rows.cells[rows.cells["group"].isin(largest)][keep]
+                        theirs = cells[cells["group"].isin(largest)][keep]
+                        pd.testing.assert_frame_equal(
+                            mine.sort_values(["group", "week"]).reset_index(drop=True),
+                            theirs.sort_values(["group", "week"]).reset_index(drop=True),
+                            check_dtype=bool(largest),  # none: empty frames
+                            obj=str(where),
+                        )
+                        assert sum(len(b) for b in asked) <= rows.groups
+
+
+def test_completion_figures_by_part_equal_completion_figures_of_each_part(engine):
+    import pandas as pd
+
+    from dashboard import metrics
+
+    seed_demo(engine, seed=3, scale=0.1, end=D(2026, 3, 31))
+    with engine.connect() as conn:
+        frame = metrics.completion(conn, Filters(start=D(2021, 4, 1), end=D(2026, 3, 31)))
+    assert frame["attended"].nunique() > 1
+    for keys in (["network", "group"], ["attended"]):
+        expected = pd.DataFrame(
+            [
+                {
+                    **dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)),
+                    **metrics.completion_figures(part),
+                }
+                for key, part in frame.groupby(keys, sort=True)
+            ]
+        )
+        pd.testing.assert_frame_equal(metrics.completion_figures_by(frame, keys), expected)
+
+
+def test_heatmap_largest_allows_for_the_perturbation_of_every_week():
+    """A group with fewer presents than another, over more weeks each perturbed upwards,
+    draws more: the bound on drawn presents holds the largest adjustment per week held."""
+    import pandas as pd
+
+    from dashboard import tables
+    from dashboard.access import Scope
+    from dashboard.cellkey import KEY_SPACE
+    from dashboard.gate import Gate
+
+    up, down = int(0.9 * KEY_SPACE), int(0.1 * KEY_SPACE)  # cell keys: +2 and -2
+    weeks = pd.date_range("2025-01-06", periods=20, freq="7D")
+    weekly = {  # group: (presents per week, key sum per week)
+        "A": ([10] * 10 + [3], [up] * 11),  # 103 presents, drawn 120 (a week hidden)
+        "B": ([5] * 19 + [4], [up] * 20),  # 99 presents, drawn 19 x 7 = 133
+        "C": ([5] * 2, [down] * 2),
+    }
+    cells = pd.DataFrame(
+        [
+            {
+                "group": g,
+                "network": "Calgary",
+                "week": weeks[i],
+                "attendance": n,
+                "cancelled": False,
+                "attendance__cellkey": key,
+            }
+            for g, (counts, keys) in weekly.items()
+            for i, (n, key) in enumerate(zip(counts, keys, strict=True))
+        ]
+    )
+    raw = pd.DataFrame(
+        {
+            "group": list(weekly),
+            "network": "Calgary",
+            "men_reached": 20,
+            "attendance": [sum(c) for c, _ in weekly.values()],
+            "sessions_held": [len(c) for c, _ in weekly.values()],
+        }
+    )
+    gate = Gate(Scope(role="leadership"), threshold=5, secret="s")
+    groups = gate.table(raw[["group", "network", "men_reached"]])
+
+    def cells_of(names):
+        return cells[cells["group"].isin(names)].reset_index(drop=True)
+
+    rows = tables.heatmap_largest(gate, raw, groups, cells_of, 1)
+    assert rows.names == ["B"]
+    drawn = rows.cells.groupby("group")["present"].sum()
+    assert drawn["B"] == 133 and drawn["A"] == 120
