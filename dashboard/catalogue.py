@@ -53,6 +53,45 @@ class Figure:
     def counts_men(self) -> bool:
         return self.kind == MEN
 
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The stored data its metric reads (keys of SOURCES), so that a cold figure costs
+        what its answer costs, not what the history costs (issue 14)."""
+        return READS[self.metric] if self.metric else ()
+
+
+# What a figure's metric reads. The summaries are derived from the raw rows and kept in step
+# by every write (dashboard/derived.py); a period reads the summary rows of its whole fiscal
+# years, quarters and months and the raw rows of the days at its edges only
+# (queries.attendance_rows).
+SOURCES = {
+    "attendance_summary": "attendance summaries",
+    "member_spans": "member spans",
+    "survey_pair": "survey pairs",
+    "session": "sessions",
+    "attendance": "attendance rows",
+    "enrollment": "enrolments",
+}
+READS: dict[str, tuple[str, ...]] = {
+    "sessions_held": ("session",),
+    "outputs": ("attendance_summary", "member_spans", "session"),
+    "new_members": ("member_spans",),
+    "group_table": ("attendance_summary", "session"),
+    "weekly_heatmap": ("attendance",),
+    "member_dosage": ("enrollment", "attendance"),
+    "completion": ("enrollment",),
+    "active_members": ("attendance_summary",),
+    "at_risk_members": ("attendance",),
+    "retention_at": ("member_spans",),
+    "retention": ("member_spans",),
+    "survival_curves": ("member_spans",),
+    "cohort_matrix": ("member_spans", "attendance_summary"),
+    "survey_change": ("survey_pair",),
+    "score_distribution": ("survey_pair",),
+    "item_shares": ("survey_pair",),
+    "headline": ("attendance_summary", "member_spans", "survey_pair"),
+}
+
 
 # In a row of one session each attendance record is a different man, so these counts of
 # records are counts of men there (like the heatmap's `present_men`): {figure: the count of

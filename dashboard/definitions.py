@@ -50,6 +50,7 @@ def rows(settings=None) -> list[tuple[str, list[dict]]]:
                     "definition": catalogue.definition(entry.key, settings),
                     "kind": KIND_TEXT[entry.kind],
                     "privacy": privacy(entry, settings),
+                    "reads": ", ".join(catalogue.SOURCES[name] for name in entry.reads),
                 }
                 for entry in figures
             ],
@@ -63,7 +64,8 @@ def _cell(text: str) -> str:
 
 
 def markdown(settings=None) -> str:
-    """docs/definitions.md: every figure's label, definition, kind and privacy base."""
+    """docs/definitions.md: every figure's label, definition, kind, privacy base and the
+    stored data it is computed from."""
     window = getattr(settings, "active_window_weeks", 8)
     completion = getattr(settings, "completion_threshold", 0.7)
     k = getattr(settings, "suppression_threshold", 5)
@@ -84,18 +86,25 @@ def markdown(settings=None) -> str:
         f"figures. For leadership and funders a count of men below k is shown as `<{k}`, the "
         "other counts of men are cell-key protected, and a figure resting on a hidden count is "
         "hidden with it.",
+        "",
+        "Computed from (the *reads* column): *attendance summaries* are the attendance per man, "
+        "group and month, quarter or fiscal year, derived from the attendance rows and kept in "
+        "step by every import and undo, read for the whole months, quarters and years of a "
+        "period (the raw rows for the days at its edges); *member spans* are each man's first "
+        "and last present; *survey pairs* each later survey response with the man's first "
+        "baseline; *attendance rows* and *enrolments* are the raw rows of the period.",
     ]
     for title, entries in rows(settings):
         lines += [
             "",
             f"## {title}",
             "",
-            "| figure | definition | kind | privacy |",
-            "|---|---|---|---|",
+            "| figure | definition | kind | privacy | reads |",
+            "|---|---|---|---|---|",
         ]
         for row in entries:
             lines.append(
                 f"| **{_cell(row['label'])}** (`{row['key']}`) | {_cell(row['definition'])} "
-                f"| {row['kind']} | {_cell(row['privacy'])} |"
+                f"| {row['kind']} | {_cell(row['privacy'])} | {row['reads']} |"
             )
     return "\n".join(lines) + "\n"

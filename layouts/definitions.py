@@ -12,7 +12,12 @@ from layouts.overview import page_settings
 
 def figure_table(entries: list[dict]) -> dbc.Table:
     header = html.Thead(
-        html.Tr([html.Th(t, scope="col") for t in ("Figure", "Definition", "Kind", "Privacy")])
+        html.Tr(
+            [
+                html.Th(t, scope="col")
+                for t in ("Figure", "Definition", "Kind", "Privacy", "Computed from")
+            ]
+        )
     )
     body = [
         html.Tr(
@@ -24,6 +29,7 @@ def figure_table(entries: list[dict]) -> dbc.Table:
                 html.Td(row["definition"]),
                 html.Td(row["kind"], className="text-nowrap"),
                 html.Td(row["privacy"], className="small"),
+                html.Td(row["reads"], className="small"),
             ],
             id=f"definitions-{row['key']}",
         )

@@ -44,13 +44,14 @@ def test_the_markdown_lists_every_figure_once_with_its_definition_kind_and_priva
     assert men == (
         "| **Men reached** (`men_reached`) | Different men who attended at least one session "
         "in the period. | count of men | Shown as <5 below 5 men; leadership and funders get "
-        "a cell-key protected count. |"
+        "a cell-key protected count. | attendance summaries, member spans, sessions |"
     )
     hours = next(row for row in rows if "(`attendance_hours`)" in row)
     assert hours.endswith(
-        "| hours | Rests on Men reached: hidden when that count is below 5 or hidden. |"
+        "| hours | Rests on Men reached: hidden when that count is below 5 or hidden. "
+        "| attendance summaries, member spans, sessions |"
     )
-    assert "| count of sessions | Not about men: never hidden. |" in next(
+    assert "| count of sessions | Not about men: never hidden. | sessions |" in next(
         row for row in rows if "(`sessions_held`)" in row
     )
     # Every figure sits under one heading, in the catalogue's order.
@@ -112,3 +113,40 @@ def by_id(node, component_id: str) -> dict | None:
             return props
         return by_id(props.get("children"), component_id)
     return None
+
+
+def test_every_figure_says_what_stored_data_it_reads():
+    """Issue 14: the catalogue says which stored data (summaries, spans, pairs or raw rows)
+    each figure is computed from; a metric without an entry fails here."""
+    from dashboard import catalogue, metrics
+
+    for entry in catalogue.FIGURES.values():
+        assert entry.metric is None or hasattr(metrics, entry.metric), entry.key
+        assert entry.reads, f"{entry.key}: catalogue.READS has no entry for {entry.metric}"
+        assert set(entry.reads) <= set(catalogue.SOURCES), entry.key
+
+
+def test_figures_read_from_the_summaries_need_no_raw_attendance_for_whole_years(engine):
+    """The figures the catalogue says read the attendance summaries give the same values for
+    a fiscal year with every raw attendance row gone (the summaries kept): they read them."""
+    import datetime as dt
+
+    from sqlalchemy import delete
+
+    from dashboard import metrics
+    from dashboard.demo import seed_demo
+    from dashboard.filters import Filters
+    from dashboard.models import Attendance
+
+    seed_demo(engine, seed=2, scale=0.05, end=dt.date(2026, 3, 31))
+    f = Filters(start=dt.date(2024, 4, 1), end=dt.date(2025, 3, 31), grain="quarter")
+    with engine.connect() as conn:
+        before = metrics.outputs(conn, f), metrics.group_table(conn, f)
+        trend = metrics.attendance_over_time(conn, f, "network")
+        with conn.begin_nested() if conn.in_transaction() else conn.begin() as transaction:
+            conn.execute(delete(Attendance))
+            assert metrics.outputs(conn, f)["men_reached"] == before[0]["men_reached"] > 0
+            assert metrics.outputs(conn, f) == before[0]
+            assert metrics.group_table(conn, f).equals(before[1])
+            assert metrics.attendance_over_time(conn, f, "network").equals(trend)
+            transaction.rollback()
