@@ -244,7 +244,9 @@ def main() -> int:
             create_user(session, "bench", args.role, [], PASSWORD)
         group = session.scalar(select(Group.name).order_by(Group.id).limit(1))
 
-    app = create_app(Settings(database_url=url, secret_key="bench", demo_mode=False), prepare=False)
+    # No warming: every call here measures its own cold cost.
+    settings = Settings(database_url=url, secret_key="bench", demo_mode=False, warm_cache=False)
+    app = create_app(settings, prepare=False)
     cache = app.server.extensions["cache"] if "cache" in app.server.extensions else None
     service = app.server.extensions["dashboard"]
     client = app.server.test_client()
