@@ -22,6 +22,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
 )
 from sqlalchemy.orm import aliased
 
@@ -701,12 +702,15 @@ def reference_sd(conn: Connection, instrument_id: str, spec: dict | None = None)
         score.is_not(None),
     )
     # Two passes (deviations from the mean), both in the database: exact where the scores
-    # are all equal, and no rows leave the server.
-    mean = select(func.avg(score)).where(*scored_baselines).scalar_subquery()
+    # are all equal, and no rows leave the server. The mean is a one-row subquery joined
+    # once (a scalar subquery written twice in the sum would be a third pass).
+    mean = select(func.avg(score).label("mean")).where(*scored_baselines).subquery()
+    deviation = score - mean.c.mean
     n, squares = conn.execute(
-        select(func.count(score), func.sum((score - mean) * (score - mean))).where(
-            *scored_baselines
-        )
+        select(func.count(score), func.sum(deviation * deviation))
+        .select_from(SurveyResponse)
+        .join(mean, true())
+        .where(*scored_baselines)
     ).one()
     if not n or n < 2:
         return None
@@ -1128,10 +1132,11 @@ def survey_change_by_group(
     return pd.DataFrame(rows, columns=columns)
 
 
-def survey_tables(conn: Connection, f: Filters, instrument_id: str) -> dict:
+def survey_tables(conn: Connection, f: Filters, instrument_id: str, answers: bool = True) -> dict:
     """Everything the surveys page shows, from one set of matched pairs: the pairs, the
-    combined change, and the change per network and per group."""
-    pairs = matched_pairs(conn, f, instrument_id)
+    combined change, and the change per network and per group. answers=False leaves the
+    pairs' item answers out (see `matched_pairs`): only the item view reads them."""
+    pairs = matched_pairs(conn, f, instrument_id, answers=answers)
     sd_ref = reference_sd(conn, instrument_id)
     return {
         "pairs": pairs,
