@@ -272,9 +272,10 @@ def _rows(gate: Gate, frame: pd.DataFrame, kind: str) -> list[dict]:
     if frame.empty:
         return []
     frame = frame.reset_index(drop=True)
+    labels = frame[["group", "network"] if kind == "group" else ["key"]].to_dict("records")
     rows = []
-    for (safe, hidden), (_, source) in zip(
-        gated(gate, frame, totals=kind != "all"), frame.iterrows(), strict=True
+    for (safe, hidden), source in zip(
+        gated(gate, frame, totals=kind != "all"), labels, strict=True
     ):
         rows.append(
             {
