@@ -975,10 +975,17 @@ def item_shares(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
     # (int() of what was given), NaN where it is missing.
     answered = {}
     for side in ("baseline", "later"):
-        padded = [
-            [None] * items if not given else list(given[:items]) + [None] * (items - len(given))
-            for given in pairs[f"{side}_answers"]
-        ]
+        responses = pairs[f"{side}_answers"].tolist()
+        padded = (
+            responses  # the usual case: every response a list of one answer per item
+            if all(type(answers) is list and len(answers) == items for answers in responses)
+            else [
+                [None] * items
+                if not answers
+                else list(answers[:items]) + [None] * (items - len(answers))
+                for answers in responses
+            ]
+        )
         answered[side] = np.trunc(np.array(padded, dtype=float).reshape(len(padded), items))
     rows = []
     for item in range(1, items + 1):
