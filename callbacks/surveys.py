@@ -45,16 +45,19 @@ def pairs_text(gate: Gate, tables: dict) -> str:
     return f"n = {gate.shown('matched_pairs', shown)} matched pair{'' if shown == 1 else 's'}"
 
 
-def chart_inputs(search, instrument_id):
+def chart_inputs(search, instrument_id, answers: bool = False):
     """What every survey chart starts from: (gate, spec, survey tables, why the charts can't
-    be drawn or None). spec and the tables are None for an unknown instrument."""
+    be drawn or None). spec and the tables are None for an unknown instrument. Only the item
+    view asks for the pairs' item answers (answers=True): reading them is most of the cost
+    of a large selection, and the other charts share the tables without them."""
     service = current_service()
     scope = current_scope()
     gate = service.gate(scope)
     spec = instrument_spec(instrument_id)
     if spec is None:
         return gate, None, None, UNKNOWN
-    tables = service.run(scope, url_filters(search), metrics.survey_tables, spec["id"])
+    options = {} if answers else {"answers": False}
+    tables = service.run(scope, url_filters(search), metrics.survey_tables, spec["id"], **options)
     return gate, spec, tables, blocked(gate, tables)
 
 
@@ -148,7 +151,7 @@ def distribution_chart(search, instrument_id):
 def item_chart(search, instrument_id):
     """Diverging bars per item, baseline and later; the shares of an item answered by
     fewer than k men are hidden for protected roles."""
-    gate, spec, tables, reason = chart_inputs(search, instrument_id)
+    gate, spec, tables, reason = chart_inputs(search, instrument_id, answers=True)
     if reason:
         return empty_figure(reason), ""
     result = gate.table(metrics.item_shares(tables["pairs"], spec), columns=ITEM_COLUMNS)

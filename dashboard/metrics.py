@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import replace
 
@@ -12,6 +13,8 @@ from sqlalchemy import (
     Connection,
     Date,
     Integer,
+    String,
+    Text,
     and_,
     case,
     cast,
@@ -20,7 +23,10 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
+    true,
+    type_coerce,
 )
 from sqlalchemy.orm import aliased
 
@@ -827,35 +833,31 @@ def reference_sd(conn: Connection, instrument_id: str, spec: dict | None = None)
         score.is_not(None),
     )
     # Two passes (deviations from the mean), both in the database: exact where the scores
-    # are all equal, and no rows leave the server.
-    mean = select(func.avg(score)).where(*scored_baselines).scalar_subquery()
+    # are all equal, and no rows leave the server. The mean is a one-row subquery joined
+    # once (a scalar subquery written twice in the sum would be a third pass).
+    mean = select(func.avg(score).label("mean")).where(*scored_baselines).subquery()
+    deviation = score - mean.c.mean
     n, squares = conn.execute(
-        select(func.count(score), func.sum((score - mean) * (score - mean))).where(
-            *scored_baselines
-        )
+        select(func.count(score), func.sum(deviation * deviation))
+        .select_from(SurveyResponse)
+        .join(mean, true())
+        .where(*scored_baselines)
     ).one()
     if not n or n < 2:
         return None
     return math.sqrt(float(squares) / (n - 1))
 
 
-def matched_pairs(
-    conn: Connection, f: Filters, instrument_id: str, answers: bool = True
-) -> pd.DataFrame:
-    """Each member's first scored baseline and his latest scored later response up to the
-    period's end (ties on a date: the larger wave), kept when that later response falls in
-    the period and the baseline is on or before it. One row per pair, by member id.
-
-    Read from the derived `survey_pair` rows (dashboard/derived.py): the latest later response
-    up to the period's end lies in the period exactly when it is the latest of those in the
-    period, so only the period's rows are ranked. answers=False leaves the item answers out
-    (their columns hold None): the figures of change never read them, and decoding them is
-    most of the cost of a large selection."""
+def _ranked_pairs(f: Filters, instrument_id: str):
+    """The period's `survey_pair` rows of the selection's men, each with its rank among his
+    (1: his latest later response of the period, ties on a date to the larger wave). The
+    matched pairs are the rows of rank 1 whose baseline is on or before the later response
+    (`_is_matched`)."""
     rank = func.row_number().over(
         partition_by=SurveyPair.member_id,
         order_by=(SurveyPair.later_date.desc(), SurveyPair.later_wave.desc()),
     )
-    ranked = (
+    return (
         select(
             SurveyPair.member_id,
             Network.name.label("network"),
@@ -877,10 +879,31 @@ def matched_pairs(
         )
         .subquery()
     )
-    r = ranked.c
+
+
+def _is_matched(r):
+    """Of `_ranked_pairs` (its columns r), the rows that are matched pairs."""
+    return and_(r.rank == 1, r.baseline_date <= r.later_date)
+
+
+def matched_pairs(
+    conn: Connection, f: Filters, instrument_id: str, answers: bool = True
+) -> pd.DataFrame:
+    """Each member's first scored baseline and his latest scored later response up to the
+    period's end (ties on a date: the larger wave), kept when that later response falls in
+    the period and the baseline is on or before it. One row per pair, by member id.
+
+    Read from the derived `survey_pair` rows (dashboard/derived.py): the latest later response
+    up to the period's end lies in the period exactly when it is the latest of those in the
+    period, so only the period's rows are ranked. answers=False leaves the item answers out
+    (their columns hold None): the figures of change never read them, and decoding them is
+    most of the cost of a large selection."""
+    r = _ranked_pairs(f, instrument_id).c
     if answers:
         base, later = aliased(SurveyResponse), aliased(SurveyResponse)
-        answer_columns = (base.answers, later.answers)
+        # As the stored text, decoded below in one pass (`_decoded`): much faster than the
+        # JSON type's decoding of each value.
+        answer_columns = (cast(base.answers, Text), cast(later.answers, Text))
     else:
         answer_columns = (null(), null())
     query = select(
@@ -888,11 +911,12 @@ def matched_pairs(
         r.network,
         r.baseline_score,
         r.later_score,
-        r.baseline_date,
-        r.later_date,
+        # Read as they come from the driver and made dates below (`_dates`).
+        type_coerce(r.baseline_date, String),
+        type_coerce(r.later_date, String),
         *answer_columns,
         r.record_key,
-    ).where(r.rank == 1, r.baseline_date <= r.later_date)
+    ).where(_is_matched(r))
     if answers:
         query = query.join(base, base.id == r.baseline_id).join(later, later.id == r.later_id)
     columns = [
@@ -913,7 +937,28 @@ def matched_pairs(
     out["baseline"] = out["baseline"].astype(float)
     out["later"] = out["later"].astype(float)
     out["change"] = out["later"] - out["baseline"]
+    for column in ("baseline_date", "later_date"):
+        out[column] = _dates(out[column])
+    if answers:
+        for column in ("baseline_answers", "later_answers"):
+            out[column] = _decoded(out[column])
     return out[order]
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """Dates as SQLite gives them (ISO text) or as other drivers do (dates), as dates: the
+    Date type's parsing of each value is the slowest part of reading many pairs."""
+    return pd.Series(
+        [v if v is None or isinstance(v, dt.date) else dt.date.fromisoformat(v) for v in values],
+        index=values.index,
+        dtype=object,
+    )
+
+
+def _decoded(texts: pd.Series) -> pd.Series:
+    """JSON texts (None for SQL NULL) as the values they hold, decoded in one call."""
+    values = json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]")
+    return pd.Series(values, index=texts.index, dtype=object)
 
 
 def survey_change(
@@ -1049,23 +1094,41 @@ def item_shares(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
     the shares of their answers below, at and above the scale's midpoint (`item_share`);
     None when nobody did."""
     mid = (spec["min_answer"] + spec["max_answer"]) / 2
-    keys = pairs["record_key"] if "record_key" in pairs.columns else pd.Series(0, pairs.index)
+    items = len(spec["items"])
+    keys = (
+        pairs["record_key"].fillna(0).to_numpy(dtype=np.int64)
+        if "record_key" in pairs.columns
+        else np.zeros(len(pairs), dtype=np.int64)
+    )
+    # Per side, one row per pair and one column per item: the answer as a whole number
+    # (int() of what was given), NaN where it is missing.
+    answered = {}
+    for side in ("baseline", "later"):
+        responses = pairs[f"{side}_answers"].tolist()
+        padded = (
+            responses  # the usual case: every response a list of one answer per item
+            if all(type(answers) is list and len(answers) == items for answers in responses)
+            else [
+                [None] * items
+                if not answers
+                else list(answers[:items]) + [None] * (items - len(answers))
+                for answers in responses
+            ]
+        )
+        answered[side] = np.trunc(np.array(padded, dtype=float).reshape(len(padded), items))
     rows = []
-    for item in range(1, len(spec["items"]) + 1):
+    for item in range(1, items + 1):
         for side in ("baseline", "later"):
-            answers, key = [], 0
-            for given, record_key in zip(pairs[f"{side}_answers"], keys, strict=True):
-                answer = given[item - 1] if given and len(given) >= item else None
-                if answer is not None:
-                    answers.append(int(answer))
-                    key += int(record_key or 0)
-            total = len(answers)
+            answers = answered[side][:, item - 1]
+            given = ~np.isnan(answers)
+            total = int(given.sum())
             if not total:
                 rows.append((item, side, 0, 0, None, None, None))
                 continue
-            below = sum(a < mid for a in answers) / total
-            at = sum(a == mid for a in answers) / total
-            above = sum(a > mid for a in answers) / total
+            key = int(keys[given].sum())
+            below = int((answers < mid).sum()) / total
+            at = int((answers == mid).sum()) / total
+            above = int((answers > mid).sum()) / total
             rows.append((item, side, total, key, below, at, above))
     columns = ["item", "side", "item_answers", key_column("item_answers"), "below", "at", "above"]
     return pd.DataFrame(rows, columns=columns)
@@ -1165,59 +1228,66 @@ def survey_change_by_group(
     columns = ["network", "group", *keys, key_column("matched_pairs")]
     if pairs.empty:
         return pd.DataFrame(columns=columns)
+    # The enrollments of the period's paired men that overlap their pair (from on or before
+    # the later response, to open or on or after the baseline), in the selection's groups:
+    # the overlap is decided in the database, so only the (man, group) rows leave it.
+    r = _ranked_pairs(f, instrument_id).c
     query = (
-        select(
-            Enrollment.member_id,
-            Enrollment.enrolled_from,
-            Enrollment.enrolled_to,
-            Group.name,
-            Network.name,
-        )
+        select(r.member_id, Group.name, Network.name)
+        .distinct()
+        .join(Enrollment, Enrollment.member_id == r.member_id)
         .join(Group, Group.id == Enrollment.group_id)
         .join(Network, Network.id == Group.network_id)
-        .where(*q.group_conditions(f))
-    )
-    spans = pd.DataFrame(
-        conn.execute(query).all(),
-        columns=["member_id", "enrolled_from", "enrolled_to", "group", "group_network"],
-    )
-    joined = pairs.merge(spans, on="member_id")
-    overlaps = [
-        start <= later and (end is None or pd.isna(end) or end >= base)
-        for start, end, base, later in zip(
-            joined["enrolled_from"],
-            joined["enrolled_to"],
-            joined["baseline_date"],
-            joined["later_date"],
-            strict=True,
+        .where(
+            _is_matched(r),
+            Enrollment.enrolled_from <= r.later_date,
+            or_(Enrollment.enrolled_to.is_(None), Enrollment.enrolled_to >= r.baseline_date),
+            *q.group_conditions(f),
         )
-    ]
-    # A boolean Series, not a list: an empty list would select columns, not rows.
-    joined = joined[pd.Series(overlaps, index=joined.index, dtype=bool)]
-    joined = joined.drop_duplicates(["member_id", "group"])
+    )
+    spans = pd.DataFrame(conn.execute(query).all(), columns=["member_id", "group", "group_network"])
+    # Each group's pairs in the order of `pairs` (what a mean over them adds up in).
+    given = pd.DataFrame(
+        {
+            "member_id": pairs["member_id"].to_numpy(),
+            "order": np.arange(len(pairs)),
+        }
+    )
+    joined = given.merge(spans, on="member_id").drop_duplicates(["member_id", "group"])
+    joined = joined.sort_values(["group_network", "group", "order"], kind="stable")
+    order = joined["order"].to_numpy()
+    baseline = pairs["baseline"].to_numpy(dtype=float)[order]
+    later = pairs["later"].to_numpy(dtype=float)[order]
+    record_keys = pairs["record_key"].to_numpy()[order]
+    names = list(zip(joined["group_network"], joined["group"], strict=True))
+    bounds = [i for i in range(1, len(names)) if names[i] != names[i - 1]]
     rows = []
-    for (network, group), part in joined.groupby(["group_network", "group"], sort=True):
+    for first, stop in zip([0, *bounds], [*bounds, len(names)], strict=True):
+        if first == stop:
+            continue
+        network, group = names[first]
         rows.append(
             {
                 "network": network,
                 "group": group,
                 **paired_change(
-                    part["baseline"],
-                    part["later"],
+                    baseline[first:stop],
+                    later[first:stop],
                     spec["alpha"],
                     spec["higher_is_better"],
                     reference_sd=_no_sd(sd_ref),
                 ),
-                key_column("matched_pairs"): pairs_cell_key(part),
+                key_column("matched_pairs"): int(record_keys[first:stop].sum()),
             }
         )
     return pd.DataFrame(rows, columns=columns)
 
 
-def survey_tables(conn: Connection, f: Filters, instrument_id: str) -> dict:
+def survey_tables(conn: Connection, f: Filters, instrument_id: str, answers: bool = True) -> dict:
     """Everything the surveys page shows, from one set of matched pairs: the pairs, the
-    combined change, and the change per network and per group."""
-    pairs = matched_pairs(conn, f, instrument_id)
+    combined change, and the change per network and per group. answers=False leaves the
+    pairs' item answers out (see `matched_pairs`): only the item view reads them."""
+    pairs = matched_pairs(conn, f, instrument_id, answers=answers)
     sd_ref = reference_sd(conn, instrument_id)
     return {
         "pairs": pairs,

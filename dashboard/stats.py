@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -113,6 +114,13 @@ def logrank_in_words(result: dict | None) -> str:
     )
 
 
+@lru_cache(maxsize=4096)
+def _t_975(df: int) -> float:
+    """The 97.5th percentile of Student's t with df degrees of freedom (the paired CI's
+    multiplier), remembered: a page of many groups asks for the same few again and again."""
+    return float(scipy_stats.t.ppf(0.975, df))
+
+
 def paired_change(
     baseline: Sequence[float],
     later: Sequence[float],
@@ -152,7 +160,7 @@ def paired_change(
     if n < 2:
         return result
     sd_change = float(change.std(ddof=1))
-    half_width = float(scipy_stats.t.ppf(0.975, n - 1)) * sd_change / math.sqrt(n)
+    half_width = _t_975(n - 1) * sd_change / math.sqrt(n)
     result.update(ci_low=mean - half_width, ci_high=mean + half_width)
     if sd_change > 0:
         result["d_z"] = mean / sd_change

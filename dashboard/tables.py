@@ -308,11 +308,24 @@ def gated(gate: Gate, frame: pd.DataFrame, totals: bool = False) -> list[tuple[d
     key of its pairs; only the figures of `SURVEY_KEYS` come out."""
     frame = frame.reset_index(drop=True)
     result = gate.table(frame, totals=("column",) if totals and len(frame) > 1 else ())
+    # Row by row in the frame's order, each cell as `.loc[row, key]` gives it, read from
+    # whole columns (a page of many groups made thousands of `.loc` look-ups).
+    labels = pd.RangeIndex(len(frame))
+    figures = {key: _cells(result.frame[key].loc[labels]) for key in SURVEY_KEYS}
+    hidden = {key: _cells(result.hidden[key].loc[labels]) for key in SURVEY_KEYS}
     rows = []
     for i in range(len(frame)):
-        safe = {key: _value(result.frame.loc[i, key]) for key in SURVEY_KEYS}
-        rows.append((safe, {key for key in SURVEY_KEYS if bool(result.hidden.loc[i, key])}))
+        safe = {key: _value(figures[key][i]) for key in SURVEY_KEYS}
+        rows.append((safe, {key for key in SURVEY_KEYS if bool(hidden[key][i])}))
     return rows
+
+
+def _cells(column: pd.Series):
+    """A column's cells as `.loc` returns them one at a time (numpy scalars from a numpy
+    column, the array's own scalars from an extension or date/time column)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind not in "mM":
+        return column.to_numpy()
+    return column.array
 
 
 def overall(gate: Gate, tables: dict) -> tuple[dict, set]:
@@ -344,9 +357,10 @@ def _rows(gate: Gate, frame: pd.DataFrame, kind: str) -> list[dict]:
     if frame.empty:
         return []
     frame = frame.reset_index(drop=True)
+    labels = frame[["group", "network"] if kind == "group" else ["key"]].to_dict("records")
     rows = []
-    for (safe, hidden), (_, source) in zip(
-        gated(gate, frame, totals=kind != "all"), frame.iterrows(), strict=True
+    for (safe, hidden), source in zip(
+        gated(gate, frame, totals=kind != "all"), labels, strict=True
     ):
         rows.append(
             {

@@ -4,19 +4,23 @@ as pairing the raw responses, and the table kept equal to a full refresh after e
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 
 import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from dashboard import metrics
 from dashboard import queries as q
+from dashboard.cellkey import key_column
 from dashboard.db import get_engine, session_scope
 from dashboard.derived import refresh_survey_pairs
 from dashboard.filters import Filters
 from dashboard.importing import undo_import
 from dashboard.instruments import INSTRUMENTS
 from dashboard.metrics import matched_pairs
-from dashboard.models import Group, Member, Network, SurveyPair, SurveyResponse
+from dashboard.models import Enrollment, Group, Member, Network, SurveyPair, SurveyResponse
+from dashboard.stats import paired_change
 from tests.factories import Builder
 from tests.test_importers import GOOD, imp
 
@@ -255,3 +259,152 @@ def networks(engine):
     with session_scope(engine) as s:
         s.add_all([Network(name="Calgary"), Network(name="Edmonton")])
     return engine
+
+
+# ------------------------- the surveys page's tables against plain versions of their rules
+
+
+def reference_change_by_group(conn, f: Filters, spec: dict, pairs, sd_ref) -> pd.DataFrame:
+    """survey_change_by_group's rule, plainly: every enrollment in the selection's groups,
+    kept when it overlaps the man's pair (from on or before the later response, to open or
+    on or after the baseline); per group (sorted by network and name) the change of its
+    men's pairs, in the pairs' order, and the sum of their record keys."""
+    query = (
+        select(
+            Enrollment.member_id,
+            Enrollment.enrolled_from,
+            Enrollment.enrolled_to,
+            Group.name,
+            Network.name,
+        )
+        .join(Group, Group.id == Enrollment.group_id)
+        .join(Network, Network.id == Group.network_id)
+        .where(*q.group_conditions(f))
+    )
+    by_member: dict[int, list] = {}
+    for member_id, start, end, group, network in conn.execute(query):
+        by_member.setdefault(member_id, []).append((start, end, group, network))
+    members: dict[tuple, list] = {}
+    for pair in pairs.to_dict("records"):
+        for start, end, group, network in by_member.get(pair["member_id"], []):
+            if start <= pair["later_date"] and (end is None or end >= pair["baseline_date"]):
+                men = members.setdefault((network, group), [])
+                if not men or men[-1]["member_id"] != pair["member_id"]:
+                    men.append(pair)
+    keys = list(paired_change([], [], spec["alpha"], spec["higher_is_better"]))
+    rows = [
+        {
+            "network": network,
+            "group": group,
+            **paired_change(
+                [p["baseline"] for p in men],
+                [p["later"] for p in men],
+                spec["alpha"],
+                spec["higher_is_better"],
+                reference_sd=float("nan") if sd_ref is None else sd_ref,
+            ),
+            key_column("matched_pairs"): sum(int(p["record_key"]) for p in men),
+        }
+        for (network, group), men in sorted(members.items())
+    ]
+    return pd.DataFrame(rows, columns=["network", "group", *keys, key_column("matched_pairs")])
+
+
+def reference_item_shares(pairs: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """item_shares' rule, one answer at a time."""
+    mid = (spec["min_answer"] + spec["max_answer"]) / 2
+    keys = pairs["record_key"] if "record_key" in pairs.columns else pd.Series(0, pairs.index)
+    rows = []
+    for item in range(1, len(spec["items"]) + 1):
+        for side in ("baseline", "later"):
+            answers, key = [], 0
+            for given, record_key in zip(pairs[f"{side}_answers"], keys, strict=True):
+                answer = given[item - 1] if given and len(given) >= item else None
+                if answer is not None:
+                    answers.append(int(answer))
+                    key += int(record_key or 0)
+            if not answers:
+                rows.append((item, side, 0, 0, None, None, None))
+                continue
+            total = len(answers)
+            rows.append(
+                (
+                    item,
+                    side,
+                    total,
+                    key,
+                    sum(a < mid for a in answers) / total,
+                    sum(a == mid for a in answers) / total,
+                    sum(a > mid for a in answers) / total,
+                )
+            )
+    columns = ["item", "side", "item_answers", key_column("item_answers"), "below", "at", "above"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_demo_survey_tables_match_the_plain_rules(demo_url):
+    engine = get_engine(demo_url)
+    with engine.connect() as conn:
+        groups = 0
+        for name, f in demo_filter_sets(conn).items():
+            for spec in INSTRUMENTS:
+                where = f"{name}, {spec['id']}"
+                spec = metrics.instrument(conn, spec["id"])
+                tables = metrics.survey_tables(conn, f, spec["id"])
+                pairs = tables["pairs"]
+                sd_ref = metrics.reference_sd(conn, spec["id"])
+                want = reference_change_by_group(conn, f, spec, pairs, sd_ref)
+                pd.testing.assert_frame_equal(tables["by_group"], want, check_exact=True, obj=where)
+                groups += len(want)
+                pd.testing.assert_frame_equal(
+                    metrics.item_shares(pairs, spec),
+                    reference_item_shares(pairs, spec),
+                    check_exact=True,
+                    obj=where,
+                )
+                # Without the answers: the same tables, the answers left out.
+                lean = metrics.survey_tables(conn, f, spec["id"], answers=False)
+                for part in ("overall", "by_network", "by_group"):
+                    assert repr(lean[part]) == repr(tables[part]), where
+                assert_same(lean["pairs"], reference_pairs(conn, f, spec["id"], answers=False))
+        assert groups > 20  # the comparison saw real groups
+
+
+def test_reference_sd_is_the_sample_sd_of_the_scored_baselines(demo_url):
+    engine = get_engine(demo_url)
+    with engine.connect() as conn:
+        for spec in INSTRUMENTS:
+            scores = conn.scalars(
+                select(SurveyResponse.score).where(
+                    SurveyResponse.instrument_id == spec["id"],
+                    SurveyResponse.wave == "baseline",
+                    SurveyResponse.score.is_not(None),
+                )
+            ).all()
+            assert len(scores) > 2
+            got = metrics.reference_sd(conn, spec["id"])
+            assert got == pytest.approx(statistics.stdev(scores), rel=1e-12)
+
+
+def test_item_shares_of_ragged_answers():
+    """Answers missing, short, longer than the items, None for a whole response, fractional
+    (counted as int() of them), and a record key of None."""
+    spec = {"min_answer": 1, "max_answer": 5, "items": ["a", "b", "c"]}
+    pairs = pd.DataFrame(
+        {
+            "baseline_answers": [[1, None, 4], [3, 2], None, [2.7, 4, 1, 3], []],
+            "later_answers": [[4, 4, 4], [None, None, None], [1, 1], [3, 2, 2], [2.5, 2.5, 2]],
+            "record_key": pd.Series([5, 7, 11, None, 13], dtype=object),
+        }
+    )
+    pd.testing.assert_frame_equal(
+        metrics.item_shares(pairs, spec), reference_item_shares(pairs, spec), check_exact=True
+    )
+    no_keys = pairs.drop(columns=["record_key"])
+    pd.testing.assert_frame_equal(
+        metrics.item_shares(no_keys, spec), reference_item_shares(no_keys, spec), check_exact=True
+    )
+    empty = pairs.iloc[:0]
+    pd.testing.assert_frame_equal(
+        metrics.item_shares(empty, spec), reference_item_shares(empty, spec), check_exact=True
+    )
