@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from dashboard.models import (
@@ -12,6 +12,8 @@ from dashboard.models import (
     AttendanceSummary,
     Group,
     GroupSession,
+    Instrument,
+    InstrumentBaseline,
     Member,
     SurveyPair,
     SurveyResponse,
@@ -199,7 +201,39 @@ def refresh_survey_pairs(conn, member_ids: Iterable[int] | None = None) -> None:
         conn.execute(insert(SurveyPair).from_select(columns, pairs))
 
 
+def refresh_baseline_spread(conn) -> None:
+    """Recompute every instrument's baseline spread: the count of its scored baseline
+    responses and the sum of their squared deviations from their mean (SD_ref, SPEC §3)."""
+    score = SurveyResponse.score
+    conn.execute(delete(InstrumentBaseline))
+    for instrument_id in list(conn.execute(select(Instrument.id)).scalars()):
+        scored_baselines = (
+            SurveyResponse.instrument_id == instrument_id,
+            SurveyResponse.wave == "baseline",
+            score.is_not(None),
+        )
+        # Two passes (deviations from the mean), both in the database: exact where the scores
+        # are all equal. The mean is a one-row subquery joined once (a scalar subquery written
+        # twice in the sum would be a third pass).
+        mean = select(func.avg(score).label("mean")).where(*scored_baselines).subquery()
+        deviation = score - mean.c.mean
+        baselines, squares = conn.execute(
+            select(func.count(score), func.sum(deviation * deviation))
+            .select_from(SurveyResponse)
+            .join(mean, true())
+            .where(*scored_baselines)
+        ).one()
+        conn.execute(
+            insert(InstrumentBaseline).values(
+                instrument_id=instrument_id,
+                baselines=int(baselines or 0),
+                squares=None if squares is None else float(squares),
+            )
+        )
+
+
 def refresh_all(conn) -> None:
     """Every derived summary, from scratch (a migration, the demo seed, a repair)."""
     refresh_attendance_summary(conn)
     refresh_survey_pairs(conn)
+    refresh_baseline_spread(conn)

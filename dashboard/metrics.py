@@ -25,7 +25,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     type_coerce,
 )
 from sqlalchemy.orm import aliased
@@ -41,6 +40,7 @@ from dashboard.models import (
     Group,
     GroupSession,
     Instrument,
+    InstrumentBaseline,
     Member,
     Network,
     SurveyPair,
@@ -821,31 +821,19 @@ def instrument_ids(conn: Connection) -> list[str]:
 def reference_sd(conn: Connection, instrument_id: str, spec: dict | None = None) -> float | None:
     """SD_ref of reliable change (SPEC §3): the instrument's published reference SD when its
     data gives one, else the sample SD of all scored baseline responses to it in the database
-    — never of the current selection, so a man's classification is the same in every view.
-    None with fewer than two such responses."""
+    — never of the current selection, so a man's classification is the same in every view
+    (kept by dashboard.derived whenever surveys are written). None with fewer than two."""
     spec = spec if spec is not None else instrument(conn, instrument_id)
     if spec is not None and spec.get("reference_sd") is not None:
         return float(spec["reference_sd"])
-    score = SurveyResponse.score
-    scored_baselines = (
-        SurveyResponse.instrument_id == instrument_id,
-        SurveyResponse.wave == "baseline",
-        score.is_not(None),
-    )
-    # Two passes (deviations from the mean), both in the database: exact where the scores
-    # are all equal, and no rows leave the server. The mean is a one-row subquery joined
-    # once (a scalar subquery written twice in the sum would be a third pass).
-    mean = select(func.avg(score).label("mean")).where(*scored_baselines).subquery()
-    deviation = score - mean.c.mean
-    n, squares = conn.execute(
-        select(func.count(score), func.sum(deviation * deviation))
-        .select_from(SurveyResponse)
-        .join(mean, true())
-        .where(*scored_baselines)
-    ).one()
-    if not n or n < 2:
+    spread = conn.execute(
+        select(InstrumentBaseline.baselines, InstrumentBaseline.squares).where(
+            InstrumentBaseline.instrument_id == instrument_id
+        )
+    ).one_or_none()
+    if spread is None or spread.baselines < 2:
         return None
-    return math.sqrt(float(squares) / (n - 1))
+    return math.sqrt(float(spread.squares) / (spread.baselines - 1))
 
 
 def _ranked_pairs(f: Filters, instrument_id: str):

@@ -198,6 +198,17 @@ class SurveyPair(Base):
     baseline_score: Mapped[float] = mapped_column(Float)
 
 
+class InstrumentBaseline(Base):
+    """The spread of all scored baseline responses to an instrument (their count and sum of
+    squared deviations from their mean), derived by dashboard.derived whenever surveys are
+    written: reliable change's SD_ref when the instrument has no published one."""
+
+    __tablename__ = "instrument_baseline"
+    instrument_id: Mapped[str] = mapped_column(ForeignKey("instrument.id"), primary_key=True)
+    baselines: Mapped[int] = mapped_column(Integer)
+    squares: Mapped[float | None] = mapped_column(Float)
+
+
 class Target(Base):
     __tablename__ = "target"
     __table_args__ = (UniqueConstraint("network_id", "metric", "period"),)

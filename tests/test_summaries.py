@@ -14,7 +14,7 @@ from dashboard.db import session_scope
 from dashboard.demo import seed_demo
 from dashboard.derived import refresh_all
 from dashboard.filters import Filters
-from dashboard.models import AttendanceSummary, SurveyPair
+from dashboard.models import AttendanceSummary, InstrumentBaseline, SurveyPair
 from dashboard.queries import PeriodSplit, attendance_rows, split_period
 from tests.test_importers import FILES, imp, loaded, networks  # noqa: F401 (fixtures)
 
@@ -139,32 +139,38 @@ def test_summary_rows_add_up_to_the_raw_rows_for_any_period(engine):
                 assert _summary_outputs(conn, f) == raw, (start, end, extra)
 
 
-def _derived(engine) -> tuple[list, list]:
-    with engine.connect() as conn:
-        summary = conn.execute(
-            select(AttendanceSummary).order_by(*AttendanceSummary.__table__.primary_key)
+DERIVED = (AttendanceSummary, SurveyPair, InstrumentBaseline)
+
+
+def _rows(conn) -> dict[str, list]:
+    return {
+        model.__tablename__: conn.execute(
+            select(model).order_by(*model.__table__.primary_key)
         ).all()
-        pairs = conn.execute(select(SurveyPair).order_by(SurveyPair.later_id)).all()
-    return summary, pairs
+        for model in DERIVED
+    }
 
 
-def _rebuilt(engine) -> tuple[list, list]:
+def _derived(engine) -> dict[str, list]:
+    """The derived tables as stored."""
+    with engine.connect() as conn:
+        return _rows(conn)
+
+
+def _rebuilt(engine) -> dict[str, list]:
     """The derived tables computed from scratch (in a transaction rolled back)."""
     with engine.connect() as conn:
         with conn.begin() as transaction:
             refresh_all(conn)
-            summary = conn.execute(
-                select(AttendanceSummary).order_by(*AttendanceSummary.__table__.primary_key)
-            ).all()
-            pairs = conn.execute(select(SurveyPair).order_by(SurveyPair.later_id)).all()
+            rows = _rows(conn)
             transaction.rollback()
-    return summary, pairs
+    return rows
 
 
 def test_imports_corrections_and_undo_keep_the_summaries_exact(loaded):  # noqa: F811
-    summary, pairs = _derived(loaded)
-    assert summary and pairs, "the good files hold attendance and matched surveys"
-    assert (summary, pairs) == _rebuilt(loaded)
+    before = _derived(loaded)
+    assert all(before.values()), "the good files hold attendance and matched surveys"
+    assert before == _rebuilt(loaded)
     # A correction: one absent becomes present.
     attendance = (
         (FILES / "good_attendance.csv")
@@ -177,22 +183,29 @@ def test_imports_corrections_and_undo_keep_the_summaries_exact(loaded):  # noqa:
     report = imp(loaded, "attendance", attendance.encode())
     assert report.updated == {"attendance": 1}
     after = _derived(loaded)
-    assert after != (summary, pairs) and after == _rebuilt(loaded)
+    assert after["attendance_summary"] != before["attendance_summary"]
+    assert after == _rebuilt(loaded)
+    # A later response and a baseline corrected: the pairs and the baselines' spread move.
     surveys = (
         (FILES / "good_surveys.csv")
         .read_bytes()
         .replace(b"exit,4,4,4,4,4,4,4", b"exit,5,5,5,5,5,5,5")
+        .replace(b"swemwbs,baseline,3,3,3,3,3,3,3", b"swemwbs,baseline,2,3,3,3,3,3,3")
     )
     survey_report = imp(loaded, "surveys", surveys)
-    assert survey_report.updated == {"survey_response": 1}
-    assert _derived(loaded)[1] != after[1] and _derived(loaded) == _rebuilt(loaded)
+    assert survey_report.updated == {"survey_response": 2}
+    corrected = _derived(loaded)
+    assert corrected["survey_pair"] != after["survey_pair"]
+    assert corrected["instrument_baseline"] != after["instrument_baseline"]
+    assert corrected == _rebuilt(loaded)
     from dashboard.importing import undo_import
 
     undo_import(loaded, survey_report.batch_id, "tester")
     undo_import(loaded, report.batch_id, "tester")
-    assert _derived(loaded) == (summary, pairs)
+    assert _derived(loaded) == before
     with session_scope(loaded) as s:
-        assert s.scalar(select(func.count()).select_from(AttendanceSummary)) == len(summary)
+        count = s.scalar(select(func.count()).select_from(AttendanceSummary))
+        assert count == len(before["attendance_summary"])
 
 
 # ------------------------------------------------- the retention page against the raw rows

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from dashboard.db import bump_data_version
 from dashboard.derived import (
     refresh_attendance_summary,
+    refresh_baseline_spread,
     refresh_member_spans,
     refresh_survey_pairs,
 )
@@ -284,6 +285,7 @@ def finish(
         refresh_attendance_summary(s, affected)
     if writer.members_surveyed:
         refresh_survey_pairs(s, writer.members_surveyed)
+        refresh_baseline_spread(s)
     bump_data_version(s)
     return batch
 
@@ -381,7 +383,9 @@ def undo_batch(session: Session, batch: ImportBatch, username: str | None) -> No
     if affected - gone:
         refresh_member_spans(session, affected - gone)
         refresh_attendance_summary(session, affected - gone)
-    refresh_survey_pairs(session, surveyed - gone)
+    if surveyed:
+        refresh_survey_pairs(session, surveyed - gone)
+        refresh_baseline_spread(session)
     for chunk in chunked(gone):
         session.execute(delete(MemberCommunity).where(MemberCommunity.member_id.in_(chunk)))
         session.execute(delete(Member).where(Member.id.in_(chunk)))

@@ -70,9 +70,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_survey_pair_baseline_id", "survey_pair", ["baseline_id"])
     op.create_index("ix_survey_pair_member_id", "survey_pair", ["member_id"])
-    from dashboard.derived import refresh_all
+    from dashboard.derived import refresh_attendance_summary, refresh_survey_pairs
 
-    refresh_all(op.get_bind())
+    refresh_attendance_summary(op.get_bind())
+    refresh_survey_pairs(op.get_bind())
 
 
 def downgrade() -> None:
