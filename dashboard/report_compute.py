@@ -64,10 +64,15 @@ def narrowed(f: Filters, column: str) -> Filters:
 
 
 def output_record(
-    conn: Connection, f: Filters, completion_threshold: float = 0.7, figures: dict | None = None
+    conn: Connection,
+    f: Filters,
+    completion_threshold: float = 0.7,
+    figures: dict | None = None,
+    completion: pd.DataFrame | None = None,
 ) -> dict:
     """One column's outputs, with the cell keys of its counts of men (for the gate only);
-    `figures`: its metrics.outputs when already computed.
+    `figures` and `completion`: its metrics.outputs and metrics.completion when already
+    computed.
 
     Completion is metrics.completion_figures: the rate over the places ended
     (`completion_enrolments`), protected by the distinct men of those places
@@ -76,7 +81,9 @@ def output_record(
         figures = metrics.outputs(conn, f)
     keys = [key_column("men_reached"), key_column("new_members")]
     record = {key: figures[key] for key in (*OUTPUT_RECORD_KEYS, *keys)}
-    record.update(metrics.completion_figures(metrics.completion(conn, f, completion_threshold)))
+    if completion is None:
+        completion = metrics.completion(conn, f, completion_threshold)
+    record.update(metrics.completion_figures(completion))
     return record
 
 
@@ -106,14 +113,17 @@ def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) 
     (nothing hidden: never send as is)."""
     names = column_names(conn, f)
     columns = columns_of(names)
-    # Every column's outputs from one scan of the attendance.
+    # Every column's outputs from one scan of the attendance, its completion from one list of
+    # the places ended (a network's column: its rows).
     by_network, combined = metrics.outputs_by_network(conn, f, names)
+    ended = metrics.completion(conn, f, completion_threshold)
     outputs = {
         c: output_record(
             conn,
             narrowed(f, c),
             completion_threshold,
             combined if c == COMBINED else by_network[c],
+            ended if c == COMBINED else ended[ended["network"] == c],
         )
         for c in columns
     }
