@@ -93,7 +93,9 @@ def refresh_attendance_summary(conn, member_ids: Iterable[int] | None = None) ->
     writing transaction. The quarters are summed from the months, the years from those."""
     dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
     present = Attendance.status == "present"
-    columns = [c.name for c in AttendanceSummary.__table__.columns]
+    # The order of the selects below (not the table's).
+    columns = ["span", "period_start", "network_id", "group_id", "member_id", "record_key"]
+    columns += ["presents", "excused", "recorded", "minutes"]
     for chunk in _member_chunks(member_ids):
         gone = delete(AttendanceSummary)
         if chunk is not None:

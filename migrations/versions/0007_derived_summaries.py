@@ -35,7 +35,8 @@ def upgrade() -> None:
         sa.Column("excused", sa.Integer(), nullable=False),
         sa.Column("recorded", sa.Integer(), nullable=False),
         sa.Column("minutes", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("span", "period_start", "network_id", "group_id", "member_id"),
+        sa.PrimaryKeyConstraint("span", "period_start", "network_id", "member_id", "group_id"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_attendance_summary_member", "attendance_summary", ["member_id"])
     op.create_table(
