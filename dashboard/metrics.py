@@ -1148,11 +1148,21 @@ def headline_by_network(
 ) -> tuple[dict[str, dict], dict]:
     """`headline` of each network in `names` (the selection narrowed to it) and of the whole
     selection, sharing their scans: the outputs from one pass over the attendance, the
-    well-being pairs fetched once and split by home network."""
+    well-being pairs fetched once and split by home network, the new members followed once
+    and split by the network of their first group."""
     by_network, combined = outputs_by_network(conn, f, list(names))
     on = _active_on(conn, f)
     pairs = matched_pairs(conn, f, HEADLINE_INSTRUMENT, answers=False)
     sd_ref = reference_sd(conn, HEADLINE_INSTRUMENT)
+    followed = survival_members(conn, f, "network", window_weeks)
+
+    def retention_of(men: pd.DataFrame) -> tuple[float | None, int]:
+        """retention_at's answer for these men: the same curve, fitted to the same men."""
+        if not len(men):
+            return None, 0
+        curve = kaplan_meier(men["weeks"], men["lapsed"])
+        return curve.at(12), curve.n
+
     return {
         name: _headline_of(
             conn,
@@ -1162,9 +1172,10 @@ def headline_by_network(
             window_weeks,
             pairs[pairs["network"] == name],
             sd_ref,
+            retention_of(followed[followed["key"] == name]),
         )
         for name in names
-    }, _headline_of(conn, f, combined, on, window_weeks, pairs, sd_ref)
+    }, _headline_of(conn, f, combined, on, window_weeks, pairs, sd_ref, retention_of(followed))
 
 
 def _active_on(conn: Connection, f: Filters) -> dt.date:
@@ -1181,13 +1192,17 @@ def _headline_of(
     window_weeks: int,
     pairs: pd.DataFrame | None = None,
     sd_ref: float | None = None,
+    retention: tuple[float | None, int] | None = None,
 ) -> dict:
-    """The cards' figures from a selection's outputs (and its well-being pairs, if fetched)."""
+    """The cards' figures from a selection's outputs (and its well-being pairs and 12-week
+    retention with its base, if computed)."""
     figures = dict(figures)
     figures["active_members"], figures[key_column("active_members")] = _active_members_and_key(
         conn, f, on, window_weeks
     )
-    figures["retention_12w"], figures["retention_base"] = retention_at(conn, f, 12, window_weeks)
+    if retention is None:
+        retention = retention_at(conn, f, 12, window_weeks)
+    figures["retention_12w"], figures["retention_base"] = retention
     wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT, pairs, sd_ref)
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
     figures[key_column("wellbeing_pairs")] = wellbeing[key_column("matched_pairs")]
