@@ -573,32 +573,39 @@ def survival_curves(
 
     Each man comes as one integer (his key's id, lapse and days packed), in the database's
     order: at 30x all time a hundred thousand men, as plain ints rather than rows."""
+    frame = _followed(conn, f, by, window_weeks)
+    return [
+        kaplan_meier(part["weeks"], part["lapsed"], label=str(key))
+        for key, part in frame.groupby("key", sort=True)
+    ]
+
+
+def _followed(conn: Connection, f: Filters, by: str | None, window_weeks: int) -> pd.DataFrame:
+    """The period's new members followed (survival_curves): key, weeks and lapsed, one row per
+    man in the database's order, read as one packed integer each."""
     key_id = {"network": Group.network_id, "group": Group.id}.get(by or "")
+    empty = pd.DataFrame({"key": [], "weeks": [], "lapsed": []})
     query = _new_members(conn, f, window_weeks)
     if query is None:
-        return []
+        return empty
     days, lapsed = query.selected_columns
     packed = ((key_id if key_id is not None else 0) * 2 + lapsed) * _FOLLOWED_DAYS + days
     values = np.fromiter(conn.scalars(query.with_only_columns(packed)), dtype=np.int64)
     if not len(values):
-        return []
+        return empty
     names = {0: "All"}
     if by == "network":
         names = dict(conn.execute(select(Network.id, Network.name)).all())
     elif by == "group":
         names = dict(conn.execute(select(Group.id, Group.name)).all())
     pair, days = np.divmod(values, _FOLLOWED_DAYS)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "key": [names[i] for i in pair // 2],
             "weeks": days / 7,
             "lapsed": (pair % 2).astype(bool),
         }
     )
-    return [
-        kaplan_meier(part["weeks"], part["lapsed"], label=str(key))
-        for key, part in frame.groupby("key", sort=True)
-    ]
 
 
 def retention(conn: Connection, f: Filters, by: str | None = None, window_weeks: int = 8) -> dict:
@@ -1154,7 +1161,7 @@ def headline_by_network(
     on = _active_on(conn, f)
     pairs = matched_pairs(conn, f, HEADLINE_INSTRUMENT, answers=False)
     sd_ref = reference_sd(conn, HEADLINE_INSTRUMENT)
-    followed = survival_members(conn, f, "network", window_weeks)
+    followed = _followed(conn, f, "network", window_weeks)
 
     def retention_of(men: pd.DataFrame) -> tuple[float | None, int]:
         """retention_at's answer for these men: the same curve, fitted to the same men."""
