@@ -930,10 +930,13 @@ def _write_spans(conn: Connection, plan: _Planner) -> None:
 
 
 def _reset_sequences(conn: Connection) -> None:
-    """PostgreSQL: move the id sequences past the ids set here, for rows added later."""
+    """PostgreSQL: move the id sequences past the ids set here, for rows added later; the
+    targets' (written next, into an empty table) back to 1, as SQLite numbers them, so the same
+    seed gives the same rows whatever the database held before."""
     if conn.dialect.name != "postgresql":
         return
-    for table in ("network", "group", "member", "enrollment", "session", "survey_response"):
+    tables = ("network", "group", "member", "enrollment", "session", "survey_response", "target")
+    for table in tables:
         quoted = f'"{table}"'
         top = conn.scalar(text(f"SELECT MAX(id) FROM {quoted}"))
         conn.execute(
