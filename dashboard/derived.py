@@ -154,7 +154,8 @@ LATER_WAVES = ("mid", "exit", "follow-up")
 
 def refresh_survey_pairs(conn, member_ids: Iterable[int] | None = None) -> None:
     """Recompute the survey pair candidates of the given members, or of all: each scored later
-    response of a man with his first scored baseline to the same instrument."""
+    response of a man with his first scored baseline to the same instrument, and the date of
+    his next scored later response to it."""
     later = aliased(SurveyResponse)
     base = aliased(SurveyResponse)
     first = aliased(SurveyResponse)
@@ -185,6 +186,10 @@ def refresh_survey_pairs(conn, member_ids: Iterable[int] | None = None) -> None:
                 later.score,
                 base.date,
                 base.score,
+                func.lead(later.date).over(
+                    partition_by=(later.member_id, later.instrument_id),
+                    order_by=(later.date, later.wave),
+                ),
             )
             .join(
                 base,

@@ -843,15 +843,11 @@ def reference_sd(conn: Connection, instrument_id: str, spec: dict | None = None)
     return math.sqrt(float(spread.squares) / (spread.baselines - 1))
 
 
-def _ranked_pairs(f: Filters, instrument_id: str):
-    """The period's `survey_pair` rows of the selection's men, each with its rank among his
-    (1: his latest later response of the period, ties on a date to the larger wave). The
-    matched pairs are the rows of rank 1 whose baseline is on or before the later response
-    (`_is_matched`)."""
-    rank = func.row_number().over(
-        partition_by=SurveyPair.member_id,
-        order_by=(SurveyPair.later_date.desc(), SurveyPair.later_wave.desc()),
-    )
+def _latest_pairs(f: Filters, instrument_id: str):
+    """The period's `survey_pair` rows of the selection's men that are each man's latest up to
+    the period's end (ties on a date to the larger wave): those whose next later response, if
+    any, comes after the end. The matched pairs are those whose baseline is on or before the
+    later response (`_is_matched`)."""
     return (
         select(
             SurveyPair.member_id,
@@ -863,13 +859,13 @@ def _ranked_pairs(f: Filters, instrument_id: str):
             SurveyPair.baseline_id,
             SurveyPair.later_id,
             Member.record_key,
-            rank.label("rank"),
         )
         .join(Member, Member.id == SurveyPair.member_id)
         .join(Network, Network.id == Member.home_network_id)
         .where(
             SurveyPair.instrument_id == instrument_id,
             q.in_period(SurveyPair.later_date, f),
+            or_(SurveyPair.next_later_date.is_(None), SurveyPair.next_later_date > f.end),
             *q.home_network_conditions(f),
         )
         .subquery()
@@ -877,8 +873,8 @@ def _ranked_pairs(f: Filters, instrument_id: str):
 
 
 def _is_matched(r):
-    """Of `_ranked_pairs` (its columns r), the rows that are matched pairs."""
-    return and_(r.rank == 1, r.baseline_date <= r.later_date)
+    """Of `_latest_pairs` (its columns r), the rows that are matched pairs."""
+    return r.baseline_date <= r.later_date
 
 
 def matched_pairs(
@@ -888,12 +884,12 @@ def matched_pairs(
     period's end (ties on a date: the larger wave), kept when that later response falls in
     the period and the baseline is on or before it. One row per pair, by member id.
 
-    Read from the derived `survey_pair` rows (dashboard/derived.py): the latest later response
-    up to the period's end lies in the period exactly when it is the latest of those in the
-    period, so only the period's rows are ranked. answers=False leaves the item answers out
+    Read from the derived `survey_pair` rows (dashboard/derived.py): a man's latest later
+    response up to the period's end is the one whose next comes after the end (or has none),
+    kept when it lies in the period. answers=False leaves the item answers out
     (their columns hold None): the figures of change never read them, and decoding them is
     most of the cost of a large selection."""
-    r = _ranked_pairs(f, instrument_id).c
+    r = _latest_pairs(f, instrument_id).c
     if answers:
         base, later = aliased(SurveyResponse), aliased(SurveyResponse)
         # As the stored text, decoded below in one pass (`_decoded`): much faster than the
@@ -1241,7 +1237,7 @@ def survey_change_by_group(
     # The enrollments of the period's paired men that overlap their pair (from on or before
     # the later response, to open or on or after the baseline), in the selection's groups:
     # the overlap is decided in the database, so only the (man, group) rows leave it.
-    r = _ranked_pairs(f, instrument_id).c
+    r = _latest_pairs(f, instrument_id).c
     query = (
         select(r.member_id, Group.name, Network.name)
         .distinct()

@@ -202,6 +202,9 @@ class SurveyPair(Base):
     later_score: Mapped[float] = mapped_column(Float)
     baseline_date: Mapped[dt.date] = mapped_column(Date)
     baseline_score: Mapped[float] = mapped_column(Float)
+    # The date of his next such response (in date and wave order; None for his last): a
+    # period's latest pair of a man is then a range condition, not a ranking.
+    next_later_date: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class InstrumentBaseline(Base):

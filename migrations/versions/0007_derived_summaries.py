@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("later_score", sa.Float(), nullable=False),
         sa.Column("baseline_date", sa.Date(), nullable=False),
         sa.Column("baseline_score", sa.Float(), nullable=False),
+        sa.Column("next_later_date", sa.Date(), nullable=True),
     )
     op.create_index(
         "ix_survey_pair_instrument_date", "survey_pair", ["instrument_id", "later_date"]
