@@ -57,7 +57,7 @@ class Figure:
     def reads(self) -> tuple[str, ...]:
         """The stored data its metric reads (keys of SOURCES), so that a cold figure costs
         what its answer costs, not what the history costs (issue 14)."""
-        return READS[self.metric] if self.metric else ()
+        return FIGURE_READS.get(self.key) or (READS[self.metric] if self.metric else ())
 
 
 # What a figure's metric reads. The summaries are derived from the raw rows and kept in step
@@ -90,6 +90,23 @@ READS: dict[str, tuple[str, ...]] = {
     "score_distribution": ("survey_pair",),
     "item_shares": ("survey_pair",),
     "headline": ("attendance_summary", "member_spans", "survey_pair"),
+}
+# Figures that read only part of what their metric reads.
+FIGURE_READS: dict[str, tuple[str, ...]] = {
+    "cancelled": ("session",),
+    **dict.fromkeys(
+        (
+            "men_reached",
+            "attendance",
+            "attendance_hours",
+            "attendance_rate",
+            "excused",
+            "excused_rate",
+        ),
+        ("attendance_summary",),
+    ),
+    "average_attendance": ("attendance_summary", "session"),
+    "capacity_use": ("attendance_summary", "session"),
 }
 
 
