@@ -52,8 +52,6 @@ RETENTION_WEEKS = (4, 12, 26, 52)
 AT_RISK_WEEKS = 3  # a member "at risk": no present in the last 3 weeks (issue 3)
 
 _present = Attendance.status == "present"
-# The sum of the record keys of the distinct men present: a cell key (dashboard/cellkey.py).
-_present_keys = func.sum(distinct(case((_present, Member.record_key))))
 
 
 def _attendance_base(f: Filters, with_group: bool = False):
@@ -1351,7 +1349,7 @@ def headline_by_group(conn: Connection, f: Filters, window_weeks: int = 8) -> pd
     # Narrowed to one group, the survival curve follows the men whose first group it is.
     followed = {
         name: (survival_at(part["weeks"], part["lapsed"], 12), len(part))
-        for name, part in survival_members(conn, f, "group", window_weeks).groupby("key")
+        for name, part in _followed(conn, f, "group", window_weeks).groupby("key")
     }
     wellbeing = _wellbeing_by_group(conn, f, groups)
     rows = []
