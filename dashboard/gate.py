@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 
 import pandas as pd
 
 from dashboard import catalogue, cellkey
 from dashboard.access import Scope
-from dashboard.privacy import Suppressed, suppress
+from dashboard.privacy import (
+    Columns,
+    Suppressed,
+    as_suppressed,
+    blanked,
+    columns_of,
+    hidden_cells,
+    number,
+)
 
 # Decimals a protected figure of each kind keeps (SPEC §4: shares to whole percent, means of
 # scores to one decimal): no unrounded float of a protected figure leaves the server.
@@ -120,43 +129,54 @@ class Gate:
         counts = [c for c in counts if c in frame.columns]
         derived = {c: b for c, b in derived.items() if c in frame.columns and b in frame.columns}
         frame = frame.reset_index(drop=True)
-        keys = [c for c in frame.columns if c.endswith(cellkey.KEY_SUFFIX)]
+        cells = columns_of(frame)
+        shown = {c: v for c, v in cells.items() if not c.endswith(cellkey.KEY_SUFFIX)}
         if self.exact:
-            return suppress(frame.drop(columns=keys), 0, counts, derived, ())
+            hidden = hidden_cells(shown, 0, counts, derived)
+            return as_suppressed(blanked(shown, hidden), hidden, 0)
+        protected = dict(shown)
+        if not self.exact_values:
+            for column in counts:
+                # As a DataFrame column holds them: floats beside a missing count.
+                protected[column] = pd.Series(
+                    self._protected_counts(cells, column, mapping[column])
+                ).tolist()
+        hidden = hidden_cells(protected, self.k, counts, derived, totals)
+        safe = blanked(protected, hidden)
+        if self._has_one_session_rows(cells):
+            safe, hidden = self._one_session_men(
+                frame, cells, mapping, derived, safe, hidden, protected
+            )
         if self.exact_values:
-            result = suppress(frame.drop(columns=keys), self.k, counts, derived, totals)
-            self._one_session_men(frame, mapping, derived, result, result.frame)
-            return result
-        protected = frame.drop(columns=keys)
-        for column in counts:
-            protected[column] = self._protected_counts(frame, column, mapping[column])
-        result = suppress(protected, self.k, counts, derived, totals)
-        self._one_session_men(frame, mapping, derived, result, protected)
+            return as_suppressed(safe, hidden, self.k)
         for column, base in derived.items():
             if mapping.get(base, base) in catalogue.SURVEY_BASES:
-                few = pd.to_numeric(frame[base], errors="coerce").fillna(0) < self.min_pairs
-                result.hidden[column] |= few
-                result.frame[column] = result.frame[column].where(~few, None)
-        for column in result.frame.columns:
+                for row, value in enumerate(cells[base]):
+                    pairs = number(value)
+                    if (0 if math.isnan(pairs) else pairs) < self.min_pairs:
+                        hidden[column][row] = True
+                        safe[column][row] = None
+        for column, values in safe.items():
             key = mapping.get(column)
             digits = PROTECTED_DIGITS.get(catalogue.figure(key).kind) if key else None
             if digits is not None:
-                rounded = [
-                    None if v is None or pd.isna(v) else round(float(v), digits)
-                    for v in result.frame[column]
+                safe[column] = [
+                    None if v is None or pd.isna(v) else round(float(v), digits) for v in values
                 ]
-                result.frame[column] = pd.Series(rounded, index=result.frame.index, dtype=object)
-        return result
+        return as_suppressed(safe, hidden, self.k)
 
-    def _one_session_men(self, frame, mapping, derived, result, protected) -> None:
+    @staticmethod
+    def _has_one_session_rows(cells: Columns) -> bool:
+        return any(number(v) <= 1 for v in cells.get("sessions_held", ()))
+
+    def _one_session_men(self, frame, cells, mapping, derived, safe, hidden, protected):
         """Rows of one session: the record counts that are counts of men there (catalogue
         MEN_IN_ONE_SESSION) protected as counts of men (`<k` hidden, perturbed like the count
-        they equal), and, for protected figures, the other figures of the same men withheld."""
-        if "sessions_held" not in frame.columns:
-            return
+        they equal), and, for protected figures, the other figures of the same men withheld.
+        Returns the cells and hidden marks with those rows' changes (rare: done in pandas)."""
+        result = as_suppressed(safe, hidden, self.k)
+        protected = pd.DataFrame(protected) if not self.exact_values else result.frame
         one = pd.to_numeric(frame["sessions_held"], errors="coerce").le(1)
-        if not one.any():
-            return
         column_of = {key: column for column, key in mapping.items()}
         withheld_rows = one if not self.exact_values else pd.Series(False, index=frame.index)
         for column, key in mapping.items():
@@ -168,7 +188,7 @@ class Gate:
             elif column_of.get(equals, equals) in protected.columns and equals != key:
                 values = pd.to_numeric(protected[column_of.get(equals, equals)], errors="coerce")
             else:
-                values = pd.Series(self._protected_counts(frame, column, key), index=frame.index)
+                values = pd.Series(self._protected_counts(cells, column, key), index=frame.index)
                 values = pd.to_numeric(values, errors="coerce")
             small = one & (values.lt(self.k) | result.hidden[column])
             result.frame[column] = result.frame[column].astype(object)
@@ -188,14 +208,15 @@ class Gate:
             result.frame[column] = result.frame[column].astype(object)
             result.frame.loc[withheld_rows, column] = None
             result.hidden.loc[withheld_rows, column] = True
+        marks = {column: result.hidden[column].tolist() for column in result.hidden.columns}
+        return columns_of(result.frame), marks
 
-    def _protected_counts(self, frame: pd.DataFrame, column: str, key: str) -> list:
+    def _protected_counts(self, cells: Columns, column: str, key: str) -> list:
         """A column of counts of men as protected counts: the cell-key perturbation of each
         (SPEC §4), 0 where the exact count is below k so that it stays hidden."""
-        key_of = frame.get(cellkey.key_column(column), frame.get(cellkey.key_column(key)))
-        keys = None if key_of is None else key_of.to_numpy()  # read by position, cheaply
+        keys = cells.get(cellkey.key_column(column), cells.get(cellkey.key_column(key)))
         values = []
-        for row, count in enumerate(frame[column]):
+        for row, count in enumerate(cells[column]):
             if count is None or pd.isna(count):
                 values.append(None)
                 continue
@@ -206,16 +227,16 @@ class Gate:
             if keys is not None and not pd.isna(keys[row]):
                 cell = cellkey.cell_key(int(keys[row]))
             else:
-                cell = self._fallback_key(frame.iloc[row], key, count, self.secret)
+                labels = [str(v[row]) for v in cells.values() if isinstance(v[row], str)]
+                cell = self._fallback_key(labels, key, count, self.secret)
             values.append(cellkey.perturb(count, cell, self.k))
         return values
 
     @staticmethod
-    def _fallback_key(row: pd.Series, key: str, count: int, secret: bytes = b"") -> float:
+    def _fallback_key(labels: list[str], key: str, count: int, secret: bytes = b"") -> float:
         """A cell key for a count whose metric gives no key sum: a keyed hash (the server's
         secret) of the figure, the row's labels and the count, so the same cell always gets
         the same adjustment and nobody without the secret can compute it."""
-        labels = [str(v) for v in row.to_numpy() if isinstance(v, str)]
         message = "|".join([key, str(count), *labels]).encode()
         digest = hmac.new(secret, message, hashlib.sha256).digest()
         return int.from_bytes(digest[:5], "big") / cellkey.KEY_SPACE

@@ -1,10 +1,20 @@
-"""Small-cell suppression (SPEC §4): the one function every aggregate table goes through."""
+"""Small-cell suppression (SPEC §4): the one function every aggregate table goes through.
+
+The rules run on plain lists, one per column (`Columns`): the tables are small (a few rows of
+figures, a few thousand cells at most), where pandas' cost per operation was most of a page's
+time. A table comes in and goes out as a DataFrame.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+
+# A table as {column: its cells, top to bottom}.
+Columns = dict[str, list]
 
 
 @dataclass
@@ -23,25 +33,90 @@ class Suppressed:
         return [c for c in self.hidden.columns if bool(self.hidden.iloc[row][c])]
 
 
-def _complete(values: pd.DataFrame, hidden: pd.DataFrame, along: str) -> bool:
+def number(value) -> float:
+    """A cell as a number for the rules (as pandas' to_numeric with errors="coerce"): NaN
+    where it holds none."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def columns_of(frame: pd.DataFrame) -> Columns:
+    """A DataFrame's cells as plain Python values, column by column."""
+    return {column: frame[column].tolist() for column in frame.columns}
+
+
+def _complete(numbers: Columns, hidden: dict[str, list[bool]], counts: list[str], along: str):
     """Hide the next smallest cell wherever exactly one cell of a line is hidden."""
+    rows = len(numbers[counts[0]]) if counts else 0
+    if along == "column":
+        lines = [[(c, i) for i in range(rows)] for c in counts]
+    else:
+        lines = [[(c, i) for c in counts] for i in range(rows)]
     changed = False
-    lines = values.columns if along == "column" else values.index
     for line in lines:
-        line_hidden = hidden[line] if along == "column" else hidden.loc[line]
-        line_values = values[line] if along == "column" else values.loc[line]
-        if int(line_hidden.sum()) != 1:
+        if sum(hidden[c][i] for c, i in line) != 1:
             continue
-        candidates = line_values[~line_hidden].dropna()
-        if candidates.empty:
+        # The smallest shown value, the first of equal ones (pandas' idxmin).
+        candidates = [
+            (numbers[c][i], position, c, i)
+            for position, (c, i) in enumerate(line)
+            if not hidden[c][i] and not math.isnan(numbers[c][i])
+        ]
+        if not candidates:
             continue
-        target = candidates.astype(float).idxmin()
-        if along == "column":
-            hidden.loc[target, line] = True
-        else:
-            hidden.loc[line, target] = True
+        _, _, column, row = min(candidates)
+        hidden[column][row] = True
         changed = True
     return changed
+
+
+def hidden_cells(
+    columns: Columns,
+    threshold: int,
+    counts: list[str],
+    derived: dict[str, str] | None = None,
+    totals: tuple[str, ...] = (),
+) -> dict[str, list[bool]]:
+    """Which cells `suppress` hides (its rules, below), column by column."""
+    rows = len(next(iter(columns.values()), []))
+    hidden = {column: [False] * rows for column in columns}
+    numbers = {c: [number(v) for v in columns[c]] for c in counts}
+    for column in counts:
+        hidden[column] = [value < threshold for value in numbers[column]]  # NaN: shown
+    if totals:
+        changed = True
+        while changed:
+            changed = False
+            for along in totals:
+                changed |= _complete(numbers, hidden, counts, along)
+    for column, base in (derived or {}).items():
+        hidden[column] = [
+            base_hidden or not value >= threshold  # below threshold, or no base (NaN)
+            for base_hidden, value in zip(
+                hidden[base], (number(v) for v in columns[base]), strict=True
+            )
+        ]
+    return hidden
+
+
+def blanked(columns: Columns, hidden: dict[str, list[bool]]) -> Columns:
+    """The cells with the hidden ones None."""
+    return {
+        column: [None if h else v for v, h in zip(values, hidden[column], strict=True)]
+        for column, values in columns.items()
+    }
+
+
+def as_suppressed(columns: Columns, hidden: dict[str, list[bool]], threshold: int) -> Suppressed:
+    """Blanked columns and their hidden marks as a Suppressed table (cells kept as objects)."""
+    rows = range(len(next(iter(hidden.values()), [])))
+    frame = pd.DataFrame(columns, index=rows, dtype=object)
+    marks = pd.DataFrame({c: np.array(h, dtype=bool) for c, h in hidden.items()}, index=rows)
+    return Suppressed(frame, marks, threshold)
 
 
 def suppress(
@@ -61,20 +136,6 @@ def suppress(
         the next smallest is hidden too (repeated until stable), so no hidden cell can be
         worked out by subtraction.
     """
-    derived = derived or {}
-    frame = frame.reset_index(drop=True)
-    hidden = pd.DataFrame(False, index=frame.index, columns=frame.columns)
-    count_values = frame[counts].apply(pd.to_numeric, errors="coerce")
-    count_hidden = count_values.lt(threshold) & count_values.notna()
-    if totals:
-        changed = True
-        while changed:
-            changed = False
-            for along in totals:
-                changed |= _complete(count_values, count_hidden, along)
-    hidden[counts] = count_hidden
-    for column, base in derived.items():
-        base_values = pd.to_numeric(frame[base], errors="coerce")
-        hidden[column] = hidden[base] | base_values.lt(threshold) | base_values.isna()
-    safe = frame.astype(object).where(~hidden, None)
-    return Suppressed(safe, hidden, threshold)
+    columns = columns_of(frame)
+    hidden = hidden_cells(columns, threshold, counts, derived, totals)
+    return as_suppressed(blanked(columns, hidden), hidden, threshold)
