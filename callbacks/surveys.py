@@ -45,18 +45,19 @@ def pairs_text(gate: Gate, tables: dict) -> str:
     return f"n = {gate.shown('matched_pairs', shown)} matched pair{'' if shown == 1 else 's'}"
 
 
-def chart_inputs(search, instrument_id, answers: bool = False):
+def chart_inputs(search, instrument_id, answers: bool = False, groups: bool = False):
     """What every survey chart starts from: (gate, spec, survey tables, why the charts can't
     be drawn or None). spec and the tables are None for an unknown instrument. Only the item
     view asks for the pairs' item answers (answers=True): reading them is most of the cost
-    of a large selection, and the other charts share the tables without them."""
+    of a large selection, and the other charts share the tables without them; only the
+    forest plot asks for the rows per group (groups=True)."""
     service = current_service()
     scope = current_scope()
     gate = service.gate(scope)
     spec = instrument_spec(instrument_id)
     if spec is None:
         return gate, None, None, UNKNOWN
-    options = {} if answers else {"answers": False}
+    options = {"answers": answers, "groups": groups}
     tables = service.run(scope, url_filters(search), metrics.survey_tables, spec["id"], **options)
     return gate, spec, tables, blocked(gate, tables)
 
@@ -114,7 +115,7 @@ def pairs_badge(search, instrument_id):
 
 def forest_chart(search, instrument_id):
     """Mean change with its 95% CI: 'All', each network, then each group with enough pairs."""
-    gate, spec, tables, reason = chart_inputs(search, instrument_id)
+    gate, spec, tables, reason = chart_inputs(search, instrument_id, groups=True)
     if reason:
         return empty_figure(reason), ""
     view = charts.forest_rows(rows_by(gate, tables))

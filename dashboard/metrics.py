@@ -22,7 +22,6 @@ from sqlalchemy import (
     extract,
     func,
     literal,
-    null,
     or_,
     select,
     type_coerce,
@@ -884,30 +883,10 @@ def matched_pairs(
 
     Read from the derived `survey_pair` rows (dashboard/derived.py): a man's latest later
     response up to the period's end is the one whose next comes after the end (or has none),
-    kept when it lies in the period. answers=False leaves the item answers out
-    (their columns hold None): the figures of change never read them, and decoding them is
+    kept when it lies in the period. answers=False leaves the item answers and the dates out
+    (their columns hold None): the figures of change never read them, and reading them is
     most of the cost of a large selection."""
     r = _latest_pairs(f, instrument_id).c
-    if answers:
-        base, later = aliased(SurveyResponse), aliased(SurveyResponse)
-        # As the stored text, decoded below in one pass (`_decoded`): much faster than the
-        # JSON type's decoding of each value.
-        answer_columns = (cast(base.answers, Text), cast(later.answers, Text))
-    else:
-        answer_columns = (null(), null())
-    query = select(
-        r.member_id,
-        r.network,
-        r.baseline_score,
-        r.later_score,
-        # Read as they come from the driver and made dates below (`_dates`).
-        type_coerce(r.baseline_date, String),
-        type_coerce(r.later_date, String),
-        *answer_columns,
-        r.record_key,
-    ).where(_is_matched(r))
-    if answers:
-        query = query.join(base, base.id == r.baseline_id).join(later, later.id == r.later_id)
     columns = [
         "member_id",
         "network",
@@ -919,35 +898,58 @@ def matched_pairs(
         "later_answers",
         "record_key",
     ]
-    out = pd.DataFrame(conn.execute(query.order_by(r.member_id)).all(), columns=columns)
     order = [*columns[:4], "change", *columns[4:]]
-    if out.empty:
-        return pd.DataFrame(columns=order)
-    out["baseline"] = out["baseline"].astype(float)
-    out["later"] = out["later"].astype(float)
-    out["change"] = out["later"] - out["baseline"]
-    for column in ("baseline_date", "later_date"):
-        out[column] = _dates(out[column])
+    read = [r.member_id, r.network, r.baseline_score, r.later_score, r.record_key]
     if answers:
-        for column in ("baseline_answers", "later_answers"):
-            out[column] = _decoded(out[column])
+        base, later = aliased(SurveyResponse), aliased(SurveyResponse)
+        # Dates as the driver gives them and answers as the stored text, converted below
+        # (`_dates`, `_decoded`): much faster than their types' conversion of each value.
+        read += [
+            type_coerce(r.baseline_date, String),
+            type_coerce(r.later_date, String),
+            cast(base.answers, Text),
+            cast(later.answers, Text),
+        ]
+    query = select(*read).where(_is_matched(r)).order_by(r.member_id)
+    if answers:
+        query = query.join(base, base.id == r.baseline_id).join(later, later.id == r.later_id)
+    values = q.fetch_columns(conn, query)
+    if not values[0]:
+        return pd.DataFrame(columns=order)
+    member_id, network, baseline, later_score, record_key, *extra = values
+    out = pd.DataFrame(
+        {
+            "member_id": np.array(member_id, dtype="int64"),
+            "network": network,
+            "baseline": np.array(baseline, dtype=float),
+            "later": np.array(later_score, dtype=float),
+        }
+    )
+    out["change"] = out["later"] - out["baseline"]
+    none = pd.Series([None] * len(out), dtype=object)
+    if answers:
+        out["baseline_date"], out["later_date"] = _dates(extra[0]), _dates(extra[1])
+        out["baseline_answers"], out["later_answers"] = _decoded(extra[2]), _decoded(extra[3])
+    else:
+        for column in ("baseline_date", "later_date", "baseline_answers", "later_answers"):
+            out[column] = none
+    out["record_key"] = np.array(record_key, dtype="int64")
     return out[order]
 
 
-def _dates(values: pd.Series) -> pd.Series:
+def _dates(values: list) -> pd.Series:
     """Dates as SQLite gives them (ISO text) or as other drivers do (dates), as dates: the
     Date type's parsing of each value is the slowest part of reading many pairs."""
     return pd.Series(
         [v if v is None or isinstance(v, dt.date) else dt.date.fromisoformat(v) for v in values],
-        index=values.index,
         dtype=object,
     )
 
 
-def _decoded(texts: pd.Series) -> pd.Series:
+def _decoded(texts: list) -> pd.Series:
     """JSON texts (None for SQL NULL) as the values they hold, decoded in one call."""
     values = json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]")
-    return pd.Series(values, index=texts.index, dtype=object)
+    return pd.Series(values, dtype=object)
 
 
 def survey_change(
@@ -1287,17 +1289,22 @@ def survey_change_by_group(
     return pd.DataFrame(rows, columns=columns)
 
 
-def survey_tables(conn: Connection, f: Filters, instrument_id: str, answers: bool = True) -> dict:
+def survey_tables(
+    conn: Connection, f: Filters, instrument_id: str, answers: bool = True, groups: bool = True
+) -> dict:
     """Everything the surveys page shows, from one set of matched pairs: the pairs, the
     combined change, and the change per network and per group. answers=False leaves the
-    pairs' item answers out (see `matched_pairs`): only the item view reads them."""
+    pairs' item answers out (see `matched_pairs`): only the item view reads them;
+    groups=False leaves the rows per group empty: only the forest plot draws them."""
     pairs = matched_pairs(conn, f, instrument_id, answers=answers)
     sd_ref = reference_sd(conn, instrument_id)
     return {
         "pairs": pairs,
         "overall": survey_change(conn, f, instrument_id, pairs, sd_ref),
         "by_network": survey_change_by(conn, f, instrument_id, pairs, sd_ref),
-        "by_group": survey_change_by_group(conn, f, instrument_id, pairs, sd_ref),
+        "by_group": survey_change_by_group(
+            conn, f, instrument_id, pairs if groups else pairs.iloc[:0], sd_ref
+        ),
     }
 
 

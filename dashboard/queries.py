@@ -93,6 +93,21 @@ def home_network_conditions(f: Filters) -> list[ColumnElement[bool]]:
     return conds
 
 
+def fetch_columns(conn: Connection, query) -> list[tuple]:
+    """A query's result as one tuple per column, read straight from the driver's cursor.
+
+    For large results, where a Row object per row is most of the cost. The values are the
+    driver's own, without SQLAlchemy's type conversion: read numbers and text with it, and
+    dates as text (`type_coerce(column, String)`) to convert in one pass."""
+    result = conn.execute(query)
+    try:
+        width = len(result.keys())
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
 def data_end(conn: Connection) -> dt.date | None:
     """The data's end: the latest session held in the database."""
     return conn.scalar(select(func.max(GroupSession.date)).where(GroupSession.cancelled.is_(False)))
