@@ -1236,10 +1236,10 @@ def survey_change_by_group(
         return pd.DataFrame(columns=columns)
     # The enrollments of the period's paired men that overlap their pair (from on or before
     # the later response, to open or on or after the baseline), in the selection's groups:
-    # the overlap is decided in the database, so only the (man, group) rows leave it.
+    # the overlap is decided in the database, so only the (man, group) ids leave it.
     r = _latest_pairs(f, instrument_id).c
     query = (
-        select(r.member_id, Group.name, Network.name)
+        select(r.member_id, Enrollment.group_id)
         .distinct()
         .join(Enrollment, Enrollment.member_id == r.member_id)
         .join(Group, Group.id == Enrollment.group_id)
@@ -1251,27 +1251,29 @@ def survey_change_by_group(
             *q.group_conditions(f),
         )
     )
-    spans = pd.DataFrame(conn.execute(query).all(), columns=["member_id", "group", "group_network"])
-    # Each group's pairs in the order of `pairs` (what a mean over them adds up in).
-    given = pd.DataFrame(
-        {
-            "member_id": pairs["member_id"].to_numpy(),
-            "order": np.arange(len(pairs)),
-        }
-    )
-    joined = given.merge(spans, on="member_id").drop_duplicates(["member_id", "group"])
-    joined = joined.sort_values(["group_network", "group", "order"], kind="stable")
-    order = joined["order"].to_numpy()
+    member_ids, group_ids = (np.array(c, dtype="int64") for c in q.fetch_columns(conn, query))
+    if not len(member_ids):
+        return pd.DataFrame(columns=columns)
+    # Groups in (network, group) name order; each group's pairs in the order of `pairs`
+    # (what a mean over them adds up in; `pairs` is sorted by member id).
+    named = conn.execute(
+        select(Group.id, Network.name, Group.name)
+        .join(Network, Network.id == Group.network_id)
+        .where(Group.id.in_(np.unique(group_ids).tolist()))
+        .order_by(Network.name, Group.name)
+    ).all()
+    rank = {group_id: i for i, (group_id, _, _) in enumerate(named)}
+    group_rank = np.array([rank[g] for g in group_ids.tolist()], dtype="int64")
+    order = np.searchsorted(pairs["member_id"].to_numpy(dtype="int64"), member_ids)
+    sort = np.lexsort((order, group_rank))
+    order, group_rank = order[sort], group_rank[sort]
     baseline = pairs["baseline"].to_numpy(dtype=float)[order]
     later = pairs["later"].to_numpy(dtype=float)[order]
     record_keys = pairs["record_key"].to_numpy()[order]
-    names = list(zip(joined["group_network"], joined["group"], strict=True))
-    bounds = [i for i in range(1, len(names)) if names[i] != names[i - 1]]
+    bounds = np.flatnonzero(np.diff(group_rank)) + 1
     rows = []
-    for first, stop in zip([0, *bounds], [*bounds, len(names)], strict=True):
-        if first == stop:
-            continue
-        network, group = names[first]
+    for first, stop in zip([0, *bounds], [*bounds, len(group_rank)], strict=True):
+        _, network, group = named[group_rank[first]]
         rows.append(
             {
                 "network": network,
