@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import re
 import resource
@@ -247,6 +248,7 @@ def main() -> int:
     # No warming: every call here measures its own cold cost.
     settings = Settings(database_url=url, secret_key="bench", demo_mode=False, warm_cache=False)
     app = create_app(settings, prepare=False)
+    gc.freeze()  # as app.py does after start-up
     cache = app.server.extensions["cache"] if "cache" in app.server.extensions else None
     service = app.server.extensions["dashboard"]
     client = app.server.test_client()
