@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +40,41 @@ def get_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
     return engine
+
+
+# At most this many of one view's queries at once (the pool holds 5 + 5 connections).
+MAX_CONCURRENT = 4
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection that only reads (a view's figures): its independent parts may run
+    `concurrently` on connections of their own."""
+    with engine.connect() as conn:
+        yield conn.execution_options(concurrent_reads=True)
+
+
+def concurrently(conn: Connection, *calls: tuple[Callable, ...]) -> list:
+    """[function(connection, *args) for each (function, *args)], the calls at the same time.
+
+    The independent parts of one view (its outputs, survey pairs, men followed), each on a
+    connection of its own, so the database works on them in parallel (Python waits outside
+    its lock meanwhile). Only for a connection opened by `reading`; in turn on `conn` for
+    any other (it may hold rows that others cannot see yet) or SQLite in memory (one
+    connection)."""
+    url = conn.engine.url
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    reads_only = conn.get_execution_options().get("concurrent_reads", False)
+    if len(calls) < 2 or in_memory or not reads_only:
+        return [function(conn, *args) for function, *args in calls]
+
+    def run(call: tuple) -> object:
+        function, *args = call
+        with conn.engine.connect() as own:
+            return function(own, *args)
+
+    with ThreadPoolExecutor(max_workers=min(len(calls), MAX_CONCURRENT)) as pool:
+        return list(pool.map(run, calls))
 
 
 def check_connection(engine: Engine) -> None:

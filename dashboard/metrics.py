@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 
 from dashboard import queries as q
 from dashboard.cellkey import key_column, without_keys
+from dashboard.db import concurrently
 from dashboard.filters import Filters
 from dashboard.models import (
     FIXED_LENGTH_PROGRAMS,
@@ -1142,8 +1143,16 @@ HEADLINE_INSTRUMENT = "swemwbs"  # "share of men reliably improved on well-being
 
 
 def headline(conn: Connection, f: Filters, window_weeks: int = 8) -> dict:
-    """The overview's cards: outputs, active members, 12-week retention, well-being."""
-    return _headline_of(conn, f, outputs(conn, f), _active_on(conn, f), window_weeks)
+    """The overview's cards: outputs, active members, 12-week retention, well-being (the
+    four at the same time, `concurrently`)."""
+    figures, active, retention, wellbeing = concurrently(
+        conn,
+        (outputs, f),
+        (_active_by_network, f, (), window_weeks),
+        (retention_at, f, 12, window_weeks),
+        (survey_change, f, HEADLINE_INSTRUMENT),
+    )
+    return _cards(figures, active[None], retention, wellbeing)
 
 
 def headline_by_network(
@@ -1152,12 +1161,15 @@ def headline_by_network(
     """`headline` of each network in `names` (the selection narrowed to it) and of the whole
     selection, sharing their scans: the outputs from one pass over the attendance, the
     well-being pairs fetched once and split by home network, the new members followed once
-    and split by the network of their first group."""
-    by_network, combined = outputs_by_network(conn, f, list(names))
-    on = _active_on(conn, f)
-    pairs = matched_pairs(conn, f, HEADLINE_INSTRUMENT, answers=False)
+    and split by the network of their first group (the four at the same time)."""
+    (by_network, combined), active, pairs, followed = concurrently(
+        conn,
+        (outputs_by_network, f, list(names)),
+        (_active_by_network, f, names, window_weeks),
+        (matched_pairs, f, HEADLINE_INSTRUMENT, False),
+        (_followed, f, "network", window_weeks),
+    )
     sd_ref = reference_sd(conn, HEADLINE_INSTRUMENT)
-    followed = _followed(conn, f, "network", window_weeks)
 
     def retention_of(men: pd.DataFrame) -> tuple[float | None, int]:
         """retention_at's answer for these men: the same curve, fitted to the same men."""
@@ -1166,19 +1178,20 @@ def headline_by_network(
         curve = kaplan_meier(men["weeks"], men["lapsed"])
         return curve.at(12), curve.n
 
+    def cards(name: str | None, narrowed: Filters, men: pd.DataFrame, part: pd.DataFrame):
+        wellbeing = survey_change(conn, narrowed, HEADLINE_INSTRUMENT, part, sd_ref)
+        figures = combined if name is None else by_network[name]
+        return _cards(figures, active[name], retention_of(men), wellbeing)
+
     return {
-        name: _headline_of(
-            conn,
+        name: cards(
+            name,
             replace(f, networks=(name,), preset=None),
-            by_network[name],
-            on,
-            window_weeks,
+            followed[followed["key"] == name],
             pairs[pairs["network"] == name],
-            sd_ref,
-            retention_of(followed[followed["key"] == name]),
         )
         for name in names
-    }, _headline_of(conn, f, combined, on, window_weeks, pairs, sd_ref, retention_of(followed))
+    }, cards(None, f, followed, pairs)
 
 
 def _active_on(conn: Connection, f: Filters) -> dt.date:
@@ -1187,26 +1200,30 @@ def _active_on(conn: Connection, f: Filters) -> dt.date:
     return min(f.end, q.data_end(conn) or f.end)
 
 
-def _headline_of(
-    conn: Connection,
-    f: Filters,
+def _active_by_network(
+    conn: Connection, f: Filters, names: tuple[str, ...], window_weeks: int
+) -> dict[str | None, tuple[int, int]]:
+    """Active members and their cell key on `_active_on`, of each network in `names` (the
+    selection narrowed to it) and of the whole selection (None)."""
+    on = _active_on(conn, f)
+    active = {None: _active_members_and_key(conn, f, on, window_weeks)}
+    for name in names:
+        narrowed = replace(f, networks=(name,), preset=None)
+        active[name] = _active_members_and_key(conn, narrowed, on, window_weeks)
+    return active
+
+
+def _cards(
     figures: dict,
-    on: dt.date,
-    window_weeks: int,
-    pairs: pd.DataFrame | None = None,
-    sd_ref: float | None = None,
-    retention: tuple[float | None, int] | None = None,
+    active: tuple[int, int],
+    retention: tuple[float | None, int],
+    wellbeing: dict,
 ) -> dict:
-    """The cards' figures from a selection's outputs (and its well-being pairs and 12-week
-    retention with its base, if computed)."""
+    """The cards' figures: a selection's outputs, its active members (with their cell key),
+    12-week retention with its base, and its well-being change (survey_change)."""
     figures = dict(figures)
-    figures["active_members"], figures[key_column("active_members")] = _active_members_and_key(
-        conn, f, on, window_weeks
-    )
-    if retention is None:
-        retention = retention_at(conn, f, 12, window_weeks)
+    figures["active_members"], figures[key_column("active_members")] = active
     figures["retention_12w"], figures["retention_base"] = retention
-    wellbeing = survey_change(conn, f, HEADLINE_INSTRUMENT, pairs, sd_ref)
     figures["wellbeing_pairs"] = wellbeing["matched_pairs"]
     figures[key_column("wellbeing_pairs")] = wellbeing[key_column("matched_pairs")]
     figures["wellbeing_improved"] = wellbeing["share_improved"]

@@ -19,6 +19,7 @@ from dashboard import catalogue, metrics, queries
 from dashboard.access import Scope
 from dashboard.catalogue import CHANGE
 from dashboard.cellkey import key_column
+from dashboard.db import concurrently, reading
 from dashboard.filters import Filters
 from dashboard.gate import PROTECTED_DIGITS, Gate
 from dashboard.report_format import (
@@ -113,10 +114,16 @@ def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) 
     (nothing hidden: never send as is)."""
     names = column_names(conn, f)
     columns = columns_of(names)
+    specs = instruments(conn)
     # Every column's outputs from one scan of the attendance, its completion from one list of
-    # the places ended (a network's column: its rows).
-    by_network, combined = metrics.outputs_by_network(conn, f, names)
-    ended = metrics.completion(conn, f, completion_threshold)
+    # the places ended (a network's column: its rows), each instrument's pairs once; the
+    # scans at the same time.
+    (by_network, combined), ended, *every_pairs = concurrently(
+        conn,
+        (metrics.outputs_by_network, f, names),
+        (metrics.completion, f, completion_threshold),
+        *((metrics.matched_pairs, f, spec["id"], False) for spec in specs),
+    )
     outputs = {
         c: output_record(
             conn,
@@ -128,9 +135,7 @@ def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) 
         for c in columns
     }
     outcomes = {}
-    specs = instruments(conn)
-    for spec in specs:
-        pairs = metrics.matched_pairs(conn, f, spec["id"], answers=False)
+    for spec, pairs in zip(specs, every_pairs, strict=True):
         # One reference SD per instrument for every column (SPEC §3).
         sd_ref = metrics.reference_sd(conn, spec["id"])
         outcomes[spec["id"]] = {}
@@ -252,7 +257,7 @@ def impact_figures(source, scope: Scope, f: Filters, settings=None) -> dict:
         gate = source.gate(scope)
     else:
         scoped, _ = scope.restrict(f)
-        with source.connect() as conn:
+        with reading(source) as conn:
             raw = period_figures(conn, scoped, settings.completion_threshold)
         gate = Gate.for_user(scope, settings)
     return {

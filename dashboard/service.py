@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from dashboard import audit, queries
 from dashboard.access import Scope
-from dashboard.db import data_version, session_scope
+from dashboard.db import data_version, reading, session_scope
 from dashboard.filters import Filters
 from dashboard.gate import Gate
 from dashboard.redis_fallback import ResilientCache
@@ -126,7 +126,7 @@ class DataService:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             value = metric(conn, narrowed, *args, **kwargs)
         if key is not None:
             self.cache.set(key, value)
