@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 # Network colours mean a network and nothing else (issue 12): Okabe-Ito Calgary blue,
 # Edmonton orange, combined grey. Everything else below uses colours of its own.
@@ -70,17 +71,27 @@ def period_ticks(fig: go.Figure, periods, grain: str) -> go.Figure:
     return fig
 
 
+# Validated once per process. Assigning a template through plotly validates its hundreds of
+# values again (~8 ms a figure, and update_layout's machinery ~10 ms more): half of building a
+# chart. So `styled` sets it as plotly sets its own default template, copied unvalidated.
+TEMPLATE = pio.templates["plotly_white"]
+LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, x=0)
+
+
 def styled(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
-    """The house style: readable type on a laptop and a projector, no clutter."""
-    fig.update_layout(
-        template="plotly_white",
-        font=FONT,
-        height=height,
-        margin=dict(l=50, r=20, t=50 if title else 20, b=40),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-        title=dict(text=title, x=0, font=dict(size=16)) if title else None,
-        hoverlabel=dict(font_size=14),
-    )
+    """The house style: readable type on a laptop and a projector, no clutter. It replaces the
+    figure's font, margin, title and hover labels; the legend keeps the builder's settings."""
+    layout = fig.layout
+    layout._validate = False
+    layout.template = TEMPLATE
+    layout._validate = True
+    # Property by property: a fraction of update_layout's cost, and as validated.
+    layout.font = FONT
+    layout.height = height
+    layout.margin = dict(l=50, r=20, t=50 if title else 20, b=40)
+    layout.legend = {**layout.legend.to_plotly_json(), **LEGEND}
+    layout.title = dict(text=title, x=0, font=dict(size=16)) if title else None
+    layout.hoverlabel = dict(font_size=14)
     return fig
 
 
