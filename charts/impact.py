@@ -6,9 +6,8 @@ dashboard/ that imports charts/) embeds them as images."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from charts.style import color_for, styled
+from charts.style import color_for, styled, subplots
 from dashboard import catalogue
 from dashboard.report_format import COMBINED, cell, change_format, section
 
@@ -25,13 +24,7 @@ def outputs_chart(figures: dict, height: int = 480) -> go.Figure:
     keys = ["sessions_held", "men_reached", "new_members", "attendance_hours"]
     part = section(figures, "outputs")
     labels = {x["key"]: x["label"] for x in part["figures"]}
-    fig = make_subplots(
-        rows=2,
-        cols=2,
-        subplot_titles=[labels[k] for k in keys],
-        horizontal_spacing=0.08,
-        vertical_spacing=0.16,
-    )
+    fig = subplots(2, 2, [labels[k] for k in keys], horizontal_spacing=0.08, vertical_spacing=0.16)
     columns = figures["columns"]
     for index, key in enumerate(keys):
         row, col = index // 2 + 1, index % 2 + 1
@@ -84,11 +77,11 @@ def change_chart(figures: dict, height: int | None = None) -> go.Figure | None:
     panel = 40 + 34 * len(columns)  # px: a row per column, room for the marks' numbers
     gap = 70  # px between panels: the next panel's title and this one's axis
     height = height or 80 + len(parts) * panel + (len(parts) - 1) * gap + 50
-    fig = make_subplots(
-        rows=len(parts),
-        cols=1,
+    fig = subplots(
+        len(parts),
+        1,
+        [f"{p['title']}<br><sup>{p['direction']}</sup>" for p in parts],
         vertical_spacing=gap / height,
-        subplot_titles=[f"{p['title']}<br><sup>{p['direction']}</sup>" for p in parts],
     )
     for index, part in enumerate(parts, start=1):
         for i, column in enumerate(columns):

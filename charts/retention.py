@@ -233,17 +233,22 @@ def cohort_heatmap(
                 **common,
             )
         )
-        for row, column in outlines:
-            # Category axes place the n-th category at n: the cell spans n ± 0.5.
-            fig.add_shape(
-                type="rect",
-                x0=column - 0.5,
-                x1=column + 0.5,
-                y0=row - 0.5,
-                y1=row + 0.5,
-                line=dict(color="#333333", width=1.5, dash="dot"),
-                layer="above",
-            )
+        # Category axes place the n-th category at n: the cell spans n ± 0.5. One list, not
+        # add_shape per cell: each add_shape copies every shape before it.
+        fig.update_layout(
+            shapes=[
+                dict(
+                    type="rect",
+                    x0=column - 0.5,
+                    x1=column + 0.5,
+                    y0=row - 0.5,
+                    y1=row + 0.5,
+                    line=dict(color="#333333", width=1.5, dash="dot"),
+                    layer="above",
+                )
+                for row, column in outlines
+            ]
+        )
     fig.update_xaxes(
         title=f"{unit} since joining (0 = the quarter joined)"
         if quarter

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.subplots import make_subplots
 
 # Network colours mean a network and nothing else (issue 12): Okabe-Ito Calgary blue,
 # Edmonton orange, combined grey. Everything else below uses colours of its own.
@@ -70,18 +75,68 @@ def period_ticks(fig: go.Figure, periods, grain: str) -> go.Figure:
     return fig
 
 
+# Building a figure is mostly plotly checking and computing again what never changes: assigning
+# a template validates its hundreds of values (~8 ms a figure), update_layout's machinery costs
+# ~10 ms more, make_subplots ~12 ms. So what never changes is prepared once per process: the
+# template (already validated, as plotly keeps it) and each shape of subplot grid.
+TEMPLATE = pio.templates["plotly_white"]
+LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, x=0)
+
+
 def styled(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
-    """The house style: readable type on a laptop and a projector, no clutter."""
-    fig.update_layout(
-        template="plotly_white",
-        font=FONT,
-        height=height,
-        margin=dict(l=50, r=20, t=50 if title else 20, b=40),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-        title=dict(text=title, x=0, font=dict(size=16)) if title else None,
-        hoverlabel=dict(font_size=14),
-    )
+    """The house style: readable type on a laptop and a projector, no clutter. It replaces the
+    figure's font, margin, title and hover labels; the legend keeps the builder's settings."""
+    layout = fig.layout
+    # As plotly applies its own default template: copied, not validated again.
+    layout._validate = False
+    layout.template = TEMPLATE
+    layout._validate = True
+    # Property by property: validated as update_layout would, at a fraction of its cost.
+    layout.font = FONT
+    layout.height = height
+    layout.margin = dict(l=50, r=20, t=50 if title else 20, b=40)
+    layout.legend = {**layout.legend.to_plotly_json(), **LEGEND}
+    layout.title = dict(text=title, x=0, font=dict(size=16)) if title else None
+    layout.hoverlabel = dict(font_size=14)
     return fig
+
+
+@lru_cache(maxsize=64)
+def _grid(
+    rows: int,
+    cols: int,
+    shared_yaxes: bool,
+    horizontal_spacing: float | None,
+    vertical_spacing: float | None,
+) -> dict:
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_yaxes=shared_yaxes,
+        horizontal_spacing=horizontal_spacing,
+        vertical_spacing=vertical_spacing,
+        subplot_titles=["title"] * (rows * cols),
+    )
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)  # styled sets it
+    # A figure dict with the grid lets add_trace and update_*axes take row= and col=.
+    return {"layout": layout, "_grid_ref": fig._grid_ref, "_grid_str": fig._grid_str}
+
+
+def subplots(
+    rows: int,
+    cols: int,
+    titles: list[str],
+    shared_yaxes: bool = False,
+    horizontal_spacing: float | None = None,
+    vertical_spacing: float | None = None,
+) -> go.Figure:
+    """make_subplots' figure, a title per subplot: its axes and the titles' places depend on
+    the grid's shape only."""
+    grid = copy.deepcopy(_grid(rows, cols, shared_yaxes, horizontal_spacing, vertical_spacing))
+    for annotation, title in zip(grid["layout"]["annotations"], titles, strict=True):
+        annotation["text"] = title
+    return go.Figure(grid)
 
 
 def empty_figure(message: str, height: int = 300) -> go.Figure:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from charts.style import ITEM_COLORS, color_for, styled
+from charts.style import ITEM_COLORS, color_for, styled, subplots
 from dashboard.catalogue import format_value, label
 from dashboard.wording import signed
 
@@ -366,13 +365,7 @@ def item_figure(table: pd.DataFrame, spec: dict) -> go.Figure:
         if np.floor(mid) + 1 < high
         else f"Above the middle ({high})"
     )
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        shared_yaxes=True,
-        horizontal_spacing=0.06,
-        subplot_titles=("Baseline", "Later"),
-    )
+    fig = subplots(1, 2, ["Baseline", "Later"], shared_yaxes=True, horizontal_spacing=0.06)
     for col, side in ((1, "baseline"), (2, "later")):
         part = table[table["side"] == side].set_index("item").reindex(range(1, len(labels) + 1))
         below = [None if _missing(v) else float(v) for v in part["below"]]
