@@ -134,11 +134,14 @@ def drawable(
     return drawn, notes
 
 
-def comparison_in_words(drawn: list[SurvivalCurve]) -> str:
-    """The log-rank test across the drawn curves, in words (many groups named by count)."""
+def comparison_in_words(drawn: list[SurvivalCurve], of_all: dict | None = None) -> str:
+    """The log-rank test across the drawn curves, in words (many groups named by count);
+    `of_all`: the test across every curve with members (metrics.retention), taken as it is
+    when those are the curves drawn."""
     if len(drawn) < 2:
         return f"One curve shown ({drawn[0].label}); choose more networks or groups to compare."
-    result = logrank(drawn)
+    labels = [c.label for c in drawn if c.n > 0]
+    result = of_all if of_all and of_all["groups"] == labels else logrank(drawn)
     if result is not None and len(result["groups"]) > 3:
         result = {**result, "groups": [f"the {len(result['groups'])} groups drawn"]}
     return logrank_in_words(result)
@@ -158,7 +161,8 @@ def km_chart(search, by):
     f = url_filters(search)
     by = _by(by)
     gate = current_service().gate(scope)
-    curves = survival(scope, f, by)["curves"]
+    result = survival(scope, f, by)
+    curves = result["curves"]
     if not curves:
         return (
             empty_figure(NO_NEW_MEMBERS),
@@ -189,7 +193,7 @@ def km_chart(search, by):
         survival_figure(drawn, by, bands),
         at_risk_table(at_risk_rows(gate, fitted), AT_RISK_WEEKS),
         " ".join(notes),
-        comparison_in_words(fitted),
+        comparison_in_words(fitted, result["logrank"]),
     )
 
 
