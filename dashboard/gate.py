@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -123,17 +124,47 @@ class Gate:
         totals: "column"/"row" when the page shows totals along that direction (complementary
             suppression then hides a second cell so no hidden one can be subtracted back).
         """
-        _count_gated()
-        mapping = self._columns(frame.columns, columns)
-        counts, derived = catalogue.roles(mapping)
-        counts = [c for c in counts if c in frame.columns]
-        derived = {c: b for c, b in derived.items() if c in frame.columns and b in frame.columns}
         frame = frame.reset_index(drop=True)
-        cells = columns_of(frame)
+        safe, hidden, threshold = self._gated(columns_of(frame), lambda: frame, columns, totals)
+        return as_suppressed(safe, hidden, threshold)
+
+    def rows(
+        self,
+        records: list[dict],
+        columns: dict[str, str] | None = None,
+        totals: tuple[str, ...] = (),
+    ) -> tuple[list[dict], list[dict]]:
+        """`table` for rows given as dicts, without a DataFrame (a few rows of many figures,
+        as the impact summary's columns): each row as this user may receive it, and each
+        row's {figure: hidden}. A figure a row lacks is missing (None), as in a table."""
+        names = list(dict.fromkeys(name for record in records for name in record))
+        cells = {name: [record.get(name) for record in records] for name in names}
+        safe, hidden, _ = self._gated(cells, lambda: pd.DataFrame(records), columns, totals)
+        rows = range(len(records))
+        return (
+            [{name: values[i] for name, values in safe.items()} for i in rows],
+            [{name: marks[i] for name, marks in hidden.items()} for i in rows],
+        )
+
+    def _gated(
+        self,
+        cells: Columns,
+        as_frame: Callable[[], pd.DataFrame],
+        columns: dict[str, str] | None,
+        totals: tuple[str, ...],
+    ) -> tuple[Columns, dict[str, list[bool]], int]:
+        """`table`'s rules on its cells: the cells sent (hidden ones None), the hidden marks
+        and the threshold in force. `as_frame` gives the table as a DataFrame for the rare
+        rows of one session."""
+        _count_gated()
+        mapping = self._columns(list(cells), columns)
+        counts, derived = catalogue.roles(mapping)
+        counts = [c for c in counts if c in cells]
+        derived = {c: b for c, b in derived.items() if c in cells and b in cells}
         shown = {c: v for c, v in cells.items() if not c.endswith(cellkey.KEY_SUFFIX)}
         if self.exact:
             hidden = hidden_cells(shown, 0, counts, derived)
-            return as_suppressed(blanked(shown, hidden), hidden, 0)
+            return blanked(shown, hidden), hidden, 0
         protected = dict(shown)
         if not self.exact_values:
             for column in counts:
@@ -145,10 +176,10 @@ class Gate:
         safe = blanked(protected, hidden)
         if self._has_one_session_rows(cells):
             safe, hidden = self._one_session_men(
-                frame, cells, mapping, derived, safe, hidden, protected
+                as_frame(), cells, mapping, derived, safe, hidden, protected
             )
         if self.exact_values:
-            return as_suppressed(safe, hidden, self.k)
+            return safe, hidden, self.k
         for column, base in derived.items():
             if mapping.get(base, base) in catalogue.SURVEY_BASES:
                 for row, value in enumerate(cells[base]):
@@ -163,7 +194,7 @@ class Gate:
                 safe[column] = [
                     None if v is None or pd.isna(v) else round(float(v), digits) for v in values
                 ]
-        return as_suppressed(safe, hidden, self.k)
+        return safe, hidden, self.k
 
     @staticmethod
     def _has_one_session_rows(cells: Columns) -> bool:

@@ -219,10 +219,9 @@ def gated_columns(gate: Gate, values: dict[str, dict]) -> tuple[dict, dict]:
     def apply(names: list[str], totals: tuple[str, ...]) -> None:
         # The column's name goes along: a count without a cell key gets its key from it.
         records = [{"column": name, **_with_bases(values[name])} for name in names]
-        result = gate.table(pd.DataFrame(records), totals=totals)
-        rows, marks = result.frame.to_dict("records"), result.hidden.to_dict("records")
+        rows, marks = gate.rows(records, totals=totals)
         for i, name in enumerate(names):
-            keys = [key for key in result.frame.columns if key in values[name]]
+            keys = [key for key in rows[i] if key in values[name]]
             hidden = [key for key in keys if marks[i][key]]
             safe[name] = {key: _received(rows[i][key], values[name][key]) for key in keys}
             notes[name] = {key: _reason(gate, records[i], key) for key in hidden}
