@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 
 from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash.development.base_component import Component
 from flask_login import current_user
 from plotly.basedatatypes import BaseFigure
 
@@ -39,11 +40,20 @@ def cached_view(function: Callable) -> Callable:
 
 
 def _as_sent(output):
-    """A callback's output with its figures as the JSON Dash sends (a pickled Figure comes
-    back without its empty parts), so the first answer and a cached one are the same."""
+    """A callback's output with its figures, those inside components too (a dcc.Graph's), as
+    the JSON Dash sends: a pickled Figure comes back without its empty parts, so the first
+    answer and a cached one are the same, and a cache hit does not validate every figure
+    again as it is unpickled (~40 ms for the impact summary's three)."""
     if isinstance(output, tuple | list):
         return type(output)(_as_sent(part) for part in output)
-    return output.to_plotly_json() if isinstance(output, BaseFigure) else output
+    if isinstance(output, BaseFigure):
+        return output.to_plotly_json()
+    if isinstance(output, Component):
+        for name in output._prop_names:
+            value = getattr(output, name, None)
+            if isinstance(value, tuple | list | BaseFigure | Component):
+                setattr(output, name, _as_sent(value))
+    return output
 
 
 def url_filters(search: str | None) -> Filters:
