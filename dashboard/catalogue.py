@@ -71,6 +71,7 @@ SOURCES = {
     "session": "sessions",
     "attendance": "attendance rows",
     "enrollment": "enrolments",
+    "presence": "presences",
 }
 READS: dict[str, tuple[str, ...]] = {
     "sessions_held": ("session",),
@@ -78,7 +79,7 @@ READS: dict[str, tuple[str, ...]] = {
     "new_members": ("member_spans",),
     "group_table": ("attendance_summary", "session"),
     "weekly_heatmap": ("attendance",),
-    "member_dosage": ("enrollment", "attendance"),
+    "member_dosage": ("enrollment", "session", "presence"),
     "completion": ("enrollment",),
     "active_members": ("attendance_summary",),
     "at_risk_members": ("attendance",),

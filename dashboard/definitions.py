@@ -92,7 +92,10 @@ def markdown(settings=None) -> str:
         "step by every import and undo, read for the whole months, quarters and years of a "
         "period (the raw rows for the days at its edges); *member spans* are each man's first "
         "and last present; *survey pairs* each later survey response with the man's first "
-        "baseline; *attendance rows* and *enrolments* are the raw rows of the period.",
+        "baseline; *enrolments* carry the sessions held within each and the man's presents "
+        "at them, derived and kept in step likewise; *presences* are each man's presents by "
+        "group and date, read for the enrolments that cross an edge of the period; "
+        "*attendance rows* are the raw rows of the period.",
     ]
     for title, entries in rows(settings):
         lines += [

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select, true, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from dashboard.models import (
     Attendance,
     AttendanceSummary,
+    Enrollment,
     Group,
     GroupSession,
     Instrument,
     InstrumentBaseline,
     Member,
+    Presence,
     SurveyPair,
     SurveyResponse,
 )
@@ -239,8 +241,78 @@ def refresh_baseline_spread(conn) -> None:
         )
 
 
+def refresh_enrolment_counts(
+    conn, member_ids: Iterable[int] | None = None, group_ids: Iterable[int] | None = None
+) -> None:
+    """Recompute the counts of the enrolments of the given men and of the given groups (both
+    None: of all): the group's sessions held within the enrolment (from its start to its end,
+    or on if open), the first and last of their dates, and the man's presents among them."""
+    e = aliased(Enrollment)
+    within = and_(
+        GroupSession.group_id == e.group_id,
+        GroupSession.cancelled.is_(False),
+        GroupSession.date >= e.enrolled_from,
+        or_(e.enrolled_to.is_(None), GroupSession.date <= e.enrolled_to),
+    )
+    present = and_(
+        Attendance.session_id == GroupSession.id,
+        Attendance.member_id == e.member_id,
+        Attendance.status == "present",
+    )
+    counts = (
+        select(
+            e.id.label("id"),
+            func.count(GroupSession.id).label("held"),
+            func.min(GroupSession.date).label("first_held"),
+            func.max(GroupSession.date).label("last_held"),
+            func.count(Attendance.member_id).label("presents"),
+        )
+        .outerjoin(GroupSession, within)
+        .outerjoin(Attendance, present)
+        .group_by(e.id)
+    )
+    parts = [counts] if member_ids is None and group_ids is None else []
+    for column, ids in ((e.member_id, member_ids), (e.group_id, group_ids)):
+        for chunk in _member_chunks(ids) if ids is not None else []:
+            parts.append(counts.where(column.in_(chunk)))
+    for part in parts:
+        rows = part.subquery()
+        table = Enrollment.__table__  # a plain UPDATE ... FROM, without the ORM's bookkeeping
+        conn.execute(
+            update(table)
+            .where(table.c.id == rows.c.id)
+            .values(
+                held=rows.c.held,
+                first_held=rows.c.first_held,
+                last_held=rows.c.last_held,
+                presents=rows.c.presents,
+            )
+        )
+
+
+def refresh_presence(conn, member_ids: Iterable[int] | None = None) -> None:
+    """Recompute the presences (each present at a held session, by man, group and date) of
+    the given members, or of all."""
+    columns = ["member_id", "group_id", "date"]
+    for chunk in _member_chunks(member_ids):
+        gone = delete(Presence)
+        if chunk is not None:
+            gone = gone.where(Presence.member_id.in_(chunk))
+        conn.execute(gone)
+        presents = (
+            select(Attendance.member_id, GroupSession.group_id, GroupSession.date)
+            .join(GroupSession, GroupSession.id == Attendance.session_id)
+            .where(Attendance.status == "present", GroupSession.cancelled.is_(False))
+        )
+        if chunk is not None:
+            presents = presents.where(Attendance.member_id.in_(chunk))
+        conn.execute(insert(Presence).from_select(columns, presents))
+
+
 def refresh_all(conn) -> None:
     """Every derived summary, from scratch (a migration, the demo seed, a repair)."""
+    refresh_enrolment_counts(conn)
+    refresh_presence(conn)
     refresh_attendance_summary(conn)
     refresh_survey_pairs(conn)
     refresh_baseline_spread(conn)

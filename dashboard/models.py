@@ -89,6 +89,14 @@ class Enrollment(Base):
     enrolled_from: Mapped[dt.date] = mapped_column(Date)
     enrolled_to: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12))
+    # Derived from the sessions and attendance (dashboard.derived.refresh_enrolment_counts):
+    # the group's sessions held within the enrolment (from its start to its end, or on if
+    # open), the first and last of their dates, and the man's presents among them; so that
+    # completion and dosage read one row per enrolment, not the raw history.
+    held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_held: Mapped[dt.date | None] = mapped_column(Date)
+    last_held: Mapped[dt.date | None] = mapped_column(Date)
+    presents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class GroupSession(Base):
@@ -96,6 +104,8 @@ class GroupSession(Base):
     __table_args__ = (
         UniqueConstraint("group_id", "date"),
         Index("ix_session_date_group", "date", "group_id"),
+        # Covers counting a group's held sessions between two dates (member_dosage).
+        Index("ix_session_group_date_cancelled", "group_id", "date", "cancelled"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("group.id"))
@@ -117,6 +127,20 @@ class Attendance(Base):
         ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
     )
     status: Mapped[str] = mapped_column(String(8))
+
+
+class Presence(Base):
+    """Each present of a man at a held session, by man, group and date: derived from the
+    attendance by dashboard.derived and kept in step with every write, so that his presents
+    at a group between two dates are one search of this key."""
+
+    __tablename__ = "presence"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(ForeignKey("group.id"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
 
 
 class AttendanceSummary(Base):

@@ -35,6 +35,17 @@ def group_conditions(f: Filters) -> list[ColumnElement[bool]]:
     return conds
 
 
+def in_selected_groups(group_id, f: Filters) -> list[ColumnElement[bool]]:
+    """`group_id` (a column) is a selected group's: none when no group is singled out, else
+    the selected groups' ids searched rather than joined (the rows drive, not the groups)."""
+    conds = group_conditions(f)
+    if not conds:
+        return []
+    return [
+        group_id.in_(select(Group.id).join(Network, Network.id == Group.network_id).where(*conds))
+    ]
+
+
 def member_conditions(f: Filters) -> list[ColumnElement[bool]]:
     """Conditions on the member of a selection (age bands, communities)."""
     conds: list[ColumnElement[bool]] = []

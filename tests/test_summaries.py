@@ -14,7 +14,7 @@ from dashboard.db import session_scope
 from dashboard.demo import seed_demo
 from dashboard.derived import refresh_all
 from dashboard.filters import Filters
-from dashboard.models import AttendanceSummary, InstrumentBaseline, SurveyPair
+from dashboard.models import AttendanceSummary, Enrollment, InstrumentBaseline, SurveyPair
 from dashboard.queries import PeriodSplit, attendance_rows, split_period
 from tests.test_importers import FILES, imp, loaded, networks  # noqa: F401 (fixtures)
 
@@ -142,13 +142,21 @@ def test_summary_rows_add_up_to_the_raw_rows_for_any_period(engine):
 DERIVED = (AttendanceSummary, SurveyPair, InstrumentBaseline)
 
 
+def _enrolment_counts(conn) -> list:
+    e = Enrollment
+    return conn.execute(
+        select(e.id, e.held, e.first_held, e.last_held, e.presents).order_by(e.id)
+    ).all()
+
+
 def _rows(conn) -> dict[str, list]:
-    return {
+    rows = {
         model.__tablename__: conn.execute(
             select(model).order_by(*model.__table__.primary_key)
         ).all()
         for model in DERIVED
     }
+    return rows | {"enrolment_counts": _enrolment_counts(conn)}
 
 
 def _derived(engine) -> dict[str, list]:
@@ -206,6 +214,48 @@ def test_imports_corrections_and_undo_keep_the_summaries_exact(loaded):  # noqa:
     with session_scope(loaded) as s:
         count = s.scalar(select(func.count()).select_from(AttendanceSummary))
         assert count == len(before["attendance_summary"])
+
+
+def test_sessions_and_enrolments_written_and_undone_keep_the_enrolment_counts_exact(
+    loaded,  # noqa: F811
+):
+    before = _derived(loaded)
+    assert any(row.presents for row in before["enrolment_counts"])
+    assert before == _rebuilt(loaded)
+    # A new session of the peer circle (held for its men, none marked) and a cancelled one
+    # held after all.
+    sessions = imp(
+        loaded,
+        "sessions",
+        b"group,date,duration_minutes,cancelled\n"
+        b"Calgary Peer Circle,2025-04-21,,\n"
+        b"Calgary Tuesday Well-Being,2025-04-15,,false\n",
+    )
+    assert sessions.ok, sessions.as_text()
+    scheduled = _derived(loaded)
+    assert scheduled["enrolment_counts"] != before["enrolment_counts"]
+    assert scheduled == _rebuilt(loaded)
+    # An enrolment's end moved earlier: fewer sessions held and attended within it.
+    roster = (
+        (FILES / "good_roster_utf8bom_semicolon.csv")
+        .read_bytes()
+        .replace(b"1 April 2025;2025-05-06", b"1 April 2025;2025-04-10")
+        .replace(
+            b"CGY-0001;Calgary;Calgary Tuesday Well-Being;2025-04-01;;",
+            b"CGY-0001;Calgary;Calgary Tuesday Well-Being;2025-04-01;2025-04-09;",
+        )
+    )
+    enrolments = imp(loaded, "roster", roster)
+    assert enrolments.updated.get("enrollment") == 2, enrolments.as_text()
+    ended = _derived(loaded)
+    assert ended["enrolment_counts"] != scheduled["enrolment_counts"]
+    assert ended == _rebuilt(loaded)
+    from dashboard.importing import undo_import
+
+    undo_import(loaded, enrolments.batch_id, "tester")
+    assert _derived(loaded) == scheduled
+    undo_import(loaded, sessions.batch_id, "tester")
+    assert _derived(loaded) == before
 
 
 # ------------------------------------------------- the retention page against the raw rows

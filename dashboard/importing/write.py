@@ -18,7 +18,9 @@ from dashboard.db import bump_data_version
 from dashboard.derived import (
     refresh_attendance_summary,
     refresh_baseline_spread,
+    refresh_enrolment_counts,
     refresh_member_spans,
+    refresh_presence,
     refresh_survey_pairs,
 )
 from dashboard.importing.report import ImportError_
@@ -86,6 +88,8 @@ class Writer:
         self.previous: dict[str, list] = defaultdict(list)  # table -> [[key, {col: old}]]
         self.members_marked: set[int] = set()  # members whose attendance changed
         self.members_surveyed: set[int] = set()  # members whose survey responses changed
+        self.members_enrolled: set[int] = set()  # members whose enrollments changed
+        self.groups_scheduled: set[int] = set()  # groups whose sessions changed
 
     def add(self, obj) -> None:
         self.session.add(obj)
@@ -142,8 +146,9 @@ def write_plan(writer: Writer, plan: Plan) -> None:
             writer.add(
                 Enrollment(member_id=members[item["code"]].id, group_id=item["group_id"], **values)
             )
-        else:
-            writer.update(item["existing"], values)
+            writer.members_enrolled.add(members[item["code"]].id)
+        elif writer.update(item["existing"], values):
+            writer.members_enrolled.add(item["existing"].member_id)
     if plan.enrollments:
         s.flush()
         settle_home_networks(writer, {members[i["code"]] for i in plan.enrollments})
@@ -153,9 +158,11 @@ def write_plan(writer: Writer, plan: Plan) -> None:
         if session is None:
             session = GroupSession(group_id=item["group_id"], date=item["date"], **item["values"])
             writer.add(session)
+            writer.groups_scheduled.add(item["group_id"])
         elif writer.update(session, item["values"]) and "cancelled" in item["values"]:
             query = select(Attendance.member_id).where(Attendance.session_id == session.id)
             writer.members_marked.update(s.scalars(query))
+            writer.groups_scheduled.add(session.group_id)
         sessions[key] = session
     s.flush()
     for item in plan.attendance:
@@ -283,6 +290,9 @@ def finish(
     if affected:
         refresh_member_spans(s, affected)
         refresh_attendance_summary(s, affected)
+        refresh_presence(s, affected)
+    if affected or writer.members_enrolled or writer.groups_scheduled:
+        refresh_enrolment_counts(s, affected | writer.members_enrolled, writer.groups_scheduled)
     if writer.members_surveyed:
         refresh_survey_pairs(s, writer.members_surveyed)
         refresh_baseline_spread(s)
@@ -340,6 +350,8 @@ def undo_batch(session: Session, batch: ImportBatch, username: str | None) -> No
     updated = record.get("updated") or {}
     affected: set[int] = set()
     surveyed: set[int] = set()  # men whose survey pairs change
+    enrolled: set[int] = set()  # men whose enrollments change
+    scheduled: set[int] = set()  # groups whose sessions change
     for table, rows in updated.items():
         model = MODELS[table]
         for key, old in rows:
@@ -357,15 +369,21 @@ def undo_batch(session: Session, batch: ImportBatch, username: str | None) -> No
                 affected.add(key[1])
             elif table == "survey_response":
                 surveyed.add(obj.member_id)
+            elif table == "enrollment":
+                enrolled.add(obj.member_id)
             elif table == "session":  # a date, duration or cancellation restored
                 query = select(Attendance.member_id).where(Attendance.session_id == key)
                 affected.update(session.scalars(query))
+                scheduled.add(obj.group_id)
     session.flush()
     marks = added.get("attendance", [])
     affected.update(member_id for _, member_id in marks)
     for chunk in chunked(added.get("survey_response", [])):
         query = select(SurveyResponse.member_id).where(SurveyResponse.id.in_(chunk))
         surveyed.update(session.scalars(query))
+    for chunk in chunked(added.get("session", [])):
+        query = select(GroupSession.group_id).where(GroupSession.id.in_(chunk))
+        scheduled.update(session.scalars(query))
     for chunk in chunked(marks):
         session.execute(
             delete(Attendance).where(
@@ -383,6 +401,9 @@ def undo_batch(session: Session, batch: ImportBatch, username: str | None) -> No
     if affected - gone:
         refresh_member_spans(session, affected - gone)
         refresh_attendance_summary(session, affected - gone)
+        refresh_presence(session, affected - gone)
+    if (affected | enrolled) - gone or scheduled:
+        refresh_enrolment_counts(session, (affected | enrolled) - gone, scheduled)
     if surveyed:
         refresh_survey_pairs(session, surveyed - gone)
         refresh_baseline_spread(session)
