@@ -209,19 +209,18 @@ def bucket_start(dates: pd.Series, grain: str) -> pd.Series:
 def attendance_over_time(conn: Connection, f: Filters, by: str | None = None) -> pd.DataFrame:
     """Per time bucket (the filters' grain) and network or group: sessions held, attendance
     (presents), distinct men present and average attendance."""
-    key = {"network": Network.name, "group": Group.name}.get(by or "")
-    names = ["period", *(["key"] if key is not None else [])]
-    extra = [key.label("key")] if key is not None else []
-    # Sessions per day, put in their buckets here: cheaper than a date function per session.
+    # Grouped by network or group id, then day, and named and bucketed here: SQLite plans
+    # that order from its indexes, and a date function per row cost more than the answer.
+    session_key = GroupSession.group_id if by == "group" else Group.network_id
     sessions = pd.DataFrame(
         conn.execute(
-            select(GroupSession.date.label("day"), *extra, func.count(GroupSession.id))
+            select(session_key, GroupSession.date, func.count(GroupSession.id))
             .join(Group, Group.id == GroupSession.group_id)
             .join(Network, Network.id == Group.network_id)
             .where(*q.held_sessions_in(f))
-            .group_by(GroupSession.date, *extra)
+            .group_by(session_key, GroupSession.date)
         ).all(),
-        columns=["day", *names[1:], "sessions"],
+        columns=["key", "day", "sessions"],
     )
     coarsest = {"week": "day"}.get(f.grain, f.grain)
     rows = q.attendance_rows(f, coarsest=coarsest)
@@ -230,26 +229,34 @@ def attendance_over_time(conn: Connection, f: Filters, by: str | None = None) ->
         row_period = rows.c.day.label("period")  # whole units of the grain: the day is its start
     else:
         row_period = q.bucket(rows.c.day, f.grain, conn.dialect.name).label("period")
-    row_keys = [row_period] + ([key.label("key")] if key is not None else [])
+    # Men are counted per network or group, or once over all (a man may be in both).
+    row_key = {"group": rows.c.group_id, "network": rows.c.network_id}.get(by or "")
+    keyed = [row_key] if row_key is not None else []
     present = select(
-        *row_keys,
+        row_key if row_key is not None else literal(0),
+        row_period,
         func.sum(rows.c.presents).label("attendance"),
         func.count(distinct(case((rows.c.presents > 0, rows.c.member_id)))).label("men"),
-    ).group_by(*row_keys)
-    if by == "network":
-        present = present.join(Network, Network.id == rows.c.network_id)
-    elif by == "group":
-        present = present.join(Group, Group.id == rows.c.group_id)
-    counts = pd.DataFrame(conn.execute(present).all(), columns=[*names, "attendance", "men"])
+    ).group_by(*keyed, row_period)
+    counts = pd.DataFrame(
+        conn.execute(present).all(), columns=["key", "period", "attendance", "men"]
+    )
     columns = ["period", "key", "sessions", "attendance", "men", "average_attendance"]
     if sessions.empty:
         return pd.DataFrame(columns=columns)
+    if by in ("network", "group"):
+        table = Network if by == "network" else Group
+        names = dict(conn.execute(select(table.id, table.name)).all())
+        sessions["key"] = sessions["key"].map(names)
+        counts["key"] = counts["key"].map(names)
+    else:
+        sessions["key"] = counts["key"] = "All"
     sessions["period"] = bucket_start(pd.to_datetime(sessions.pop("day")), f.grain)
-    frame = sessions.groupby(names, as_index=False, sort=False)["sessions"].sum()
+    frame = sessions.groupby(["period", "key"], as_index=False, sort=False)["sessions"].sum()
     counts["period"] = pd.to_datetime(counts["period"])
-    frame = frame.merge(counts, on=names, how="left").fillna({"attendance": 0, "men": 0})
-    if key is None:
-        frame["key"] = "All"
+    frame = frame.merge(counts, on=["period", "key"], how="left").fillna(
+        {"attendance": 0, "men": 0}
+    )
     frame[["attendance", "men"]] = frame[["attendance", "men"]].astype(int)
     frame["average_attendance"] = frame["attendance"] / frame["sessions"]
     return frame[columns].sort_values(["key", "period"]).reset_index(drop=True)
