@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -42,8 +44,29 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
-# At most this many of one view's queries at once (the pool holds 5 + 5 connections).
+# Threads that run the parts of views (`concurrently`), shared by the process's requests: at
+# most this many parts at once (the PostgreSQL pool holds 5 + 5 connections; a request's own
+# connection and the background warming's come on top).
 MAX_CONCURRENT = 4
+_parts: ThreadPoolExecutor | None = None
+_in_part = threading.local()
+
+
+def _part_threads() -> ThreadPoolExecutor:
+    """The process's threads for parts, started on first use (so never in gunicorn's master
+    before it forks: threads do not survive a fork)."""
+    global _parts
+    if _parts is None:
+        _parts = ThreadPoolExecutor(max_workers=MAX_CONCURRENT, thread_name_prefix="part")
+    return _parts
+
+
+def _forget_part_threads() -> None:
+    global _parts
+    _parts = None
+
+
+os.register_at_fork(after_in_child=_forget_part_threads)
 
 
 @contextmanager
@@ -57,24 +80,33 @@ def reading(engine: Engine) -> Iterator[Connection]:
 def concurrently(conn: Connection, *calls: tuple[Callable, ...]) -> list:
     """[function(connection, *args) for each (function, *args)], the calls at the same time.
 
-    The independent parts of one view (its outputs, survey pairs, men followed), each on a
-    connection of its own, so the database works on them in parallel (Python waits outside
-    its lock meanwhile). Only for a connection opened by `reading`; in turn on `conn` for
-    any other (it may hold rows that others cannot see yet) or SQLite in memory (one
-    connection)."""
+    The independent parts of one view (its outputs, survey pairs, men followed): the first on
+    `conn` in this thread, the others each on a connection of its own in the process's part
+    threads, so the database works on them in parallel (Python waits outside its lock
+    meanwhile). Only for a connection opened by `reading`; in turn on `conn` for any other
+    (it may hold rows that others cannot see yet), for SQLite in memory (one connection), and
+    inside a part (a part never waits for another part: the threads cannot all be waiting)."""
     url = conn.engine.url
     in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
     reads_only = conn.get_execution_options().get("concurrent_reads", False)
-    if len(calls) < 2 or in_memory or not reads_only:
+    if len(calls) < 2 or in_memory or not reads_only or getattr(_in_part, "yes", False):
         return [function(conn, *args) for function, *args in calls]
 
-    def run(call: tuple) -> object:
-        function, *args = call
-        with conn.engine.connect() as own:
-            return function(own, *args)
+    def run(function: Callable, *args) -> object:
+        _in_part.yes = True
+        try:
+            with conn.engine.connect() as own:
+                return function(own, *args)
+        finally:
+            _in_part.yes = False
 
-    with ThreadPoolExecutor(max_workers=min(len(calls), MAX_CONCURRENT)) as pool:
-        return list(pool.map(run, calls))
+    (first, *first_args), *others = calls
+    started = [_part_threads().submit(run, *call) for call in others]
+    try:
+        here = first(conn, *first_args)
+    finally:  # an error here still waits for the parts: they hold connections
+        wait(started)
+    return [here, *(future.result() for future in started)]
 
 
 def check_connection(engine: Engine) -> None:

@@ -112,32 +112,59 @@ def instruments(conn: Connection) -> list[dict]:
 def impact_raw(conn: Connection, f: Filters, completion_threshold: float = 0.7) -> dict:
     """Exact figures per network and combined, with the cell keys of their counts of men
     (nothing hidden: never send as is)."""
-    names = column_names(conn, f)
-    columns = columns_of(names)
+    return _impact_periods(conn, [f], completion_threshold)[0]
+
+
+def _impact_periods(
+    conn: Connection, periods: list[Filters], completion_threshold: float
+) -> list[dict]:
+    """impact_raw of each selection in `periods`: every column's outputs from one scan of
+    the attendance, its completion from one list of the places ended (a network's column:
+    its rows), each instrument's pairs once; the scans of all the periods at the same time."""
+    names = column_names(conn, periods[0])
     specs = instruments(conn)
-    # Every column's outputs from one scan of the attendance, its completion from one list of
-    # the places ended (a network's column: its rows), each instrument's pairs once; the
-    # scans at the same time.
-    (by_network, combined), ended, *every_pairs = concurrently(
-        conn,
-        (metrics.outputs_by_network, f, names),
-        (metrics.completion, f, completion_threshold),
-        *((metrics.matched_pairs, f, spec["id"], False) for spec in specs),
-    )
+    calls = [
+        call
+        for f in periods
+        for call in (
+            (metrics.outputs_by_network, f, names),
+            (metrics.completion, f, completion_threshold),
+            *((metrics.matched_pairs, f, spec["id"], False) for spec in specs),
+        )
+    ]
+    parts = concurrently(conn, *calls)
+    sd_refs = {spec["id"]: metrics.reference_sd(conn, spec["id"]) for spec in specs}
+    width = 2 + len(specs)
+    return [
+        _impact_record(conn, f, names, specs, sd_refs, parts[i * width : (i + 1) * width])
+        for i, f in enumerate(periods)
+    ]
+
+
+def _impact_record(
+    conn: Connection,
+    f: Filters,
+    names: list[str],
+    specs: list[dict],
+    sd_refs: dict,
+    parts: list,
+) -> dict:
+    """impact_raw's record of one period from its parts (outputs, completion, pairs)."""
+    (by_network, combined), ended, *every_pairs = parts
+    columns = columns_of(names)
     outputs = {
         c: output_record(
             conn,
             narrowed(f, c),
-            completion_threshold,
-            combined if c == COMBINED else by_network[c],
-            ended if c == COMBINED else ended[ended["network"] == c],
+            figures=combined if c == COMBINED else by_network[c],
+            completion=ended if c == COMBINED else ended[ended["network"] == c],
         )
         for c in columns
     }
     outcomes = {}
     for spec, pairs in zip(specs, every_pairs, strict=True):
         # One reference SD per instrument for every column (SPEC §3).
-        sd_ref = metrics.reference_sd(conn, spec["id"])
+        sd_ref = sd_refs[spec["id"]]
         outcomes[spec["id"]] = {}
         for column in columns:
             part = pairs if column == COMBINED else pairs[pairs["network"] == column]
@@ -158,10 +185,8 @@ def period_figures(conn: Connection, f: Filters, completion_threshold: float = 0
     user's scope (exact: the service caches it; the gate is applied after)."""
     start, end = previous_period(f.start, f.end)
     before = replace(f, start=start, end=end, preset=None)
-    return {
-        "current": impact_raw(conn, f, completion_threshold),
-        "previous": impact_raw(conn, before, completion_threshold),
-    }
+    current, previous = _impact_periods(conn, [f, before], completion_threshold)
+    return {"current": current, "previous": previous}
 
 
 # --- Through the gate: networks side by side with their total ---

@@ -43,35 +43,53 @@ class SurvivalCurve:
         return sum(1 for d in self.durations if d >= weeks)
 
 
+# The 95% interval's z (lifelines' default alpha 0.05): scipy's norm.ppf(0.975), as lifelines.
+_KM_Z = float(scipy_stats.norm.ppf(0.975))
+
+
 def kaplan_meier(
     durations_weeks: Sequence[float], lapsed: Sequence[bool], label: str = ""
 ) -> SurvivalCurve:
-    """Kaplan-Meier fit (lifelines) of membership durations; `lapsed` False means censored."""
-    from lifelines import KaplanMeierFitter
+    """Kaplan-Meier fit of membership durations; `lapsed` False means censored.
 
-    durations = [float(d) for d in durations_weeks]
-    events = [int(bool(e)) for e in lapsed]
-    if not durations:
+    lifelines' KaplanMeierFitter computed in numpy, step for step the same arithmetic (the
+    estimate as exp of the summed log(1 - d/n), the exponential Greenwood interval): the same
+    floats (tests/test_stats.py fits both), without its pandas tables — a tenth of the cost,
+    which at 30x all time (96,000 men, three curves per view) was 0.3 s of a request."""
+    durations = np.asarray(durations_weeks, dtype=float)
+    events = np.asarray(lapsed, dtype=bool)
+    n = int(durations.size)
+    if not n:
         return SurvivalCurve(label, 0, [], [], [], [], [], [], [])
-    kmf = KaplanMeierFitter()
-    kmf.fit(durations, event_observed=events, label=label or "all")
-    sf = kmf.survival_function_
-    ci = kmf.confidence_interval_survival_function_
-    times = [float(t) for t in sf.index]
-    table = kmf.event_table
-    at_risk = [int(n) for n in table["at_risk"].reindex(sf.index, fill_value=0)]
-    low = ci.iloc[:, 0].fillna(0).tolist()
-    high = ci.iloc[:, 1].fillna(1).tolist()
+    times, inverse = np.unique(durations, return_inverse=True)
+    removed = np.bincount(inverse, minlength=times.size).astype(float)
+    observed = np.bincount(inverse, weights=events, minlength=times.size)
+    if times[0] > 0:  # the table starts at 0, when every man joined
+        times = np.concatenate(([0.0], times))
+        removed = np.concatenate(([0.0], removed))
+        observed = np.concatenate(([0.0], observed))
+    at_risk = n - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_estimate = np.cumsum(np.log(at_risk - observed) - np.log(at_risk))
+        whole = at_risk.astype("uint64")
+        variance = observed / (whole * (whole - observed))
+        variance[variance == np.inf] = 0
+        greenwood = np.cumsum(variance)
+        survival = np.exp(log_estimate)
+        v = np.log(survival)
+        spread = _KM_Z * np.sqrt(greenwood) / v
+        low = np.exp(-np.exp(np.log(-v) - spread))
+        high = np.exp(-np.exp(np.log(-v) + spread))
     return SurvivalCurve(
         label,
-        len(durations),
-        times,
-        [float(s) for s in sf.iloc[:, 0]],
-        [float(v) for v in low],
-        [float(v) for v in high],
-        at_risk,
-        durations,
-        events,
+        n,
+        times.tolist(),
+        survival.tolist(),
+        np.where(np.isnan(low), 1.0, low).tolist(),  # S = 1: no interval (lifelines: 1)
+        np.where(np.isnan(high), 1.0, high).tolist(),
+        at_risk.astype(int).tolist(),
+        durations.tolist(),
+        events.astype(int).tolist(),
     )
 
 

@@ -22,8 +22,33 @@ def test_a_reading_connection_runs_each_part_on_a_connection_of_its_own(engine):
     with reading(engine) as conn:
         parts = concurrently(conn, (where_run, "a"), (where_run, "b"), (where_run, "c"))
     assert [label for label, _, _ in parts] == ["a", "b", "c"]  # in the order asked
-    assert all(thread != threading.get_ident() for _, thread, _ in parts)
-    assert all(connection != id(conn) for _, _, connection in parts)
+    # The first here on the reading connection, the others in threads on their own.
+    assert parts[0][1:] == (threading.get_ident(), id(conn))
+    assert all(thread != threading.get_ident() for _, thread, _ in parts[1:])
+    assert len({connection for _, _, connection in parts}) == 3
+
+
+def nested(conn, label: str) -> list:
+    return concurrently(conn, (where_run, label + "1"), (where_run, label + "2"))
+
+
+def failing(conn) -> None:
+    raise ValueError("a part failed")
+
+
+def test_a_part_runs_its_own_parts_in_turn_and_a_failure_reaches_the_view(engine):
+    with reading(engine) as conn:
+        here, there = concurrently(conn, (nested, "a"), (nested, "b"))
+        # In the view's thread the parts spread again; inside a part they run in turn (a
+        # part never waits for a part: the shared threads cannot all be waiting).
+        assert here[0][1] == threading.get_ident() and here[1][1] != threading.get_ident()
+        assert there[0][1:] == there[1][1:]
+        try:
+            concurrently(conn, (where_run, "a"), (failing,))
+        except ValueError as error:
+            assert str(error) == "a part failed"
+        else:
+            raise AssertionError("the part's error was lost")
 
 
 def test_any_other_connection_runs_the_parts_in_turn_and_sees_its_own_writes(engine):

@@ -107,3 +107,36 @@ def test_paired_change_with_a_reference_sd():
     # Without any reference SD (NaN) no reliable change is given.
     none = paired_change([9, 8], [5, 3], 0.72, False, reference_sd=float("nan"))
     assert none["share_improved"] is None and none["mean_change"] == pytest.approx(-4.5)
+
+
+def lifelines_curve(durations, lapsed):
+    """The fit as lifelines computes it (what kaplan_meier computed until it did so in numpy)."""
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter().fit([float(d) for d in durations], event_observed=lapsed)
+    sf, ci = kmf.survival_function_, kmf.confidence_interval_survival_function_
+    table = kmf.event_table["at_risk"].reindex(sf.index, fill_value=0)
+    return (
+        [float(t) for t in sf.index],
+        [float(s) for s in sf.iloc[:, 0]],
+        [float(v) for v in ci.iloc[:, 0].fillna(0)],
+        [float(v) for v in ci.iloc[:, 1].fillna(1)],
+        [int(n) for n in table],
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_kaplan_meier_gives_lifelines_floats(seed):
+    # Ties, zeros, censoring at event times, everyone lapsing at the end, all censored: the
+    # same floats to the last bit, so no figure moves.
+    import random
+
+    rng = random.Random(seed)
+    size = rng.choice([1, 2, 5, 40, 300])
+    pool = [0, 0.5, 1, 1 / 7, 3, 12, 12, 20, 40.142857] if seed % 2 else [1, 2, 3]
+    durations = [rng.choice(pool) for _ in range(size)]
+    share = [0.0, 0.3, 0.6, 1.0][seed % 4]
+    lapsed = [rng.random() < share for _ in durations]
+    curve = kaplan_meier(durations, lapsed)
+    expected = lifelines_curve(durations, lapsed)
+    assert (curve.times, curve.survival, curve.ci_low, curve.ci_high, curve.at_risk) == expected
