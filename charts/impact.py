@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from charts.style import color_for, styled, subplots
+from charts.style import axis_suffix, color_for, figure_of, styled_layout, subplots_layout
 from dashboard import catalogue
 from dashboard.report_format import COMBINED, cell, change_format, section
 
@@ -24,31 +24,35 @@ def outputs_chart(figures: dict, height: int = 480) -> go.Figure:
     keys = ["sessions_held", "men_reached", "new_members", "attendance_hours"]
     part = section(figures, "outputs")
     labels = {x["key"]: x["label"] for x in part["figures"]}
-    fig = subplots(2, 2, [labels[k] for k in keys], horizontal_spacing=0.08, vertical_spacing=0.16)
+    layout = subplots_layout(
+        2, 2, [labels[k] for k in keys], horizontal_spacing=0.08, vertical_spacing=0.16
+    )
     columns = figures["columns"]
+    data = []
     for index, key in enumerate(keys):
-        row, col = index // 2 + 1, index % 2 + 1
+        axes = axis_suffix(index // 2 + 1, index % 2 + 1, 2)
         for period, color, name in (
             ("previous", PREVIOUS_COLOR, figures["previous"]["label"]),
             ("current", CURRENT_COLOR, figures["period"]["label"]),
         ):
             texts = [cell(figures, "outputs", c, key, period)[0] for c in columns]
             values = [part[period].get(c, {}).get(key) for c in columns]
-            fig.add_trace(
-                go.Bar(
+            data.append(
+                dict(
+                    type="bar",
                     x=columns,
                     y=[v or 0 for v in values],
                     name=name,
-                    marker_color=color,
+                    marker=dict(color=color),
                     text=texts,
                     textposition="outside",
                     cliponaxis=False,
                     showlegend=index == 0,
                     legendgroup=period,
                     hovertemplate=f"{name} · %{{x}}: %{{text}}<extra>{labels[key]}</extra>",
-                ),
-                row=row,
-                col=col,
+                    xaxis=f"x{axes}",
+                    yaxis=f"y{axes}",
+                )
             )
         top = max(
             [
@@ -58,12 +62,14 @@ def outputs_chart(figures: dict, height: int = 480) -> go.Figure:
             ]
             + [1]
         )
-        fig.update_yaxes(range=[0, top * 1.25], showticklabels=False, row=row, col=col)
-    fig.update_layout(barmode="group", bargap=0.3)
-    styled(fig, height=height)
-    fig.update_annotations(font_size=15)
-    fig.update_layout(margin=dict(t=80, b=30), legend=dict(y=1.1))
-    return fig
+        layout[f"yaxis{axes}"].update(range=[0, top * 1.25], showticklabels=False)
+    layout.update(barmode="group", bargap=0.3)
+    styled_layout(layout, height=height)
+    for annotation in layout["annotations"]:
+        annotation.setdefault("font", {})["size"] = 15
+    layout["margin"].update(t=80, b=30)
+    layout["legend"]["y"] = 1.1
+    return figure_of(data, layout)
 
 
 def change_chart(figures: dict, height: int | None = None) -> go.Figure | None:
@@ -77,72 +83,69 @@ def change_chart(figures: dict, height: int | None = None) -> go.Figure | None:
     panel = 40 + 34 * len(columns)  # px: a row per column, room for the marks' numbers
     gap = 70  # px between panels: the next panel's title and this one's axis
     height = height or 80 + len(parts) * panel + (len(parts) - 1) * gap + 50
-    fig = subplots(
+    layout = subplots_layout(
         len(parts),
         1,
         [f"{p['title']}<br><sup>{p['direction']}</sup>" for p in parts],
         vertical_spacing=gap / height,
     )
+    data = []
     for index, part in enumerate(parts, start=1):
+        axes = axis_suffix(index, 1, 1)
+        on_axes = dict(xaxis=f"x{axes}", yaxis=f"y{axes}")
         for i, column in enumerate(columns):
             values = part["current"].get(column, {})
             mean = values.get("mean_change")
             text = cell(figures, part["id"], column, "mean_change")[0]
             if mean is None:
-                fig.add_trace(
-                    go.Scatter(
+                hidden = part["notes"]["current"].get(column)
+                data.append(
+                    dict(
+                        type="scatter",
                         x=[0],
                         y=[column],
                         mode="text",
-                        text=["hidden" if part["notes"]["current"].get(column) else "no pairs"],
+                        text=["hidden" if hidden else "no pairs"],
                         textposition="middle right",
                         showlegend=False,
                         hoverinfo="skip",
-                    ),
-                    row=index,
-                    col=1,
+                        **on_axes,
+                    )
                 )
                 continue
             low, high = values.get("ci_low"), values.get("ci_high")
-            error = (
-                dict(
+            mark = dict(
+                type="scatter",
+                x=[mean],
+                y=[column],
+                mode="markers+text",
+                text=[change_format(figures, mean)],
+                textposition="top center",
+                marker=dict(size=12, color=network_color(column, i)),
+                showlegend=False,
+                hovertemplate=f"{column}: {text}<extra>{part['title']}</extra>",
+                **on_axes,
+            )
+            if low is not None:
+                mark["error_x"] = dict(
                     type="data",
                     symmetric=False,
                     array=[(high or mean) - mean],
-                    arrayminus=[mean - (low if low is not None else mean)],
+                    arrayminus=[mean - low],
                     width=6,
                     thickness=2,
                 )
-                if low is not None
-                else None
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=[mean],
-                    y=[column],
-                    mode="markers+text",
-                    text=[change_format(figures, mean)],
-                    textposition="top center",
-                    error_x=error,
-                    marker=dict(size=12, color=network_color(column, i)),
-                    showlegend=False,
-                    hovertemplate=f"{column}: {text}<extra>{part['title']}</extra>",
-                ),
-                row=index,
-                col=1,
-            )
-        fig.update_yaxes(
+            data.append(mark)
+        layout[f"yaxis{axes}"].update(
             categoryorder="array",
             categoryarray=columns,
             range=[len(columns) - 0.5, -0.9],
             automargin=True,
-            row=index,
-            col=1,
         )
-        fig.update_xaxes(zeroline=False, automargin=True, row=index, col=1)
-    fig.update_xaxes(title_text="change in score", row=len(parts), col=1)
-    # "No change" lines, one per panel (add_vline per subplot costs ten times as much).
-    zero = [
+        layout[f"xaxis{axes}"].update(zeroline=False, automargin=True)
+    layout[f"xaxis{axis_suffix(len(parts), 1, 1)}"]["title"] = dict(text="change in score")
+    # "No change" lines, one per panel.
+    layout["shapes"] = [
         dict(
             type="line",
             x0=0,
@@ -155,11 +158,11 @@ def change_chart(figures: dict, height: int | None = None) -> go.Figure | None:
         )
         for i in range(1, len(parts) + 1)
     ]
-    fig.update_layout(shapes=zero)
-    styled(fig, height=height)
-    fig.update_annotations(font_size=14)
-    fig.update_layout(margin=dict(t=60))
-    return fig
+    styled_layout(layout, height=height)
+    for annotation in layout["annotations"]:
+        annotation.setdefault("font", {})["size"] = 14
+    layout["margin"]["t"] = 60
+    return figure_of(data, layout)
 
 
 def shares_chart(figures: dict, height: int | None = None) -> go.Figure | None:
@@ -178,7 +181,8 @@ def shares_chart(figures: dict, height: int | None = None) -> go.Figure | None:
                     part["notes"]["current"].get(column, {}).get("share_improved"),
                 )
             )
-    fig = go.Figure()
+    labels = [label for label, _, _ in rows]
+    data = []
     for key, color in (
         ("share_improved", IMPROVED),
         ("share_unchanged", UNCHANGED),
@@ -186,41 +190,49 @@ def shares_chart(figures: dict, height: int | None = None) -> go.Figure | None:
     ):
         name = catalogue.label(key)
         xs = [(v.get(key) or 0) * 100 for _, v, _ in rows]
-        fig.add_trace(
-            go.Bar(
-                y=[label for label, _, _ in rows],
+        data.append(
+            dict(
+                type="bar",
+                y=labels,
                 x=xs,
                 name=name,
                 orientation="h",
-                marker_color=color,
+                marker=dict(color=color),
                 text=[f"{x:.0f}%" if x >= 6 else "" for x in xs],
                 textposition="inside",
                 insidetextanchor="middle",
                 hovertemplate="%{y}: %{x:.0f}%<extra>" + name + "</extra>",
             )
         )
-    for label, values, note in rows:
-        if values.get("share_improved") is None:
-            fig.add_annotation(
-                x=1,
-                y=label,
-                xanchor="left",
-                showarrow=False,
-                text=f"hidden: {note}" if note else "no pairs",
-            )
-    fig.update_layout(barmode="stack", legend_traceorder="normal")
-    # A short title: centred under a phone's narrow bars, a long one ran off the chart.
-    fig.update_xaxes(range=[0, 100], ticksuffix="%", title="% of pairs")
-    # Instrument over column, on two lines: on one, a phone's screen cut them off.
-    labels = [label for label, _, _ in rows]
-    fig.update_yaxes(
-        autorange="reversed",
-        automargin=True,
-        tickmode="array",
-        tickvals=labels,
-        ticktext=[label.replace(" · ", "<br>") for label in labels],
+    notes = [
+        dict(
+            x=1,
+            y=label,
+            xanchor="left",
+            showarrow=False,
+            text=f"hidden: {note}" if note else "no pairs",
+        )
+        for label, values, note in rows
+        if values.get("share_improved") is None
+    ]
+    layout = dict(
+        barmode="stack",
+        legend=dict(traceorder="normal"),
+        # A short title: centred under a phone's narrow bars, a long one ran off the chart.
+        xaxis=dict(range=[0, 100], ticksuffix="%", title=dict(text="% of pairs")),
+        # Instrument over column, on two lines: on one, a phone's screen cut them off.
+        yaxis=dict(
+            autorange="reversed",
+            automargin=True,
+            tickmode="array",
+            tickvals=labels,
+            ticktext=[label.replace(" · ", "<br>") for label in labels],
+        ),
     )
-    return styled(fig, height=height or 110 + 40 * len(rows))
+    if notes:
+        layout["annotations"] = notes
+    styled_layout(layout, height=height or 110 + 40 * len(rows))
+    return figure_of(data, layout)
 
 
 def impact_charts(figures: dict) -> list[tuple[str, go.Figure]]:

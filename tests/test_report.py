@@ -515,6 +515,20 @@ def test_outputs_chart_draws_what_the_table_shows(small, engine, database_url, n
     ]
 
 
+def test_the_charts_written_as_dicts_pass_plotlys_checks(small, engine, settings):
+    # charts/impact.py writes its figures as plain dicts taken as they are (figure_of): here
+    # plotly checks every property, so a misspelt one fails rather than being drawn as nothing.
+    import plotly.graph_objects as go
+
+    for scope in (FULL_SCOPE, FUNDER):
+        figures = report.impact_figures(engine, scope, FY, settings)
+        charts = report.impact_charts(figures)
+        assert len(charts) == 3
+        for _, fig in charts:
+            checked = go.Figure(fig.to_plotly_json())  # raises ValueError on a bad property
+            assert checked.to_plotly_json() == fig.to_plotly_json()
+
+
 def test_a_server_without_charts_still_gets_the_tables(small, engine, settings, monkeypatch):
     from dashboard import report_write
 
