@@ -253,15 +253,16 @@ def split_period(start: dt.date, end: dt.date, coarsest: str = "year") -> Period
     return PeriodSplit(tuple(runs), tuple(days))
 
 
-def attendance_rows(f: Filters, coarsest: str = "year"):
+def attendance_rows(f: Filters, coarsest: str = "year", keyed: bool = True):
     """The attendance of held sessions in the selection, as a subquery of rows (network_id,
     group_id, member_id, record_key, day, presents, excused, recorded, minutes): summary rows
     for the period's whole fiscal years, quarters and months (dashboard/derived.py keeps
     them), raw rows for the days at its edges. Sums over them equal sums over the raw
     attendance; `day` is the row's date or its unit's start. `coarsest` "quarter" or "month"
-    leaves out the coarser rows (a series by quarter or month), "day" every summary row."""
+    leaves out the coarser rows (a series by quarter or month), "day" every summary row.
+    `keyed` False leaves out record_key: the edge days' rows then need no member look-up."""
     split = split_period(f.start, f.end, coarsest)
-    parts = [_summary_rows(f, span, first, last) for span, first, last in split.runs]
+    parts = [_summary_rows(f, span, first, last, keyed) for span, first, last in split.runs]
     present = Attendance.status == "present"
     for first, last in split.days:
         part = (
@@ -269,7 +270,7 @@ def attendance_rows(f: Filters, coarsest: str = "year"):
                 Group.network_id,
                 GroupSession.group_id,
                 Attendance.member_id,
-                Member.record_key,
+                *((Member.record_key,) if keyed else ()),
                 GroupSession.date.label("day"),
                 case((present, 1), else_=0).label("presents"),
                 case((Attendance.status == "excused", 1), else_=0).label("excused"),
@@ -279,29 +280,30 @@ def attendance_rows(f: Filters, coarsest: str = "year"):
             .select_from(Attendance)
             .join(GroupSession, GroupSession.id == Attendance.session_id)
             .join(Group, Group.id == GroupSession.group_id)
-            .join(Member, Member.id == Attendance.member_id)
             .where(
                 GroupSession.cancelled.is_(False),
                 GroupSession.date >= first,
                 GroupSession.date <= last,
             )
         )
+        if keyed or has_member_filter(f):
+            part = part.join(Member, Member.id == Attendance.member_id)
         if f.networks:
             part = part.join(Network, Network.id == Group.network_id)
         parts.append(part.where(*group_conditions(f), *member_conditions(f)))
     if not parts:  # an empty period: no rows, the same columns
-        parts.append(_summary_rows(f, "month", f.start, f.end).where(false()))
+        parts.append(_summary_rows(f, "month", f.start, f.end, keyed).where(false()))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("attendance_rows")
 
 
-def _summary_rows(f: Filters, span: str, first: dt.date, last: dt.date):
+def _summary_rows(f: Filters, span: str, first: dt.date, last: dt.date, keyed: bool = True):
     """The summary rows of one run of whole units, narrowed to the selection."""
     s = AttendanceSummary
     query = select(
         s.network_id,
         s.group_id,
         s.member_id,
-        s.record_key,
+        *((s.record_key,) if keyed else ()),
         s.period_start.label("day"),
         s.presents,
         s.excused,

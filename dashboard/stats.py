@@ -94,21 +94,41 @@ def kaplan_meier(
 
 
 def logrank(curves: Sequence[SurvivalCurve]) -> dict | None:
-    """Log-rank test across two or more curves; None when fewer than two have members."""
-    from lifelines.statistics import multivariate_logrank_test
+    """Log-rank test across two or more curves; None when fewer than two have members.
 
+    lifelines' multivariate_logrank_test computed in numpy, the same steps (observed minus
+    expected events per curve, their covariance, the pseudo-inverse of all but the last
+    curve's block): its statistic to 1e-9 (tests/test_stats.py) without its table per curve
+    joined in pandas, which took 0.1 s for two curves of 3,700 men and minutes for 1,200."""
     usable = [c for c in curves if c.n > 0]
     if len(usable) < 2:
         return None
-    durations, events, labels = [], [], []
-    for curve in usable:
-        durations += curve.durations
-        events += curve.events
-        labels += [curve.label] * curve.n
-    result = multivariate_logrank_test(durations, labels, events)
+    durations = np.concatenate([np.asarray(c.durations, dtype=float) for c in usable])
+    events = np.concatenate([np.asarray(c.events, dtype=float) for c in usable])
+    curve = np.repeat(np.arange(len(usable)), [c.n for c in usable])
+    times, at_time = np.unique(durations, return_inverse=True)
+    removed = np.zeros((times.size, len(usable)))
+    observed = np.zeros((times.size, len(usable)))
+    np.add.at(removed, (at_time, curve), 1.0)
+    np.add.at(observed, (at_time, curve), events)
+    # Men at risk just before each time, per curve and in all; events at each time.
+    at_risk = removed.sum(axis=0) - np.vstack([np.zeros(len(usable)), removed.cumsum(axis=0)[:-1]])
+    everyone = at_risk.sum(axis=1)
+    deaths = observed.sum(axis=1)
+    expected = at_risk * (deaths / everyone)[:, None]
+    difference = observed.sum(axis=0) - expected.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ties = (everyone - deaths) / (everyone - 1)
+    ties[~np.isfinite(ties)] = 1
+    spread = np.sqrt(ties * deaths / everyone**2)[:, None] * np.hstack([at_risk, everyone[:, None]])
+    covariance = -(spread.T @ spread)
+    diagonal = np.arange(len(usable))
+    covariance[diagonal, diagonal] -= covariance[-1, diagonal]
+    head = difference[:-1]
+    statistic = float(head @ np.linalg.pinv(covariance[:-2, :-2]) @ head)
     return {
-        "statistic": float(result.test_statistic),
-        "p_value": float(result.p_value),
+        "statistic": statistic,
+        "p_value": float(scipy_stats.chi2.sf(statistic, len(usable) - 1)),
         "df": len(usable) - 1,
         "groups": [c.label for c in usable],
     }

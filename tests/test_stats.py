@@ -140,3 +140,32 @@ def test_kaplan_meier_gives_lifelines_floats(seed):
     curve = kaplan_meier(durations, lapsed)
     expected = lifelines_curve(durations, lapsed)
     assert (curve.times, curve.survival, curve.ci_low, curve.ci_high, curve.at_risk) == expected
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_logrank_gives_lifelines_statistic(seed):
+    import random
+
+    from lifelines.statistics import multivariate_logrank_test
+
+    from dashboard.stats import logrank
+
+    rng = random.Random(seed)
+    curves = []
+    for index in range(rng.choice([2, 2, 3, 5, 8])):
+        size = rng.choice([1, 4, 30, 200])
+        times = [0, 1, 2, 3.5, 7, 12, 26, 40]
+        durations = [rng.choice(times) * (1 + index % 2) for _ in range(size)]
+        lapsed = [rng.random() < 0.5 for _ in durations]
+        curves.append(kaplan_meier(durations, lapsed, label=f"group {index}"))
+    durations = [d for c in curves for d in c.durations]
+    labels = [c.label for c in curves for _ in range(c.n)]
+    events = [e for c in curves for e in c.events]
+    expected = multivariate_logrank_test(durations, labels, events)
+    result = logrank(curves)
+    assert result["statistic"] == pytest.approx(float(expected.test_statistic), rel=1e-9, abs=1e-12)
+    assert result["p_value"] == pytest.approx(float(expected.p_value), rel=1e-9, abs=1e-12)
+    assert result["df"] == len(curves) - 1 and result["groups"] == [c.label for c in curves]
+    assert logrank_in_words(result) == logrank_in_words(
+        {**result, "statistic": float(expected.test_statistic), "p_value": float(expected.p_value)}
+    )
