@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import html
 
-from charts.style import SEQUENTIAL_SCALE, color_for, styled
+from charts.style import SEQUENTIAL_SCALE, color_for, figure_of, styled, styled_layout
 from dashboard.stats import SurvivalCurve
 
 # The weeks the x axis marks, then every 26 weeks after a year.
@@ -25,43 +25,38 @@ def rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _band(curve: SurvivalCurve, y: Sequence[float], key: list, **fill) -> dict:
+    """One edge of a curve's 95% band: an invisible line, the band filled between the two."""
+    return dict(
+        type="scatter",
+        x=curve.times,
+        y=y,
+        mode="lines",
+        line=dict(width=0, shape="hv"),
+        **fill,
+        legendgroup=curve.label,
+        showlegend=False,
+        hoverinfo="skip",
+        customdata=key,
+    )
+
+
 def survival_figure(curves: Sequence[SurvivalCurve], by: str, bands: bool) -> go.Figure:
     """Kaplan-Meier curves (already cut where the gate stops them), each with its 95% band
     when `bands`; a point's customdata is [by, label, ci low, ci high] for the cross-filter."""
-    fig = go.Figure()
+    data = []
     longest = 0.0
     for index, curve in enumerate(curves):
         colour = color_for(curve.label, index)
         key = [[by, curve.label]] * len(curve.times)
         if bands:
-            fig.add_trace(
-                go.Scatter(
-                    x=curve.times,
-                    y=curve.ci_high,
-                    mode="lines",
-                    line=dict(width=0, shape="hv"),
-                    legendgroup=curve.label,
-                    showlegend=False,
-                    hoverinfo="skip",
-                    customdata=key,
-                )
+            data.append(_band(curve, curve.ci_high, key))
+            data.append(
+                _band(curve, curve.ci_low, key, fill="tonexty", fillcolor=rgba(colour, BAND_ALPHA))
             )
-            fig.add_trace(
-                go.Scatter(
-                    x=curve.times,
-                    y=curve.ci_low,
-                    mode="lines",
-                    line=dict(width=0, shape="hv"),
-                    fill="tonexty",
-                    fillcolor=rgba(colour, BAND_ALPHA),
-                    legendgroup=curve.label,
-                    showlegend=False,
-                    hoverinfo="skip",
-                    customdata=key,
-                )
-            )
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            dict(
+                type="scatter",
                 x=curve.times,
                 y=curve.survival,
                 mode="lines",
@@ -82,15 +77,18 @@ def survival_figure(curves: Sequence[SurvivalCurve], by: str, bands: bool) -> go
         longest = max(longest, max(curve.times, default=0))
     ticks = [t for t in AXIS_WEEKS if t <= max(longest, 4)]
     ticks += list(range(78, int(longest) + 1, 26))
-    fig.update_xaxes(
-        title="Weeks since first session",
-        tickvals=ticks,
-        rangemode="tozero",
-        range=[0, max(longest, 4) * 1.02],
+    layout = dict(
+        xaxis=dict(
+            title=dict(text="Weeks since first session"),
+            tickvals=ticks,
+            rangemode="tozero",
+            range=[0, max(longest, 4) * 1.02],
+        ),
+        yaxis=dict(title=dict(text="Still coming"), tickformat=".0%", range=[0, 1.02]),
     )
-    fig.update_yaxes(title="Still coming", tickformat=".0%", range=[0, 1.02])
     # By group the legend takes a line per two curves.
-    return styled(fig, height=420 + (24 * ((len(curves) + 1) // 2) if by == "group" else 0))
+    styled_layout(layout, height=420 + (24 * ((len(curves) + 1) // 2) if by == "group" else 0))
+    return figure_of(data, layout)
 
 
 def at_risk_table(frame: pd.DataFrame, weeks: Sequence[int]) -> dbc.Table:
@@ -199,6 +197,7 @@ def cohort_heatmap(
     unit = "Quarters" if quarter else "Months"
     x, y = [str(o) for o in offsets], list(labels)
     common = dict(
+        type="heatmap",
         x=x,
         y=y,
         zmin=0,
@@ -208,19 +207,31 @@ def cohort_heatmap(
         texttemplate="%{text}",
         hovertemplate=(f"%{{y}}<br>{period} %{{x}} after joining: %{{customdata}}<extra></extra>"),
     )
-    fig = go.Figure(
-        go.Heatmap(
+    data = [
+        dict(
             z=z,
             text=text,
             customdata=hover,
             colorscale=SEQUENTIAL_SCALE,
-            colorbar=dict(title="Share", tickformat=".0%", thickness=12),
+            colorbar=dict(title=dict(text="Share"), tickformat=".0%", thickness=12),
             **common,
         )
+    ]
+    layout = dict(
+        xaxis=dict(
+            title=dict(
+                text=f"{unit} since joining (0 = the quarter joined)"
+                if quarter
+                else f"{unit} since joining (0 = the month of the first session)"
+            ),
+            side="bottom",
+            type="category",
+        ),
+        yaxis=dict(autorange="reversed", type="category"),
     )
     if outlines:
-        fig.add_trace(
-            go.Heatmap(
+        data.append(
+            dict(
                 z=so_far_z,
                 text=so_far_text,
                 customdata=so_far_hover,
@@ -233,33 +244,22 @@ def cohort_heatmap(
                 **common,
             )
         )
-        # Category axes place the n-th category at n: the cell spans n ± 0.5. One list, not
-        # add_shape per cell: each add_shape copies every shape before it.
-        fig.update_layout(
-            shapes=[
-                dict(
-                    type="rect",
-                    x0=column - 0.5,
-                    x1=column + 0.5,
-                    y0=row - 0.5,
-                    y1=row + 0.5,
-                    line=dict(color="#333333", width=1.5, dash="dot"),
-                    layer="above",
-                )
-                for row, column in outlines
-            ]
-        )
-    fig.update_xaxes(
-        title=f"{unit} since joining (0 = the quarter joined)"
-        if quarter
-        else f"{unit} since joining (0 = the month of the first session)",
-        side="bottom",
-        type="category",
-    )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig = styled(fig, height=max(300, 90 + 26 * len(labels)))
-    fig.update_layout(margin=dict(l=150, r=20, t=20, b=50))
-    return fig
+        # Category axes place the n-th category at n: the cell spans n ± 0.5.
+        layout["shapes"] = [
+            dict(
+                type="rect",
+                x0=column - 0.5,
+                x1=column + 0.5,
+                y0=row - 0.5,
+                y1=row + 0.5,
+                line=dict(color="#333333", width=1.5, dash="dot"),
+                layer="above",
+            )
+            for row, column in outlines
+        ]
+    styled_layout(layout, height=max(300, 90 + 26 * len(labels)))
+    layout["margin"] = dict(l=150, r=20, t=20, b=50)
+    return figure_of(data, layout)
 
 
 def completion_bars(

@@ -3,10 +3,16 @@ without a database or a server."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from callbacks.retention import gated_curve
+from charts.attendance import heatmap
 from charts.retention import (
     FUTURE,
     HIDDEN,
@@ -151,3 +157,46 @@ def test_completion_bars_draw_no_bar_for_a_withheld_rate():
     assert list(bar["x"]) == [0.75, 0] and list(bar["y"]) == ["A (n=12)", "B (n=<5)"]
     assert list(bar["text"]) == ["75%", "hidden: fewer than 5 men"]
     assert list(bar["customdata"])[0] == "75% of 16 places completed"
+
+
+def test_the_charts_written_as_dicts_pass_plotlys_checks():
+    # The attendance heatmap, the cohort heatmap and the survival curves are plain dicts taken
+    # as they are (charts.style.figure_of): here plotly checks every property, so a misspelt
+    # one fails rather than being drawn as nothing.
+    weeks = pd.date_range("2025-04-07", periods=10, freq="7D")
+    frame = pd.DataFrame(
+        {
+            "group": ["A"] * 10 + ["B"] * 5,
+            "week": list(weeks) + list(weeks[::2]),
+            "present": [7.0, np.nan, np.nan] + [8.0] * 7 + [6.0, 5.0, np.nan, 9.0, 12.0],
+            "cancelled": [False, True] + [False] * 10 + [True, False, False],
+            "hidden": [False, False, True] + [False] * 12,
+        }
+    )
+    lapsed = kaplan_meier([2, 3, 5, 9, 30, 80], [True] * 4 + [False] * 2, "Edmonton")
+    figures = [
+        heatmap(frame, ["B", "A", "C"], weeks, "fewer than 5 present (hidden)"),
+        cohort_heatmap(
+            ["2025-04 · 20 men", "2025-05 · 10 men", "2025-06 · <5 men"],
+            [0, 1, 2],
+            [[1.0, 0.5, 0.1], [1.0, 0.3, None], [None, None, None]],
+            [[SHOWN, SHOWN, PARTIAL], [SHOWN, PARTIAL, FUTURE], [HIDDEN, FUTURE, FUTURE]],
+            quarter=False,
+            hidden_hover="hidden: fewer than 5 men",
+        ),
+        survival_figure([CURVE, lapsed], "network", True),
+        survival_figure([CURVE, lapsed], "group", False),
+    ]
+    for fig in figures:
+        checked = go.Figure(fig.to_plotly_json())  # raises ValueError on a bad property
+        # Plotly's checks drop an empty object (the heatmap's y axis title): it draws nothing.
+        assert _pruned(json.loads(pio.to_json(checked))) == _pruned(json.loads(pio.to_json(fig)))
+
+
+def _pruned(value):
+    """A figure's JSON without its empty objects."""
+    if isinstance(value, dict):
+        return {k: _pruned(v) for k, v in value.items() if v != {}}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
