@@ -206,3 +206,20 @@ def empty_figure(message: str, height: int = 300) -> go.Figure:
 
 
 NO_SESSIONS = "No sessions match these filters"
+
+
+# --- Dict counterparts for charts/surveys.py (figure_of) -----------------------------------
+
+
+def shared_y_subplots_layout(
+    rows: int,
+    cols: int,
+    titles: list[str],
+    horizontal_spacing: float | None = None,
+    vertical_spacing: float | None = None,
+) -> dict:
+    """`subplots_layout` of subplots sharing their y axes (`subplots(shared_yaxes=True)`)."""
+    layout = copy.deepcopy(_grid(rows, cols, True, horizontal_spacing, vertical_spacing)["layout"])
+    for annotation, title in zip(layout["annotations"], titles, strict=True):
+        annotation["text"] = title
+    return layout

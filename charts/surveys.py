@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.style import ITEM_COLORS, color_for, styled, subplots
+from charts.style import (
+    ITEM_COLORS,
+    axis_suffix,
+    color_for,
+    figure_of,
+    shared_y_subplots_layout,
+    styled_layout,
+)
 from dashboard.catalogue import format_value, label
 from dashboard.wording import signed
 
@@ -34,6 +41,11 @@ MAX_FOREST_GROUPS = 30
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _vline(x: float, line: dict) -> dict:
+    """fig.add_vline's shape, as a dict (figure_of): the full height of the plot at x."""
+    return dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain", line=line)
 
 
 # --- Labels -------------------------------------------------------------------------------
@@ -107,7 +119,7 @@ def forest_rows(
 def forest_figure(rows: list[dict], higher_is_better: bool) -> go.Figure:
     """One marker with its CI per row; hidden rows keep their place, labelled, undrawn."""
     labels = [forest_label(r) for r in rows]
-    fig = go.Figure()
+    data = []
     for kind, size in (("all", 14), ("network", 13), ("group", 9)):
         part = [
             (text, r)
@@ -122,8 +134,9 @@ def forest_figure(rows: list[dict], higher_is_better: bool) -> go.Figure:
         minus = [
             (r["mean_change"] - r["ci_low"]) if r["ci_low"] is not None else 0 for _, r in part
         ]
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            dict(
+                type="scatter",
                 x=[r["mean_change"] for _, r in part],
                 y=[text for text, _ in part],
                 mode="markers",
@@ -148,13 +161,38 @@ def forest_figure(rows: list[dict], higher_is_better: bool) -> go.Figure:
             )
         )
     # Every row keeps its place on the axis, hidden ones too (their label says why).
-    fig.add_trace(
-        go.Scatter(
-            x=[None] * len(labels), y=labels, mode="markers", showlegend=False, hoverinfo="skip"
+    data.append(
+        dict(
+            type="scatter",
+            x=[None] * len(labels),
+            y=labels,
+            mode="markers",
+            showlegend=False,
+            hoverinfo="skip",
         )
     )
-    fig.update_layout(
-        annotations=[
+    ends = [0.0] + [
+        v for r in rows for v in (r["ci_low"], r["ci_high"], r["mean_change"]) if v is not None
+    ]
+    pad = (max(ends) - min(ends)) * 0.08 or 1
+    better = "higher" if higher_is_better else "lower"
+    layout = dict(
+        xaxis=dict(
+            range=[min(ends) - pad, max(ends) + pad],
+            zeroline=False,
+            title=dict(text=f"Mean change (later − baseline); {better} is better"),
+        ),
+        yaxis=dict(
+            categoryorder="array",
+            categoryarray=list(labels),
+            autorange="reversed",
+            type="category",
+            automargin=True,
+        ),
+        shapes=[_vline(0, dict(color="#333333", width=1))],
+    )
+    if rows:  # plotly leaves out an empty list of annotations
+        layout["annotations"] = [
             dict(
                 x=1.01,
                 xref="paper",
@@ -167,28 +205,9 @@ def forest_figure(rows: list[dict], higher_is_better: bool) -> go.Figure:
             )
             for text, row in zip(labels, rows, strict=True)
         ]
-    )
-    ends = [0.0] + [
-        v for r in rows for v in (r["ci_low"], r["ci_high"], r["mean_change"]) if v is not None
-    ]
-    pad = (max(ends) - min(ends)) * 0.08 or 1
-    fig.update_xaxes(
-        range=[min(ends) - pad, max(ends) + pad],
-        zeroline=False,
-        title=f"Mean change (later − baseline); {'higher' if higher_is_better else 'lower'} "
-        "is better",
-    )
-    fig.update_yaxes(
-        categoryorder="array",
-        categoryarray=labels,
-        autorange="reversed",
-        type="category",
-        automargin=True,
-    )
-    fig.add_vline(x=0, line=dict(color="#333333", width=1))
-    fig = styled(fig, height=max(240, 90 + 30 * len(labels)))
-    fig.update_layout(margin=dict(r=150))
-    return fig
+    styled_layout(layout, height=max(240, 90 + 30 * len(labels)))
+    layout["margin"]["r"] = 150
+    return figure_of(data, layout)
 
 
 def forest_note(view: ForestRows, k: int, needed: int) -> str:
@@ -241,17 +260,18 @@ def reliable_figure(rows: list[dict]) -> go.Figure:
         elif row["share_improved"] is None:
             reason = " (too few to judge)"
         labels.append(f"{row['key']} · {pairs_label(row)}{reason}")
-    fig = go.Figure()
+    data = []
     for key in SHARE_KEYS:
         name, colour = label(key), SHARE_COLOURS[key]
         values = [row[key] for row in rows]
-        fig.add_trace(
-            go.Bar(
+        data.append(
+            dict(
+                type="bar",
                 x=[v if v is not None else 0 for v in values],
                 y=labels,
                 orientation="h",
                 name=name,
-                marker_color=colour,
+                marker=dict(color=colour),
                 text=[
                     format_value(key, v, "") if v is not None and v >= 0.06 else "" for v in values
                 ],
@@ -262,10 +282,14 @@ def reliable_figure(rows: list[dict]) -> go.Figure:
                 hovertemplate=f"%{{y}}<br>{name}: %{{customdata}}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="stack", legend=dict(traceorder="normal"))
-    fig.update_xaxes(tickformat=".0%", range=[0, 1], title="Share of matched pairs")
-    fig.update_yaxes(autorange="reversed", automargin=True, type="category")
-    return styled(fig, height=max(220, 110 + 48 * len(labels)))
+    layout = dict(
+        barmode="stack",
+        legend=dict(traceorder="normal"),
+        xaxis=dict(tickformat=".0%", range=[0, 1], title=dict(text="Share of matched pairs")),
+        yaxis=dict(autorange="reversed", automargin=True, type="category"),
+    )
+    styled_layout(layout, height=max(220, 110 + 48 * len(labels)))
+    return figure_of(data, layout)
 
 
 def reliable_note(rows: list[dict], alpha: float, needed: int) -> str:
@@ -293,42 +317,50 @@ def distribution_figure(table: pd.DataFrame, means: dict, spec: dict) -> go.Figu
         f"{a:.1f}–{b:.1f}" if width < 1 or spec.get("conversion") else f"{(a + b) / 2:.0f}"
         for a, b in zip(edges[:-1], edges[1:], strict=True)
     ]
-    fig = go.Figure()
-    for side, name, colour in (
-        ("baseline", "Baseline", BASELINE_COLOUR),
-        ("later", "Later", LATER_COLOUR),
-    ):
-        fig.add_trace(
-            go.Bar(
-                x=centres.tolist(),
-                y=[None if _missing(v) else float(v) for v in table[side]],
-                name=name,
-                marker_color=colour,
-                customdata=ranges,
-                hovertemplate=f"{name}: %{{y:.0%}} of the men scored %{{customdata}}"
-                "<extra></extra>",
-            )
+    data = [
+        dict(
+            type="bar",
+            x=centres.tolist(),
+            y=[None if _missing(v) else float(v) for v in table[side]],
+            name=name,
+            marker=dict(color=colour),
+            customdata=list(ranges),
+            hovertemplate=f"{name}: %{{y:.0%}} of the men scored %{{customdata}}<extra></extra>",
         )
+        for side, name, colour in (
+            ("baseline", "Baseline", BASELINE_COLOUR),
+            ("later", "Later", LATER_COLOUR),
+        )
+    ]
     sides = (("mean_baseline", "Baseline", BASELINE_COLOUR), ("mean_later", "Later", LATER_COLOUR))
     shown = [(key, name, colour) for key, name, colour in sides if means.get(key) is not None]
-    for index, (key, name, colour) in enumerate(shown):
-        mean = float(means[key])
-        fig.add_vline(x=mean, line=dict(color=colour, width=2, dash="dash"))
-        fig.add_annotation(
-            x=mean,
-            y=1.0 - 0.09 * index,
-            yref="paper",
-            showarrow=False,
-            text=f"{name} mean {format_value(key, mean)}",
-            xanchor="left",
-            xshift=4,
-            font=dict(size=12, color="#333333"),
-            bgcolor="rgba(255,255,255,.8)",
-        )
-    fig.update_layout(barmode="group", bargap=0.15)
-    fig.update_xaxes(title="Score", range=[edges[0], edges[-1]])
-    fig.update_yaxes(title="Share of matched men", tickformat=".0%", rangemode="tozero")
-    return styled(fig, height=360)
+    layout = dict(
+        barmode="group",
+        bargap=0.15,
+        xaxis=dict(title=dict(text="Score"), range=[float(edges[0]), float(edges[-1])]),
+        yaxis=dict(title=dict(text="Share of matched men"), tickformat=".0%", rangemode="tozero"),
+    )
+    if shown:  # plotly leaves out empty lists of shapes and annotations
+        layout["shapes"] = [
+            _vline(float(means[key]), dict(color=colour, width=2, dash="dash"))
+            for key, _, colour in shown
+        ]
+        layout["annotations"] = [
+            dict(
+                x=float(means[key]),
+                y=1.0 - 0.09 * index,
+                yref="paper",
+                showarrow=False,
+                text=f"{name} mean {format_value(key, float(means[key]))}",
+                xanchor="left",
+                xshift=4,
+                font=dict(size=12, color="#333333"),
+                bgcolor="rgba(255,255,255,.8)",
+            )
+            for index, (key, name, _) in enumerate(shown)
+        ]
+    styled_layout(layout, height=360)
+    return figure_of(data, layout)
 
 
 def distribution_note(low: float, high: float, higher_is_better: bool) -> str:
@@ -365,7 +397,8 @@ def item_figure(table: pd.DataFrame, spec: dict) -> go.Figure:
         if np.floor(mid) + 1 < high
         else f"Above the middle ({high})"
     )
-    fig = subplots(1, 2, ["Baseline", "Later"], shared_yaxes=True, horizontal_spacing=0.06)
+    layout = shared_y_subplots_layout(1, 2, ["Baseline", "Later"], horizontal_spacing=0.06)
+    data = []
     for col, side in ((1, "baseline"), (2, "later")):
         part = table[table["side"] == side].set_index("item").reindex(range(1, len(labels) + 1))
         below = [None if _missing(v) else float(v) for v in part["below"]]
@@ -384,13 +417,15 @@ def item_figure(table: pd.DataFrame, spec: dict) -> go.Figure:
             if not has_mid and colour == NEUTRAL:
                 continue
             full = at if colour == NEUTRAL else values
-            fig.add_trace(
-                go.Bar(
+            axes = axis_suffix(1, col, 2)
+            data.append(
+                dict(
+                    type="bar",
                     x=[None if v is None else sign * v for v in values],
                     y=labels,
                     orientation="h",
                     name=name,
-                    marker_color=colour,
+                    marker=dict(color=colour),
                     legendgroup=name,
                     legendrank=rank,
                     showlegend=legend and col == 1,
@@ -407,26 +442,26 @@ def item_figure(table: pd.DataFrame, spec: dict) -> go.Figure:
                     textfont=dict(color="black"),
                     customdata=[format_value("item_share", v) for v in full],
                     hovertemplate=f"{side.title()} · {name}: %{{customdata}}<extra></extra>",
-                ),
-                row=1,
-                col=col,
+                    xaxis=f"x{axes}",
+                    yaxis=f"y{axes}",
+                )
             )
     ticks = [-0.5, 0, 0.5]
-    fig.update_xaxes(
-        range=[-1, 1],
-        tickvals=ticks,
-        ticktext=[f"{abs(t):.0%}" for t in ticks],
-        zeroline=True,
-        zerolinecolor="#333333",
-        zerolinewidth=1,
-    )
-    fig.update_yaxes(autorange="reversed", automargin=True, type="category")
-    fig.update_layout(barmode="relative")
-    fig = styled(fig, height=max(320, 120 + 62 * len(labels)))
-    fig.update_layout(
-        legend=dict(y=-0.08, yanchor="top", orientation="h", x=0), margin=dict(t=40, b=30)
-    )
-    return fig
+    for axes in ("", "2"):
+        layout[f"xaxis{axes}"].update(
+            range=[-1, 1],
+            tickvals=list(ticks),
+            ticktext=[f"{abs(t):.0%}" for t in ticks],
+            zeroline=True,
+            zerolinecolor="#333333",
+            zerolinewidth=1,
+        )
+        layout[f"yaxis{axes}"].update(autorange="reversed", automargin=True, type="category")
+    layout["barmode"] = "relative"
+    styled_layout(layout, height=max(320, 120 + 62 * len(labels)))
+    layout["legend"].update(y=-0.08, yanchor="top", orientation="h", x=0)
+    layout["margin"].update(t=40, b=30)
+    return figure_of(data, layout)
 
 
 def item_note(spec: dict, any_hidden: bool, needed: int) -> str:

@@ -267,3 +267,28 @@ def test_distribution_shares_rest_on_the_matched_pairs():
     assert [a.text for a in fig.layout.annotations] == ["Baseline mean 9.5", "Later mean 11.0"]
     low, high = metrics.score_range(SPEC)
     assert charts.distribution_note(low, high, True) == "Scores run from 3 to 15; higher is better."
+
+
+def test_the_charts_written_as_dicts_pass_plotlys_checks():
+    # The builders write their figures as plain dicts taken as they are (figure_of): here
+    # plotly checks every property, so a misspelt one fails rather than being drawn as nothing.
+    import plotly.graph_objects as go
+
+    shares = metrics.item_shares(TABLES["pairs"], SPEC)
+    scores = metrics.score_distribution(TABLES["pairs"], SPEC)
+    means = {"mean_baseline": 7.5, "mean_later": 9.0}
+    for gate in (LEADERSHIP, ADMIN):  # hidden rows and cells, then every figure exact
+        rows = page.rows_by(gate, TABLES)
+        figures = [
+            charts.forest_figure(charts.forest_rows(rows, min_pairs=1).rows, True),
+            charts.forest_figure(rows[:1], False),
+            charts.reliable_figure(charts.reliable_rows(rows)),
+            charts.distribution_figure(
+                gate.table(scores, columns=page.SCORE_COLUMNS).frame, means, SPEC
+            ),
+            charts.item_figure(gate.table(shares, columns=page.ITEM_COLUMNS).frame, SPEC),
+            charts.item_figure(shares, {**SPEC, "max_answer": 4}),  # no middle answer
+        ]
+        for fig in figures:
+            checked = go.Figure(fig.to_plotly_json())  # raises ValueError on a bad property
+            assert checked.to_plotly_json() == fig.to_plotly_json()
