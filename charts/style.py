@@ -171,12 +171,15 @@ def subplots_layout(
     rows: int,
     cols: int,
     titles: list[str],
+    shared_yaxes: bool = False,
     horizontal_spacing: float | None = None,
     vertical_spacing: float | None = None,
 ) -> dict:
     """`subplots`' layout as a dict (figure_of): subplot (row, col) draws on the axes named
     `axis_suffix(row, col, cols)`."""
-    layout = copy.deepcopy(_grid(rows, cols, False, horizontal_spacing, vertical_spacing)["layout"])
+    layout = copy.deepcopy(
+        _grid(rows, cols, shared_yaxes, horizontal_spacing, vertical_spacing)["layout"]
+    )
     for annotation, title in zip(layout["annotations"], titles, strict=True):
         annotation["text"] = title
     return layout
@@ -206,20 +209,3 @@ def empty_figure(message: str, height: int = 300) -> go.Figure:
 
 
 NO_SESSIONS = "No sessions match these filters"
-
-
-# --- Dict counterparts for charts/surveys.py (figure_of) -----------------------------------
-
-
-def shared_y_subplots_layout(
-    rows: int,
-    cols: int,
-    titles: list[str],
-    horizontal_spacing: float | None = None,
-    vertical_spacing: float | None = None,
-) -> dict:
-    """`subplots_layout` of subplots sharing their y axes (`subplots(shared_yaxes=True)`)."""
-    layout = copy.deepcopy(_grid(rows, cols, True, horizontal_spacing, vertical_spacing)["layout"])
-    for annotation, title in zip(layout["annotations"], titles, strict=True):
-        annotation["text"] = title
-    return layout

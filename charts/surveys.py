@@ -21,8 +21,8 @@ from charts.style import (
     axis_suffix,
     color_for,
     figure_of,
-    shared_y_subplots_layout,
     styled_layout,
+    subplots_layout,
 )
 from dashboard.catalogue import format_value, label
 from dashboard.wording import signed
@@ -397,7 +397,9 @@ def item_figure(table: pd.DataFrame, spec: dict) -> go.Figure:
         if np.floor(mid) + 1 < high
         else f"Above the middle ({high})"
     )
-    layout = shared_y_subplots_layout(1, 2, ["Baseline", "Later"], horizontal_spacing=0.06)
+    layout = subplots_layout(
+        1, 2, ["Baseline", "Later"], shared_yaxes=True, horizontal_spacing=0.06
+    )
     data = []
     for col, side in ((1, "baseline"), (2, "later")):
         part = table[table["side"] == side].set_index("item").reindex(range(1, len(labels) + 1))
