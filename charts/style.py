@@ -109,6 +109,7 @@ def _grid(
     horizontal_spacing: float | None,
     vertical_spacing: float | None,
 ) -> dict:
+    """make_subplots' layout for a grid shape (its axes and its titles' places), once."""
     fig = make_subplots(
         rows=rows,
         cols=cols,
@@ -118,32 +119,15 @@ def _grid(
         subplot_titles=["title"] * (rows * cols),
     )
     layout = fig.layout.to_plotly_json()
-    layout.pop("template", None)  # styled sets it
-    # A figure dict with the grid lets add_trace and update_*axes take row= and col=.
-    return {"layout": layout, "_grid_ref": fig._grid_ref, "_grid_str": fig._grid_str}
-
-
-def subplots(
-    rows: int,
-    cols: int,
-    titles: list[str],
-    shared_yaxes: bool = False,
-    horizontal_spacing: float | None = None,
-    vertical_spacing: float | None = None,
-) -> go.Figure:
-    """make_subplots' figure, a title per subplot: its axes and the titles' places depend on
-    the grid's shape only."""
-    grid = copy.deepcopy(_grid(rows, cols, shared_yaxes, horizontal_spacing, vertical_spacing))
-    for annotation, title in zip(grid["layout"]["annotations"], titles, strict=True):
-        annotation["text"] = title
-    return go.Figure(grid)
+    layout.pop("template", None)  # styled_layout sets it
+    return layout
 
 
 def figure_of(data: list[dict], layout: dict) -> go.Figure:
     """A figure from traces and a layout written as plain dicts, taken as they are: plotly's
     property-by-property checks and updates cost 20-50 ms a chart, most of a cold impact
-    summary's drawing. Only for builders whose output tests check against plotly's own
-    validation (tests/test_report.py)."""
+    summary's drawing. Only for builders whose output a test checks against plotly's own
+    validation (tests/test_report.py, test_charts_surveys.py, test_retention_charts.py)."""
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
@@ -177,9 +161,7 @@ def subplots_layout(
 ) -> dict:
     """`subplots`' layout as a dict (figure_of): subplot (row, col) draws on the axes named
     `axis_suffix(row, col, cols)`."""
-    layout = copy.deepcopy(
-        _grid(rows, cols, shared_yaxes, horizontal_spacing, vertical_spacing)["layout"]
-    )
+    layout = copy.deepcopy(_grid(rows, cols, shared_yaxes, horizontal_spacing, vertical_spacing))
     for annotation, title in zip(layout["annotations"], titles, strict=True):
         annotation["text"] = title
     return layout
